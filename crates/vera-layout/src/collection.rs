@@ -1,0 +1,606 @@
+//! Map and Set, bucket-as-truth, with persistent versions by rerooting.
+//!
+//! A `Map<K, V>` or `Set<T>` value is a wrapper block in guest memory; the
+//! collection's contents live only in guest memory (the bucket). Every
+//! version of a collection is a wrapper: the newest ("root") version of a
+//! family owns the bucket and is updated in place; each update turns the
+//! version it replaced into a diff record pointing to the newer version
+//! (Baker's shallow binding, as in Conchon and Filliâtre's persistent
+//! arrays). Any operation on a version first *reroots* it: walks its diff
+//! chain to the root and applies the diffs in reverse, so the bucket
+//! holds that version's contents and the others become diffs again. Reads
+//! and updates of the newest version are O(1) expected; an old version
+//! pays for the distance to the root once. Old versions stay exactly as
+//! they were: every diff is undone by its inverse.
+//!
+//! `LAYOUT.md` at the repository root gives every byte; this module is its
+//! only implementation on the Rust side. Nothing here allocates outside the
+//! guest: all blocks come from the guest's `alloc` and are reclaimed by its
+//! collector (wrappers reach their bucket through the root version).
+
+use crate::error::{GuestError, GuestResult};
+use crate::field::{self, Field, Tag};
+use crate::heap::Heap;
+use crate::mem::{read_u32, read_u64, write_u32, write_u64};
+
+/// Wrapper tag of a Map.
+pub const MAP_TAG: u32 = 0xFEED_C001;
+/// Wrapper tag of a Set.
+pub const SET_TAG: u32 = 0xFEED_C002;
+
+/// Which collection a wrapper holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Map,
+    Set,
+}
+
+impl Kind {
+    pub fn tag(self) -> u32 {
+        match self {
+            Kind::Map => MAP_TAG,
+            Kind::Set => SET_TAG,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Map => "Map",
+            Kind::Set => "Set",
+        }
+    }
+}
+
+// Wrapper block (host-allocated, WRAPPER_SIZE bytes).
+const W_TAG: u32 = 0;
+const W_STATE: u32 = 4;
+const W_LINK: u32 = 8;
+const W_OP: u32 = 12;
+const W_SLOT: u32 = 16;
+const W_POS: u32 = 20;
+const W_KEY: u32 = 24;
+const W_VAL: u32 = 32;
+/// Bytes of a Map/Set wrapper block.
+pub const WRAPPER_SIZE: u32 = 40;
+
+/// `state` of a root version: `link` is its bucket (0: empty).
+const ROOT: u32 = 0;
+/// `state` of a diff version: `link` is the next newer version.
+const DIFF: u32 = 1;
+
+// Bucket block.
+const B_CAP: u32 = 0;
+const B_COUNT: u32 = 4;
+const B_SLOTS: u32 = 8;
+const SLOT_SIZE: u32 = 20;
+const S_OCC: u32 = 0;
+const S_KEY: u32 = 4;
+const S_VAL: u32 = 12;
+/// Smallest bucket capacity (slots).
+pub const MIN_CAPACITY: u32 = 8;
+/// Largest bucket capacity: keeps the block under 2^31 bytes.
+pub const MAX_CAPACITY: u32 = 1 << 26;
+
+/// Bytes of a bucket block with `capacity` slots: header, slots, `used`,
+/// then an index of `2 * capacity` u32 entries.
+pub fn bucket_size(capacity: u32) -> u32 {
+    12 + 28 * capacity
+}
+
+/// How a diff version differs from the next newer version: applying it to
+/// the newer version's bucket yields this version's contents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Diff {
+    /// Same contents.
+    Same,
+    /// The newer version appended slot `slot` (index entry `pos`); here it
+    /// does not exist.
+    Unappend { slot: u32, pos: u32 },
+    /// Here slot `slot` exists with `key`, `val` (index entry `pos`); the
+    /// newer version does not have it.
+    Reappend { slot: u32, pos: u32, key: Field, val: Field },
+    /// Here slot `slot` is live; the newer version removed it.
+    Revive { slot: u32 },
+    /// Here slot `slot` is dead; the newer version revived it.
+    Kill { slot: u32 },
+    /// Here slot `slot` holds `val`.
+    SetVal { slot: u32, val: Field },
+}
+
+const OP_SAME: u32 = 0;
+const OP_UNAPPEND: u32 = 1;
+const OP_REAPPEND: u32 = 2;
+const OP_REVIVE: u32 = 3;
+const OP_KILL: u32 = 4;
+const OP_SETVAL: u32 = 5;
+
+fn read_diff(memory: &[u8], w: u32) -> GuestResult<Diff> {
+    let slot = read_u32(memory, w + W_SLOT)?;
+    let pos = read_u32(memory, w + W_POS)?;
+    let key = Field(read_u64(memory, w + W_KEY)?);
+    let val = Field(read_u64(memory, w + W_VAL)?);
+    Ok(match read_u32(memory, w + W_OP)? {
+        OP_SAME => Diff::Same,
+        OP_UNAPPEND => Diff::Unappend { slot, pos },
+        OP_REAPPEND => Diff::Reappend { slot, pos, key, val },
+        OP_REVIVE => Diff::Revive { slot },
+        OP_KILL => Diff::Kill { slot },
+        OP_SETVAL => Diff::SetVal { slot, val },
+        op => return Err(GuestError::corrupt("Map/Set version", w, format!("unknown diff op {op}"))),
+    })
+}
+
+fn write_version(memory: &mut [u8], w: u32, state: u32, link: u32, diff: Diff) -> GuestResult<()> {
+    let (op, slot, pos, key, val) = match diff {
+        Diff::Same => (OP_SAME, 0, 0, Field(0), Field(0)),
+        Diff::Unappend { slot, pos } => (OP_UNAPPEND, slot, pos, Field(0), Field(0)),
+        Diff::Reappend { slot, pos, key, val } => (OP_REAPPEND, slot, pos, key, val),
+        Diff::Revive { slot } => (OP_REVIVE, slot, 0, Field(0), Field(0)),
+        Diff::Kill { slot } => (OP_KILL, slot, 0, Field(0), Field(0)),
+        Diff::SetVal { slot, val } => (OP_SETVAL, slot, 0, Field(0), val),
+    };
+    write_u32(memory, w + W_STATE, state)?;
+    write_u32(memory, w + W_LINK, link)?;
+    write_u32(memory, w + W_OP, op)?;
+    write_u32(memory, w + W_SLOT, slot)?;
+    write_u32(memory, w + W_POS, pos)?;
+    write_u64(memory, w + W_KEY, key.0)?;
+    write_u64(memory, w + W_VAL, val.0)
+}
+
+fn set_root(memory: &mut [u8], w: u32, bucket: u32) -> GuestResult<()> {
+    write_version(memory, w, ROOT, bucket, Diff::Same)
+}
+
+/// Checks that `w` is a wrapper of `kind` whose whole block is in memory,
+/// and returns its state and link.
+fn wrapper(memory: &[u8], w: u32, kind: Kind) -> GuestResult<(u32, u32)> {
+    crate::mem::bytes(memory, w, WRAPPER_SIZE as usize)?;
+    let tag = read_u32(memory, w + W_TAG)?;
+    if tag != kind.tag() {
+        return Err(GuestError::BadTag {
+            what: "value",
+            expected: kind.name(),
+            ptr: w,
+            found: tag,
+        });
+    }
+    let state = read_u32(memory, w + W_STATE)?;
+    if state != ROOT && state != DIFF {
+        return Err(GuestError::corrupt("Map/Set version", w, format!("unknown state {state}")));
+    }
+    Ok((state, read_u32(memory, w + W_LINK)?))
+}
+
+/// A validated view of a bucket's header.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    ptr: u32,
+    cap: u32,
+    count: u32,
+    used: u32,
+}
+
+impl Bucket {
+    fn load(memory: &[u8], ptr: u32) -> GuestResult<Bucket> {
+        let bad = |detail: String| GuestError::corrupt("bucket", ptr, detail);
+        let cap = read_u32(memory, ptr + B_CAP)?;
+        if !cap.is_power_of_two() || !(MIN_CAPACITY..=MAX_CAPACITY).contains(&cap) {
+            return Err(bad(format!("capacity {cap} is not a power of two in [8, 2^26]")));
+        }
+        let size = bucket_size(cap);
+        crate::mem::bytes(memory, ptr, size as usize)?;
+        let header = read_u32(memory, ptr.checked_sub(4).ok_or_else(|| bad("at address 0".into()))?)?;
+        if header >> 1 < size {
+            return Err(bad(format!(
+                "block of {} bytes is smaller than capacity {cap} needs ({size})",
+                header >> 1
+            )));
+        }
+        let count = read_u32(memory, ptr + B_COUNT)?;
+        let used = read_u32(memory, ptr + 8 + SLOT_SIZE * cap)?;
+        if count > used || used > cap {
+            return Err(bad(format!("count {count}, used {used}, capacity {cap} disagree")));
+        }
+        Ok(Bucket { ptr, cap, count, used })
+    }
+
+    fn slot(&self, s: u32) -> u32 {
+        self.ptr + B_SLOTS + SLOT_SIZE * s
+    }
+    fn used_at(&self) -> u32 {
+        self.ptr + 8 + SLOT_SIZE * self.cap
+    }
+    fn index_at(&self, pos: u32) -> u32 {
+        self.ptr + 12 + SLOT_SIZE * self.cap + 4 * pos
+    }
+    fn index_mask(&self) -> u32 {
+        2 * self.cap - 1
+    }
+    fn live(&self, memory: &[u8], s: u32) -> GuestResult<bool> {
+        Ok(read_u32(memory, self.slot(s) + S_OCC)? != 0)
+    }
+    fn key(&self, memory: &[u8], s: u32) -> GuestResult<Field> {
+        Ok(Field(read_u64(memory, self.slot(s) + S_KEY)?))
+    }
+    fn val(&self, memory: &[u8], s: u32) -> GuestResult<Field> {
+        Ok(Field(read_u64(memory, self.slot(s) + S_VAL)?))
+    }
+    fn store_counts(&self, memory: &mut [u8]) -> GuestResult<()> {
+        write_u32(memory, self.ptr + B_COUNT, self.count)?;
+        write_u32(memory, self.used_at(), self.used)
+    }
+    fn corrupt(&self, detail: impl Into<String>) -> GuestError {
+        GuestError::corrupt("bucket", self.ptr, detail)
+    }
+
+    /// Finds the live slot holding `key`, or the free index entry where it
+    /// would go.
+    fn probe(&self, memory: &[u8], tag: Tag, key: Field) -> GuestResult<Probe> {
+        let mask = self.index_mask();
+        let mut pos = field::hash(tag, memory, key)? & mask;
+        for _ in 0..=mask {
+            let entry = read_u32(memory, self.index_at(pos))?;
+            if entry == 0 {
+                return Ok(Probe::Vacant { pos });
+            }
+            let s = entry - 1;
+            if s >= self.used {
+                return Err(self.corrupt(format!("index entry {pos} names slot {s} beyond used {}", self.used)));
+            }
+            if self.live(memory, s)? && field::equal(tag, memory, self.key(memory, s)?, key)? {
+                return Ok(Probe::Found { slot: s });
+            }
+            pos = (pos + 1) & mask;
+        }
+        Err(self.corrupt("index has no free entry"))
+    }
+
+    /// Appends a live slot at `used` and links index entry `pos` to it.
+    fn append(&mut self, memory: &mut [u8], pos: u32, key: Field, val: Field) -> GuestResult<u32> {
+        let s = self.used;
+        if s >= self.cap || read_u32(memory, self.index_at(pos))? != 0 {
+            return Err(self.corrupt(format!("cannot append slot {s} at index entry {pos}")));
+        }
+        let at = self.slot(s);
+        write_u32(memory, at + S_OCC, 1)?;
+        write_u64(memory, at + S_KEY, key.0)?;
+        write_u64(memory, at + S_VAL, val.0)?;
+        write_u32(memory, self.index_at(pos), s + 1)?;
+        self.used += 1;
+        self.count += 1;
+        self.store_counts(memory)?;
+        Ok(s)
+    }
+
+    fn set_live(&mut self, memory: &mut [u8], s: u32, live: bool) -> GuestResult<()> {
+        if s >= self.used || self.live(memory, s)? == live {
+            return Err(self.corrupt(format!("slot {s} cannot become {}", if live { "live" } else { "dead" })));
+        }
+        write_u32(memory, self.slot(s) + S_OCC, live as u32)?;
+        if live {
+            self.count += 1;
+        } else {
+            self.count -= 1;
+        }
+        self.store_counts(memory)
+    }
+
+    /// Applies `diff` (bucket holds the newer version; afterwards it holds
+    /// the diff's version) and returns the inverse diff.
+    fn apply(&mut self, memory: &mut [u8], diff: Diff) -> GuestResult<Diff> {
+        Ok(match diff {
+            Diff::Same => Diff::Same,
+            Diff::Unappend { slot, pos } => {
+                if slot + 1 != self.used || read_u32(memory, self.index_at(pos))? != slot + 1 || !self.live(memory, slot)? {
+                    return Err(self.corrupt(format!("cannot undo append of slot {slot}")));
+                }
+                let (key, val) = (self.key(memory, slot)?, self.val(memory, slot)?);
+                crate::mem::bytes_mut(memory, self.slot(slot), SLOT_SIZE as usize)?.fill(0);
+                write_u32(memory, self.index_at(pos), 0)?;
+                self.used -= 1;
+                self.count -= 1;
+                self.store_counts(memory)?;
+                Diff::Reappend { slot, pos, key, val }
+            }
+            Diff::Reappend { slot, pos, key, val } => {
+                if slot != self.used || pos > self.index_mask() {
+                    return Err(self.corrupt(format!("cannot redo append of slot {slot}")));
+                }
+                self.append(memory, pos, key, val)?;
+                Diff::Unappend { slot, pos }
+            }
+            Diff::Revive { slot } => {
+                self.set_live(memory, slot, true)?;
+                Diff::Kill { slot }
+            }
+            Diff::Kill { slot } => {
+                self.set_live(memory, slot, false)?;
+                Diff::Revive { slot }
+            }
+            Diff::SetVal { slot, val } => {
+                if slot >= self.used || !self.live(memory, slot)? {
+                    return Err(self.corrupt(format!("cannot set value of slot {slot}")));
+                }
+                let old = self.val(memory, slot)?;
+                write_u64(memory, self.slot(slot) + S_VAL, val.0)?;
+                Diff::SetVal { slot, val: old }
+            }
+        })
+    }
+
+    /// Live (key, value) pairs in slot order, which is first-insertion order.
+    fn entries(&self, memory: &[u8]) -> GuestResult<Vec<(Field, Field)>> {
+        let mut out = Vec::with_capacity(self.count as usize);
+        for s in 0..self.used {
+            if self.live(memory, s)? {
+                out.push((self.key(memory, s)?, self.val(memory, s)?));
+            }
+        }
+        if out.len() != self.count as usize {
+            return Err(self.corrupt(format!("count {} but {} live slots", self.count, out.len())));
+        }
+        Ok(out)
+    }
+}
+
+enum Probe {
+    Found { slot: u32 },
+    Vacant { pos: u32 },
+}
+
+/// Makes `w` the root of its family, so the bucket holds its contents;
+/// returns the bucket (0 for an empty collection). Touches memory only.
+fn reroot(memory: &mut [u8], kind: Kind, w: u32) -> GuestResult<Option<Bucket>> {
+    let (mut state, mut link) = wrapper(memory, w, kind)?;
+    if state == ROOT {
+        return load_bucket(memory, link);
+    }
+    let mut path = vec![w];
+    let max_steps = memory.len() / WRAPPER_SIZE as usize + 1;
+    let mut root = w;
+    while state == DIFF {
+        if path.len() > max_steps {
+            return Err(GuestError::corrupt("Map/Set version", w, "diff chain has a cycle"));
+        }
+        root = link;
+        (state, link) = wrapper(memory, root, kind)?;
+        if state == DIFF {
+            path.push(root);
+        }
+    }
+    let Some(mut bucket) = load_bucket(memory, link)? else {
+        // An empty root: only `Same` diffs can lead to it.
+        for &v in path.iter().rev() {
+            if read_diff(memory, v)? != Diff::Same {
+                return Err(GuestError::corrupt("Map/Set version", v, "diff against an empty collection"));
+            }
+            write_version(memory, root, DIFF, v, Diff::Same)?;
+            set_root(memory, v, 0)?;
+            root = v;
+        }
+        return Ok(None);
+    };
+    for &v in path.iter().rev() {
+        let inverse = bucket.apply(memory, read_diff(memory, v)?)?;
+        write_version(memory, root, DIFF, v, inverse)?;
+        set_root(memory, v, bucket.ptr)?;
+        root = v;
+    }
+    Ok(Some(bucket))
+}
+
+fn load_bucket(memory: &[u8], ptr: u32) -> GuestResult<Option<Bucket>> {
+    if ptr == 0 {
+        Ok(None)
+    } else {
+        Bucket::load(memory, ptr).map(Some)
+    }
+}
+
+fn alloc_wrapper(heap: &mut impl Heap, kind: Kind) -> GuestResult<u32> {
+    let w = heap.alloc(WRAPPER_SIZE)?;
+    let memory = heap.memory_mut();
+    write_u32(memory, w + W_TAG, kind.tag())?;
+    set_root(memory, w, 0)?;
+    Ok(w)
+}
+
+/// Allocates a zeroed bucket of `cap` slots.
+fn alloc_bucket(heap: &mut impl Heap, cap: u32) -> GuestResult<Bucket> {
+    let size = bucket_size(cap);
+    let ptr = heap.alloc(size)?;
+    let memory = heap.memory_mut();
+    crate::mem::bytes_mut(memory, ptr, size as usize)?.fill(0);
+    write_u32(memory, ptr + B_CAP, cap)?;
+    Ok(Bucket {
+        ptr,
+        cap,
+        count: 0,
+        used: 0,
+    })
+}
+
+/// The capacity for a bucket about to hold `live` entries, with room to
+/// double before the next copy.
+fn capacity_for(live: u32) -> GuestResult<u32> {
+    let cap = live
+        .saturating_mul(2)
+        .max(MIN_CAPACITY)
+        .checked_next_power_of_two()
+        .filter(|&c| c <= MAX_CAPACITY)
+        .ok_or(GuestError::TooLarge(live as u64))?;
+    Ok(cap)
+}
+
+/// Inserts or overwrites `key` in a bucket being filled by the host.
+fn put(bucket: &mut Bucket, memory: &mut [u8], ktag: Tag, key: Field, val: Field) -> GuestResult<()> {
+    match bucket.probe(memory, ktag, key)? {
+        Probe::Found { slot } => {
+            bucket.apply(memory, Diff::SetVal { slot, val })?;
+        }
+        Probe::Vacant { pos } => {
+            bucket.append(memory, pos, key, val)?;
+        }
+    }
+    Ok(())
+}
+
+/// A new, empty collection.
+pub fn new(heap: &mut impl Heap, kind: Kind) -> GuestResult<u32> {
+    alloc_wrapper(heap, kind)
+}
+
+/// Builds a collection from `entries` in one wrapper and bucket, with the
+/// insert semantics (a repeated key keeps its first place and takes the
+/// last value). The caller keeps the entries' blocks alive.
+pub fn from_entries(heap: &mut impl Heap, kind: Kind, ktag: Tag, entries: &[(Field, Field)]) -> GuestResult<u32> {
+    let w = alloc_wrapper(heap, kind)?;
+    if entries.is_empty() {
+        return Ok(w);
+    }
+    let live = u32::try_from(entries.len()).map_err(|_| GuestError::TooLarge(entries.len() as u64))?;
+    let mut bucket = heap.with_roots(&[w], |heap| alloc_bucket(heap, capacity_for(live)?))?;
+    let memory = heap.memory_mut();
+    for &(key, val) in entries {
+        key.validate(ktag, memory)?;
+        put(&mut bucket, memory, ktag, key, val)?;
+    }
+    set_root(memory, w, bucket.ptr)?;
+    Ok(w)
+}
+
+/// Number of entries of version `w`.
+pub fn size(memory: &mut [u8], kind: Kind, w: u32) -> GuestResult<u32> {
+    Ok(reroot(memory, kind, w)?.map_or(0, |b| b.count))
+}
+
+/// The value stored under `key` in version `w` (for a Set, `Field(0)` when
+/// present).
+pub fn get(memory: &mut [u8], kind: Kind, w: u32, ktag: Tag, key: Field) -> GuestResult<Option<Field>> {
+    key.validate(ktag, memory)?;
+    let Some(bucket) = reroot(memory, kind, w)? else {
+        return Ok(None);
+    };
+    match bucket.probe(memory, ktag, key)? {
+        Probe::Found { slot } => Ok(Some(bucket.val(memory, slot)?)),
+        Probe::Vacant { .. } => Ok(None),
+    }
+}
+
+/// The live entries of version `w` in first-insertion order.
+pub fn entries(memory: &mut [u8], kind: Kind, w: u32) -> GuestResult<Vec<(Field, Field)>> {
+    match reroot(memory, kind, w)? {
+        Some(bucket) => bucket.entries(memory),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// What an update will do, decided before any allocation.
+enum Plan {
+    /// Contents unchanged: the new version is a `Same` diff of the old.
+    Same,
+    /// Overwrite the value of a live slot in place.
+    SetVal { slot: u32 },
+    /// Append a slot in place.
+    Append { pos: u32 },
+    /// Remove a live slot in place.
+    Kill { slot: u32 },
+    /// Copy the live entries into a new bucket of `cap` slots, then add.
+    Copy { cap: u32 },
+}
+
+/// `w` with `key` mapped to `val` (a Set passes `Field(0)` and keeps an
+/// existing element as it is). Returns the new version; `w` is unchanged.
+pub fn insert(heap: &mut impl Heap, kind: Kind, w: u32, ktag: Tag, key: Field, vtag: Tag, val: Field) -> GuestResult<u32> {
+    let memory = heap.memory_mut();
+    key.validate(ktag, memory)?;
+    val.validate(vtag, memory)?;
+    let bucket = reroot(memory, kind, w)?;
+    let plan = match bucket {
+        None => Plan::Copy { cap: MIN_CAPACITY },
+        Some(b) => match b.probe(memory, ktag, key)? {
+            Probe::Found { .. } if kind == Kind::Set => Plan::Same,
+            Probe::Found { slot } => Plan::SetVal { slot },
+            Probe::Vacant { pos } if b.used < b.cap => Plan::Append { pos },
+            Probe::Vacant { .. } => Plan::Copy {
+                cap: capacity_for(b.count + 1)?,
+            },
+        },
+    };
+    let roots = [w, key.pointer(ktag), val.pointer(vtag)];
+    update(heap, kind, w, bucket, plan, &roots, ktag, Some((key, val)))
+}
+
+/// `w` without `key`. Returns the new version; `w` is unchanged.
+pub fn remove(heap: &mut impl Heap, kind: Kind, w: u32, ktag: Tag, key: Field) -> GuestResult<u32> {
+    let memory = heap.memory_mut();
+    key.validate(ktag, memory)?;
+    let bucket = reroot(memory, kind, w)?;
+    let plan = match bucket {
+        None => Plan::Same,
+        Some(b) => match b.probe(memory, ktag, key)? {
+            Probe::Found { slot } => Plan::Kill { slot },
+            Probe::Vacant { .. } => Plan::Same,
+        },
+    };
+    update(heap, kind, w, bucket, plan, &[w, key.pointer(ktag)], ktag, None)
+}
+
+/// Allocates the new version (and bucket, when copying) with `roots`
+/// pushed, then carries out `plan` on `w`'s family; `put` is the entry an
+/// insert adds. The in-place plans go through [`Bucket::apply`], so each
+/// update is recorded as exactly the inverse of what it did.
+#[allow(clippy::too_many_arguments)]
+fn update(
+    heap: &mut impl Heap,
+    kind: Kind,
+    w: u32,
+    bucket: Option<Bucket>,
+    plan: Plan,
+    roots: &[u32],
+    ktag: Tag,
+    entry: Option<(Field, Field)>,
+) -> GuestResult<u32> {
+    heap.with_roots(roots, |heap| {
+        let new_w = alloc_wrapper(heap, kind)?;
+        let forward = match plan {
+            Plan::Copy { cap } => {
+                let mut fresh = heap.with_roots(&[new_w], |heap| alloc_bucket(heap, cap))?;
+                let memory = heap.memory_mut();
+                if let Some(old) = bucket {
+                    for (key, val) in Bucket::load(memory, old.ptr)?.entries(memory)? {
+                        put(&mut fresh, memory, ktag, key, val)?;
+                    }
+                }
+                if let Some((key, val)) = entry {
+                    put(&mut fresh, memory, ktag, key, val)?;
+                }
+                set_root(memory, new_w, fresh.ptr)?;
+                return Ok(new_w);
+            }
+            Plan::Same => {
+                if bucket.is_some() {
+                    write_version(heap.memory_mut(), new_w, DIFF, w, Diff::Same)?;
+                }
+                return Ok(new_w);
+            }
+            Plan::SetVal { slot } => Diff::SetVal {
+                slot,
+                val: entry.map_or(Field(0), |e| e.1),
+            },
+            Plan::Kill { slot } => Diff::Kill { slot },
+            Plan::Append { pos } => {
+                let (key, val) = entry.unwrap_or_default();
+                let slot = bucket.map_or(0, |b| b.used);
+                Diff::Reappend { slot, pos, key, val }
+            }
+        };
+        let memory = heap.memory_mut();
+        let ptr = bucket.map_or(0, |b| b.ptr);
+        let mut b = Bucket::load(memory, ptr)?;
+        let inverse = b.apply(memory, forward)?;
+        write_version(memory, w, DIFF, new_w, inverse)?;
+        set_root(memory, new_w, ptr)?;
+        Ok(new_w)
+    })
+}

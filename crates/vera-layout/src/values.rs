@@ -1,0 +1,153 @@
+//! Strings, ADTs and arrays as the host reads and builds them.
+//!
+//! Layouts (Vera 0.2.3, `ABI.md`): a String is `(ptr, len)` of UTF-8 bytes,
+//! `""` is `(0, 0)`; an ADT is a pointer to a block with its constructor tag
+//! at +0 and the payload at +4 (i32, pointer, or String as ptr, len) or at +8
+//! (i64, f64); an `Array<T>` is `(ptr, len)` of cells.
+
+use crate::error::{GuestError, GuestResult};
+use crate::field::{self, Field, Tag};
+use crate::heap::Heap;
+use crate::mem;
+
+/// Constructor tags of the prelude ADTs the host builds.
+pub const NONE: u32 = 0;
+pub const SOME: u32 = 1;
+pub const OK: u32 = 0;
+pub const ERR: u32 = 1;
+
+/// Checks a guest `(ptr, len)` string and returns its bytes.
+pub fn str_bytes(memory: &[u8], ptr: u32, len: u32) -> GuestResult<&[u8]> {
+    if (len as i32) < 0 {
+        return Err(GuestError::BadLength {
+            what: "String",
+            len: len as i32 as i64,
+        });
+    }
+    field::str_bytes(memory, Field::str(ptr, len))
+}
+
+/// Reads a guest string the way Vera 0.2.3 does: invalid UTF-8 becomes
+/// U+FFFD (Python's `errors="replace"`).
+pub fn read_string(memory: &[u8], ptr: u32, len: u32) -> GuestResult<String> {
+    Ok(String::from_utf8_lossy(str_bytes(memory, ptr, len)?).into_owned())
+}
+
+/// Copies `text` into a fresh guest block; `""` is `(0, 0)` and allocates
+/// nothing.
+pub fn alloc_str(heap: &mut impl Heap, text: &[u8]) -> GuestResult<(u32, u32)> {
+    if text.is_empty() {
+        return Ok((0, 0));
+    }
+    let len = u32::try_from(text.len())
+        .ok()
+        .filter(|&l| l <= i32::MAX as u32)
+        .ok_or(GuestError::TooLarge(text.len() as u64))?;
+    Ok((heap.alloc_bytes(text)?, len))
+}
+
+/// What an ADT block carries after its tag.
+#[derive(Clone, Copy, Debug)]
+pub enum Payload {
+    /// No payload: a 4-byte block.
+    Empty,
+    /// An i32 or guest pointer at +4 (8-byte block).
+    Word(u32),
+    /// An i64 or f64 (as bits) at +8 (16-byte block).
+    Wide(u64),
+    /// A String at +4 (ptr) and +8 (len) (12-byte block).
+    Str(u32, u32),
+}
+
+impl Payload {
+    pub fn from_field(tag: Tag, f: Field) -> Payload {
+        match tag {
+            Tag::Int | Tag::Float => Payload::Wide(f.0),
+            Tag::Str => Payload::Str(f.lo(), f.hi()),
+            Tag::Word => Payload::Word(f.lo()),
+        }
+    }
+}
+
+/// Allocates an ADT value `tag(payload)`; a pointer payload is rooted
+/// across the allocation.
+pub fn alloc_adt(heap: &mut impl Heap, tag: u32, payload: Payload) -> GuestResult<u32> {
+    let (size, root) = match payload {
+        Payload::Empty => (4, 0),
+        Payload::Word(w) => (8, w),
+        Payload::Wide(_) => (16, 0),
+        Payload::Str(p, _) => (12, p),
+    };
+    heap.with_roots(&[root], |heap| {
+        let ptr = heap.alloc(size)?;
+        let memory = heap.memory_mut();
+        mem::write_u32(memory, ptr, tag)?;
+        match payload {
+            Payload::Empty => {}
+            Payload::Word(w) => mem::write_u32(memory, ptr + 4, w)?,
+            Payload::Wide(bits) => {
+                mem::write_u32(memory, ptr + 4, 0)?;
+                mem::write_u64(memory, ptr + 8, bits)?
+            }
+            Payload::Str(p, l) => {
+                mem::write_u32(memory, ptr + 4, p)?;
+                mem::write_u32(memory, ptr + 8, l)?
+            }
+        }
+        Ok(ptr)
+    })
+}
+
+/// Allocates a String and then an ADT carrying it (`Ok(s)`, `Some(s)`...).
+pub fn alloc_adt_with_str(heap: &mut impl Heap, tag: u32, text: &[u8]) -> GuestResult<u32> {
+    let (p, l) = alloc_str(heap, text)?;
+    alloc_adt(heap, tag, Payload::Str(p, l))
+}
+
+/// Allocates an `Array` of `fields` under `tag`: 8-byte cells for `i`, `f`,
+/// `s`; for `b`, 1-byte cells when every value fits a byte (Bool, Byte),
+/// else 4-byte pointer cells. The caller keeps any pointed-to blocks alive.
+pub fn alloc_field_array(heap: &mut impl Heap, tag: Tag, fields: &[Field]) -> GuestResult<(u32, u32)> {
+    if fields.is_empty() {
+        return Ok((0, 0));
+    }
+    let cell = match tag {
+        Tag::Word => field::word_cell_size(fields.iter().map(|f| f.lo())),
+        _ => tag.array_cell_size(),
+    };
+    let count = u32::try_from(fields.len()).map_err(|_| GuestError::TooLarge(fields.len() as u64))?;
+    let size = count
+        .checked_mul(cell)
+        .ok_or(GuestError::TooLarge(fields.len() as u64 * cell as u64))?;
+    let ptr = heap.alloc(size)?;
+    let out = mem::bytes_mut(heap.memory_mut(), ptr, size as usize)?;
+    for (chunk, f) in out.chunks_exact_mut(cell as usize).zip(fields) {
+        chunk.copy_from_slice(&f.0.to_le_bytes()[..cell as usize]);
+    }
+    Ok((ptr, count))
+}
+
+/// Allocates an `Array<String>` of host strings; the backing block is
+/// rooted while the strings are allocated.
+pub fn alloc_string_array<S: AsRef<[u8]>>(heap: &mut impl Heap, items: &[S]) -> GuestResult<(u32, u32)> {
+    if items.is_empty() {
+        return Ok((0, 0));
+    }
+    let count = u32::try_from(items.len()).map_err(|_| GuestError::TooLarge(items.len() as u64))?;
+    let size = count.checked_mul(8).ok_or(GuestError::TooLarge(items.len() as u64 * 8))?;
+    let backing = heap.alloc(size)?;
+    mem::bytes_mut(heap.memory_mut(), backing, size as usize)?.fill(0);
+    heap.with_roots(&[backing], |heap| {
+        for (i, item) in items.iter().enumerate() {
+            let (p, l) = alloc_str(heap, item.as_ref())?;
+            let cell = backing + 8 * i as u32;
+            mem::write_u64(heap.memory_mut(), cell, Field::str(p, l).0)?;
+        }
+        Ok((backing, count))
+    })
+}
+
+/// Reads the ADT tag at `ptr`.
+pub fn adt_tag(memory: &[u8], ptr: u32) -> GuestResult<u32> {
+    mem::read_u32(memory, ptr)
+}

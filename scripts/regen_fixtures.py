@@ -1,0 +1,91 @@
+"""Compile each fixtures/NAME.vera and record the reference run.
+
+Per fixture (NAME is the file stem):
+  NAME.vera             the program (ours; never copied from Vera's tree)
+  NAME.stdin            optional: fed to the program's stdin
+  NAME.run.json         optional: {"fn": "f", "args": ["1", "x"]}
+  NAME.correction.json  optional: {"why": "...", "stdout": ..., ...}, for
+                        cases where `vera run` 0.2.3 is wrong; the listed
+                        fields replace the reference's (see ../shared ABI notes)
+Written:
+  NAME.wasm             `vera compile` output, run by the Rust tests
+  NAME.expected.json    {"stdout", "stderr_first_line", "exit_code"} and,
+                        where corrected, "reference" (what vera run printed)
+                        and "why"
+
+Every program runs with the current directory set to a fresh temporary
+directory, VERA_RT_FIXTURE_ENV=fixture-env-value in its environment and
+stdin from NAME.stdin (empty otherwise): the Rust test does the same.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURE_ENV = {"VERA_RT_FIXTURE_ENV": "fixture-env-value"}
+
+
+def run_reference(vera: str, source: Path) -> dict:
+    stem = source.with_suffix("")
+    run_spec = {}
+    spec_file = stem.with_suffix(".run.json")
+    if spec_file.exists():
+        run_spec = json.loads(spec_file.read_text())
+    stdin_file = stem.with_suffix(".stdin")
+    stdin = stdin_file.read_bytes() if stdin_file.exists() else b""
+    cmd = [vera, "run", str(source)]
+    if "fn" in run_spec:
+        cmd += ["--fn", run_spec["fn"]]
+    if run_spec.get("args"):
+        cmd += ["--"] + run_spec["args"]
+    env = dict(os.environ, **FIXTURE_ENV)
+    with tempfile.TemporaryDirectory() as cwd:
+        proc = subprocess.run(cmd, input=stdin, capture_output=True,
+                              cwd=cwd, env=env, timeout=600)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    return {
+        "stdout": proc.stdout.decode("utf-8", "replace"),
+        "stderr_first_line": stderr.splitlines()[0] if stderr else "",
+        "exit_code": proc.returncode,
+    }
+
+
+def regen(vera: str, source: Path) -> None:
+    stem = source.with_suffix("")
+    with tempfile.TemporaryDirectory() as out:
+        wasm = Path(out) / "prog.wasm"
+        subprocess.run([vera, "compile", str(source), "-o", str(wasm)],
+                       check=True, capture_output=True)
+        shutil.copyfile(wasm, stem.with_suffix(".wasm"))
+    expected = run_reference(vera, source)
+    correction_file = stem.with_suffix(".correction.json")
+    if correction_file.exists():
+        correction = json.loads(correction_file.read_text())
+        reference = dict(expected)
+        for field in ("stdout", "stderr_first_line", "exit_code"):
+            if field in correction:
+                expected[field] = correction[field]
+        expected["reference"] = reference
+        expected["why"] = correction["why"]
+    stem.with_suffix(".expected.json").write_text(
+        json.dumps(expected, indent=2, ensure_ascii=False) + "\n")
+    print(f"{source.name}: exit {expected['exit_code']}")
+
+
+def main() -> None:
+    vera = sys.argv[1]
+    names = sys.argv[2:]
+    sources = sorted(FIXTURES.glob("*.vera"))
+    if names:
+        sources = [s for s in sources if s.stem in names]
+    for source in sources:
+        regen(vera, source)
+
+
+if __name__ == "__main__":
+    main()
