@@ -97,7 +97,12 @@ enum Diff {
     Unappend { slot: u32, pos: u32 },
     /// Here slot `slot` exists with `key`, `val` (index entry `pos`); the
     /// newer version does not have it.
-    Reappend { slot: u32, pos: u32, key: Field, val: Field },
+    Reappend {
+        slot: u32,
+        pos: u32,
+        key: Field,
+        val: Field,
+    },
     /// Here slot `slot` is live; the newer version removed it.
     Revive { slot: u32 },
     /// Here slot `slot` is dead; the newer version revived it.
@@ -125,7 +130,13 @@ fn read_diff(memory: &[u8], w: u32) -> GuestResult<Diff> {
         OP_REVIVE => Diff::Revive { slot },
         OP_KILL => Diff::Kill { slot },
         OP_SETVAL => Diff::SetVal { slot, val },
-        op => return Err(GuestError::corrupt("Map/Set version", w, format!("unknown diff op {op}"))),
+        op => {
+            return Err(GuestError::corrupt(
+                "Map/Set version",
+                w,
+                format!("unknown diff op {op}"),
+            ))
+        }
     })
 }
 
@@ -166,7 +177,11 @@ fn wrapper(memory: &[u8], w: u32, kind: Kind) -> GuestResult<(u32, u32)> {
     }
     let state = read_u32(memory, w + W_STATE)?;
     if state != ROOT && state != DIFF {
-        return Err(GuestError::corrupt("Map/Set version", w, format!("unknown state {state}")));
+        return Err(GuestError::corrupt(
+            "Map/Set version",
+            w,
+            format!("unknown state {state}"),
+        ));
     }
     Ok((state, read_u32(memory, w + W_LINK)?))
 }
@@ -291,7 +306,10 @@ impl Bucket {
         Ok(match diff {
             Diff::Same => Diff::Same,
             Diff::Unappend { slot, pos } => {
-                if slot + 1 != self.used || read_u32(memory, self.index_at(pos))? != slot + 1 || !self.live(memory, slot)? {
+                if slot + 1 != self.used
+                    || read_u32(memory, self.index_at(pos))? != slot + 1
+                    || !self.live(memory, slot)?
+                {
                     return Err(self.corrupt(format!("cannot undo append of slot {slot}")));
                 }
                 let (key, val) = (self.key(memory, slot)?, self.val(memory, slot)?);
@@ -372,7 +390,11 @@ fn reroot(memory: &mut [u8], kind: Kind, w: u32) -> GuestResult<Option<Bucket>> 
         // An empty root: only `Same` diffs can lead to it.
         for &v in path.iter().rev() {
             if read_diff(memory, v)? != Diff::Same {
-                return Err(GuestError::corrupt("Map/Set version", v, "diff against an empty collection"));
+                return Err(GuestError::corrupt(
+                    "Map/Set version",
+                    v,
+                    "diff against an empty collection",
+                ));
             }
             write_version(memory, root, DIFF, v, Diff::Same)?;
             set_root(memory, v, 0)?;
@@ -511,7 +533,15 @@ enum Plan {
 
 /// `w` with `key` mapped to `val` (a Set passes `Field(0)` and keeps an
 /// existing element as it is). Returns the new version; `w` is unchanged.
-pub fn insert(heap: &mut impl Heap, kind: Kind, w: u32, ktag: Tag, key: Field, vtag: Tag, val: Field) -> GuestResult<u32> {
+pub fn insert(
+    heap: &mut impl Heap,
+    kind: Kind,
+    w: u32,
+    ktag: Tag,
+    key: Field,
+    vtag: Tag,
+    val: Field,
+) -> GuestResult<u32> {
     let memory = heap.memory_mut();
     key.validate(ktag, memory)?;
     val.validate(vtag, memory)?;

@@ -190,7 +190,10 @@ mod tests {
         let nan_a = Field::float(f64::NAN);
         let nan_b = Field(f64::NAN.to_bits() | 1);
         assert!(equal(Tag::Float, &[], nan_a, nan_b).unwrap());
-        assert_eq!(hash(Tag::Float, &[], nan_a).unwrap(), hash(Tag::Float, &[], nan_b).unwrap());
+        assert_eq!(
+            hash(Tag::Float, &[], nan_a).unwrap(),
+            hash(Tag::Float, &[], nan_b).unwrap()
+        );
         let (pz, nz) = (Field::float(0.0), Field::float(-0.0));
         assert!(equal(Tag::Float, &[], pz, nz).unwrap());
         assert_eq!(hash(Tag::Float, &[], pz).unwrap(), hash(Tag::Float, &[], nz).unwrap());

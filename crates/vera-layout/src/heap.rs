@@ -45,11 +45,7 @@ pub trait Heap {
     /// Runs `body` with `roots` pushed on the shadow stack, so the guest's
     /// collector keeps them (and all they reach) alive across allocations;
     /// `gc_sp` is restored on every exit path. Zero entries are skipped.
-    fn with_roots<R>(
-        &mut self,
-        roots: &[u32],
-        body: impl FnOnce(&mut Self) -> GuestResult<R>,
-    ) -> GuestResult<R>
+    fn with_roots<R>(&mut self, roots: &[u32], body: impl FnOnce(&mut Self) -> GuestResult<R>) -> GuestResult<R>
     where
         Self: Sized,
     {

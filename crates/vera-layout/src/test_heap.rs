@@ -87,7 +87,12 @@ impl TestHeap {
                 }
             }
         }
-        let dead: Vec<(u32, u32)> = self.blocks.iter().filter(|(p, _)| !marked.contains(p)).map(|(&p, &s)| (p, s)).collect();
+        let dead: Vec<(u32, u32)> = self
+            .blocks
+            .iter()
+            .filter(|(p, _)| !marked.contains(p))
+            .map(|(&p, &s)| (p, s))
+            .collect();
         for (p, size) in dead {
             self.memory[p as usize..(p + size) as usize].fill(POISON);
             self.blocks.remove(&p);

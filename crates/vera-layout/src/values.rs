@@ -134,7 +134,9 @@ pub fn alloc_string_array<S: AsRef<[u8]>>(heap: &mut impl Heap, items: &[S]) -> 
         return Ok((0, 0));
     }
     let count = u32::try_from(items.len()).map_err(|_| GuestError::TooLarge(items.len() as u64))?;
-    let size = count.checked_mul(8).ok_or(GuestError::TooLarge(items.len() as u64 * 8))?;
+    let size = count
+        .checked_mul(8)
+        .ok_or(GuestError::TooLarge(items.len() as u64 * 8))?;
     let backing = heap.alloc(size)?;
     mem::bytes_mut(heap.memory_mut(), backing, size as usize)?.fill(0);
     heap.with_roots(&[backing], |heap| {

@@ -68,7 +68,10 @@ fn decode_key(heap: &TestHeap, tag: Tag, f: Field) -> i64 {
             }
         }
         Tag::Word => f.lo() as i8 as i64,
-        Tag::Str => std::str::from_utf8(values::str_bytes(heap.memory(), f.lo(), f.hi()).unwrap()).unwrap().parse().unwrap(),
+        Tag::Str => std::str::from_utf8(values::str_bytes(heap.memory(), f.lo(), f.hi()).unwrap())
+            .unwrap()
+            .parse()
+            .unwrap(),
     }
 }
 
@@ -79,7 +82,10 @@ fn check(heap: &mut TestHeap, kind: Kind, tag: Tag, w: u32, model: &Model) {
         .map(|&(k, v)| (decode_key(heap, tag, k), if kind == Kind::Map { v.as_int() } else { 0 }))
         .collect();
     assert_eq!(&got, model);
-    assert_eq!(collection::size(heap.memory_mut(), kind, w).unwrap() as usize, model.len());
+    assert_eq!(
+        collection::size(heap.memory_mut(), kind, w).unwrap() as usize,
+        model.len()
+    );
 }
 
 fn run(kind: Kind, tag: Tag, ops: Vec<Op>) {
@@ -87,7 +93,13 @@ fn run(kind: Kind, tag: Tag, ops: Vec<Op>) {
     let empty = collection::new(&mut heap, kind).unwrap();
     heap.pin(empty);
     let mut versions: Vec<(u32, Model)> = vec![(empty, Vec::new())];
-    let key_of = |k: i64| if tag == Tag::Word { (k as u32 & 0xff) as i8 as i64 } else { k };
+    let key_of = |k: i64| {
+        if tag == Tag::Word {
+            (k as u32 & 0xff) as i8 as i64
+        } else {
+            k
+        }
+    };
     for op in ops {
         match op {
             Op::Insert { version, key, val } => {
@@ -152,7 +164,16 @@ fn long_chain_then_old_versions() {
     let mut w = collection::new(&mut heap, Kind::Map).unwrap();
     let mut versions = vec![w];
     for i in 0..2000i64 {
-        w = collection::insert(&mut heap, Kind::Map, w, Tag::Int, Field::int(i % 700), Tag::Int, Field::int(i)).unwrap();
+        w = collection::insert(
+            &mut heap,
+            Kind::Map,
+            w,
+            Tag::Int,
+            Field::int(i % 700),
+            Tag::Int,
+            Field::int(i),
+        )
+        .unwrap();
         versions.push(w);
     }
     for &i in &[0usize, 2000, 1, 1500, 699, 700, 701, 2000, 3] {
@@ -160,7 +181,14 @@ fn long_chain_then_old_versions() {
         assert_eq!(n as usize, i.min(700), "size of version {i}");
         if i > 0 {
             let last = (i - 1) as i64;
-            let got = collection::get(heap.memory_mut(), Kind::Map, versions[i], Tag::Int, Field::int(last % 700)).unwrap();
+            let got = collection::get(
+                heap.memory_mut(),
+                Kind::Map,
+                versions[i],
+                Tag::Int,
+                Field::int(last % 700),
+            )
+            .unwrap();
             assert_eq!(got, Some(Field::int(last)));
         }
     }
@@ -174,7 +202,16 @@ fn chain_heap_is_linear() {
         let mut heap = TestHeap::new();
         let mut w = collection::new(&mut heap, Kind::Map).unwrap();
         for i in 0..n {
-            w = collection::insert(&mut heap, Kind::Map, w, Tag::Int, Field::int(i), Tag::Int, Field::int(i)).unwrap();
+            w = collection::insert(
+                &mut heap,
+                Kind::Map,
+                w,
+                Tag::Int,
+                Field::int(i),
+                Tag::Int,
+                Field::int(i),
+            )
+            .unwrap();
         }
         heap.heap_top() as f64
     };

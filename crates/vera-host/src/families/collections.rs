@@ -1,0 +1,260 @@
+//! `Map<K, V>` and `Set<T>`: the 14 imports for every tag combination.
+//!
+//! Names carry the representation tags (`map_insert$ks_vi`: String keys,
+//! Int values); [`Import::parse`] decodes any of them, so one definition
+//! serves every variant. The operations themselves are
+//! `vera_layout::collection`, working on the bucket in guest memory; this
+//! module only moves arguments and results across the boundary.
+
+use vera_layout::collection::{self, Kind};
+use vera_layout::values::{self, Payload, NONE, SOME};
+use vera_layout::{Field, Heap, Tag};
+use wasmtime::{bail, Result};
+use wasmtime::{Caller, FuncType, Linker, Val, ValType};
+
+use super::with_heap;
+use crate::state::HostState;
+
+/// One Map/Set operation with its tags, decoded from an import name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    New,
+    Size,
+    Insert(Tag, Tag),
+    Get(Tag, Tag),
+    Contains(Tag),
+    Remove(Tag),
+    Keys(Tag),
+    Values(Tag),
+}
+
+/// A decoded import: which collection and which operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Import {
+    pub kind: Kind,
+    pub op: Op,
+}
+
+impl Import {
+    /// Decodes `map_insert$ks_vi`, `set_add$ef`, `map_new`, ...
+    pub fn parse(name: &str) -> Option<Import> {
+        let (base, tags) = name.split_once('$').unwrap_or((name, ""));
+        let tag_after = |prefix: char, at: usize| -> Option<Tag> {
+            let mut chars = tags.chars().skip(at);
+            (chars.next()? == prefix).then_some(())?;
+            Tag::from_letter(chars.next()?)
+        };
+        let one = |prefix| if tags.len() == 2 { tag_after(prefix, 0) } else { None };
+        let two = || {
+            if tags.len() == 5 && &tags[2..3] == "_" {
+                Some((tag_after('k', 0)?, tag_after('v', 3)?))
+            } else {
+                None
+            }
+        };
+        let (kind, op) = match base {
+            "map_new" if tags.is_empty() => (Kind::Map, Op::New),
+            "set_new" if tags.is_empty() => (Kind::Set, Op::New),
+            "map_size" if tags.is_empty() => (Kind::Map, Op::Size),
+            "set_size" if tags.is_empty() => (Kind::Set, Op::Size),
+            "map_insert" => two().map(|(k, v)| (Kind::Map, Op::Insert(k, v)))?,
+            "map_get" => two().map(|(k, v)| (Kind::Map, Op::Get(k, v)))?,
+            "map_contains" => (Kind::Map, Op::Contains(one('k')?)),
+            "map_remove" => (Kind::Map, Op::Remove(one('k')?)),
+            "map_keys" => (Kind::Map, Op::Keys(one('k')?)),
+            "map_values" => (Kind::Map, Op::Values(one('v')?)),
+            "set_add" => (Kind::Set, Op::Insert(one('e')?, Tag::Word)),
+            "set_contains" => (Kind::Set, Op::Contains(one('e')?)),
+            "set_remove" => (Kind::Set, Op::Remove(one('e')?)),
+            "set_to_array" => (Kind::Set, Op::Keys(one('e')?)),
+            _ => return None,
+        };
+        Some(Import { kind, op })
+    }
+
+    /// Every import name Vera 0.2.3 can emit for Map and Set.
+    pub fn all_names() -> Vec<String> {
+        let mut names: Vec<String> = ["map_new", "map_size", "set_new", "set_size"]
+            .map(String::from)
+            .to_vec();
+        for kl in Tag::ALL.map(Tag::letter) {
+            for v in Tag::ALL.map(Tag::letter) {
+                names.push(format!("map_insert$k{kl}_v{v}"));
+                names.push(format!("map_get$k{kl}_v{v}"));
+            }
+            for op in [
+                "map_contains$k",
+                "map_remove$k",
+                "map_keys$k",
+                "map_values$v",
+                "set_add$e",
+                "set_contains$e",
+                "set_remove$e",
+                "set_to_array$e",
+            ] {
+                names.push(format!("{op}{kl}"));
+            }
+        }
+        names
+    }
+
+    /// The wasm signature Vera 0.2.3 gives this import.
+    pub fn func_type(&self, engine: &wasmtime::Engine) -> FuncType {
+        let i32s = |n| vec![ValType::I32; n];
+        let (params, results): (Vec<ValType>, Vec<ValType>) = match self.op {
+            Op::New => (vec![], i32s(1)),
+            Op::Size => (i32s(1), vec![ValType::I64]),
+            Op::Insert(k, v) => {
+                let v = if self.kind == Kind::Set { vec![] } else { wasm_types(v) };
+                ([i32s(1), wasm_types(k), v].concat(), i32s(1))
+            }
+            Op::Get(k, _) | Op::Contains(k) | Op::Remove(k) => ([i32s(1), wasm_types(k)].concat(), i32s(1)),
+            Op::Keys(_) | Op::Values(_) => (i32s(1), i32s(2)),
+        };
+        FuncType::new(engine, params, results)
+    }
+}
+
+fn wasm_types(tag: Tag) -> Vec<ValType> {
+    match tag {
+        Tag::Int => vec![ValType::I64],
+        Tag::Float => vec![ValType::F64],
+        Tag::Str => vec![ValType::I32, ValType::I32],
+        Tag::Word => vec![ValType::I32],
+    }
+}
+
+/// Reads one tagged field from `params`, returning it and the rest.
+fn take_field(tag: Tag, params: &[Val]) -> Result<(Field, &[Val])> {
+    let word = |v: &Val| v.i32().map(|x| x as u32);
+    let (field, used) = match (tag, params) {
+        (Tag::Int, [Val::I64(x), ..]) => (Field::int(*x), 1),
+        (Tag::Float, [Val::F64(bits), ..]) => (Field(*bits), 1),
+        (Tag::Str, [p, l, ..]) => (Field::str(word(p).unwrap_or(0), word(l).unwrap_or(0)), 2),
+        (Tag::Word, [Val::I32(x), ..]) => (Field::word(*x as u32), 1),
+        _ => bail!("argument does not match tag {}", tag.letter()),
+    };
+    Ok((field, &params[used..]))
+}
+
+pub fn define(linker: &mut Linker<HostState>, name: &str, ty: &FuncType) -> Result<bool> {
+    let Some(import) = Import::parse(name) else {
+        return Ok(false);
+    };
+    let expected = import.func_type(linker.engine());
+    if !FuncType::eq(&expected, ty) {
+        bail!("import vera.{name} is declared as {ty} but Vera 0.2.3 gives it {expected}");
+    }
+    let import_name = name.to_owned();
+    linker.func_new(
+        "vera",
+        name,
+        expected,
+        move |mut c: Caller<'_, HostState>, params, results| {
+            let name = import_name.as_str();
+            let stats = &mut c.data_mut().stats;
+            match import.kind {
+                Kind::Map => stats.map_ops += 1,
+                Kind::Set => stats.set_ops += 1,
+            }
+            let kind = import.kind;
+            let w = params.first().and_then(Val::i32).unwrap_or(0) as u32;
+            let rest = params.get(1..).unwrap_or(&[]);
+            match import.op {
+                Op::New => {
+                    let w = with_heap(&mut c, name, |h| collection::new(h, kind))?;
+                    results[0] = Val::I32(w as i32);
+                }
+                Op::Size => {
+                    let n = with_heap(&mut c, name, |h| collection::size(h.memory_mut(), kind, w))?;
+                    results[0] = Val::I64(n as i64);
+                }
+                Op::Insert(ktag, vtag) => {
+                    let (key, rest) = take_field(ktag, rest)?;
+                    let val = if kind == Kind::Set {
+                        Field(0)
+                    } else {
+                        take_field(vtag, rest)?.0
+                    };
+                    let vtag = if kind == Kind::Set { Tag::Int } else { vtag };
+                    let nw = with_heap(&mut c, name, |h| collection::insert(h, kind, w, ktag, key, vtag, val))?;
+                    results[0] = Val::I32(nw as i32);
+                }
+                Op::Get(ktag, vtag) => {
+                    let (key, _) = take_field(ktag, rest)?;
+                    let opt = with_heap(&mut c, name, |h| {
+                        match collection::get(h.memory_mut(), kind, w, ktag, key)? {
+                            Some(val) => values::alloc_adt(h, SOME, Payload::from_field(vtag, val)),
+                            None => values::alloc_adt(h, NONE, Payload::Empty),
+                        }
+                    })?;
+                    results[0] = Val::I32(opt as i32);
+                }
+                Op::Contains(ktag) => {
+                    let (key, _) = take_field(ktag, rest)?;
+                    let found = with_heap(&mut c, name, |h| collection::get(h.memory_mut(), kind, w, ktag, key))?;
+                    results[0] = Val::I32(found.is_some() as i32);
+                }
+                Op::Remove(ktag) => {
+                    let (key, _) = take_field(ktag, rest)?;
+                    let nw = with_heap(&mut c, name, |h| collection::remove(h, kind, w, ktag, key))?;
+                    results[0] = Val::I32(nw as i32);
+                }
+                Op::Keys(tag) | Op::Values(tag) => {
+                    let keys = matches!(import.op, Op::Keys(_));
+                    let (p, l) = with_heap(&mut c, name, |h| {
+                        let entries = collection::entries(h.memory_mut(), kind, w)?;
+                        let column: Vec<Field> = entries.iter().map(|&(k, v)| if keys { k } else { v }).collect();
+                        h.with_roots(&[w], |h| values::alloc_field_array(h, tag, &column))
+                    })?;
+                    results[0] = Val::I32(p as i32);
+                    results[1] = Val::I32(l as i32);
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_decode_to_their_tags() {
+        assert_eq!(
+            Import::parse("map_insert$ks_vi"),
+            Some(Import {
+                kind: Kind::Map,
+                op: Op::Insert(Tag::Str, Tag::Int)
+            })
+        );
+        assert_eq!(
+            Import::parse("set_to_array$eb"),
+            Some(Import {
+                kind: Kind::Set,
+                op: Op::Keys(Tag::Word)
+            })
+        );
+        assert_eq!(
+            Import::parse("map_values$vf"),
+            Some(Import {
+                kind: Kind::Map,
+                op: Op::Values(Tag::Float)
+            })
+        );
+        assert_eq!(Import::parse("map_insert$kx_vi"), None);
+        assert_eq!(Import::parse("map_contains$ki_vi"), None);
+        assert_eq!(Import::parse("map_new$ki"), None);
+    }
+
+    #[test]
+    fn every_name_round_trips() {
+        let names = Import::all_names();
+        assert_eq!(names.len(), 4 + 4 * (8 + 8));
+        for name in names {
+            assert!(Import::parse(&name).is_some(), "{name}");
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! `IO`: print, stderr, stdin, files, args, exit, sleep, time, environment.
+//!
+//! Behaviour follows Vera 0.2.3's host: strings are decoded with invalid
+//! UTF-8 replaced by U+FFFD, `read_line` strips one trailing `\n`,
+//! `read_char` returns `Err("EOF")` at end of input, file errors come back
+//! as `Err` with Python's wording (`[Errno 2] No such file or directory:
+//! 'x'`), and `exit` ends the run with its code.
+
+use std::io::BufRead;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use vera_layout::values::{self, Payload, ERR, NONE, OK, SOME};
+use vera_layout::Heap;
+use wasmtime::Result;
+use wasmtime::{Caller, FuncType, Linker};
+
+use super::with_heap;
+use crate::state::HostState;
+use crate::trap::HostTrap;
+
+type C<'a> = Caller<'a, HostState>;
+
+pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
+    match name {
+        "print" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, len: i32| {
+            let text = with_heap(&mut c, "print", |h| {
+                values::str_bytes(h.memory(), ptr as u32, len as u32).map(|b| String::from_utf8_lossy(b).into_owned())
+            })?;
+            c.data_mut().write_stdout(text.as_bytes())?;
+            Ok(())
+        })?,
+        "stderr" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, len: i32| {
+            let text = with_heap(&mut c, "stderr", |h| {
+                values::read_string(h.memory(), ptr as u32, len as u32)
+            })?;
+            c.data_mut().write_stderr(text.as_bytes())?;
+            Ok(())
+        })?,
+        "read_line" => linker.func_wrap("vera", name, |mut c: C<'_>| -> Result<(i32, i32)> {
+            let mut line = Vec::new();
+            c.data_mut().stdin.read_until(b'\n', &mut line)?;
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            let text = String::from_utf8_lossy(&line).into_owned();
+            let (p, l) = with_heap(&mut c, "read_line", |h| values::alloc_str(h, text.as_bytes()))?;
+            Ok((p as i32, l as i32))
+        })?,
+        "read_char" => linker.func_wrap("vera", name, |mut c: C<'_>| -> Result<i32> {
+            let result = read_one_char(c.data_mut().stdin.as_mut());
+            let (tag, text) = match result {
+                Ok(Some(ch)) => (OK, ch.to_string()),
+                Ok(None) => (ERR, "EOF".to_owned()),
+                Err(e) => (ERR, format!("stdin.read failed: {e}")),
+            };
+            Ok(with_heap(&mut c, "read_char", |h| {
+                values::alloc_adt_with_str(h, tag, text.as_bytes())
+            })? as i32)
+        })?,
+        "read_file" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, len: i32| -> Result<i32> {
+            let path = with_heap(&mut c, "read_file", |h| {
+                values::read_string(h.memory(), ptr as u32, len as u32)
+            })?;
+            let (tag, text) = match std::fs::read(&path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => (OK, text),
+                    Err(e) => {
+                        let at = e.utf8_error().valid_up_to();
+                        (
+                            ERR,
+                            format!(
+                                "'utf-8' codec can't decode byte 0x{:02x} in position {at}: invalid start byte",
+                                e.as_bytes()[at]
+                            ),
+                        )
+                    }
+                },
+                Err(e) => (ERR, python_os_error(&e, &path)),
+            };
+            Ok(with_heap(&mut c, "read_file", |h| {
+                values::alloc_adt_with_str(h, tag, text.as_bytes())
+            })? as i32)
+        })?,
+        "write_file" => linker.func_wrap(
+            "vera",
+            name,
+            |mut c: C<'_>, pp: i32, pl: i32, dp: i32, dl: i32| -> Result<i32> {
+                let (path, data) = with_heap(&mut c, "write_file", |h| {
+                    Ok((
+                        values::read_string(h.memory(), pp as u32, pl as u32)?,
+                        values::read_string(h.memory(), dp as u32, dl as u32)?,
+                    ))
+                })?;
+                let ptr = with_heap(&mut c, "write_file", |h| match std::fs::write(&path, data.as_bytes()) {
+                    Ok(()) => values::alloc_adt(h, OK, Payload::Empty),
+                    Err(e) => values::alloc_adt_with_str(h, ERR, python_os_error(&e, &path).as_bytes()),
+                })?;
+                Ok(ptr as i32)
+            },
+        )?,
+        "args" => linker.func_wrap("vera", name, |mut c: C<'_>| -> Result<(i32, i32)> {
+            let args = c.data().args.clone();
+            let (p, l) = with_heap(&mut c, "args", |h| values::alloc_string_array(h, &args))?;
+            Ok((p as i32, l as i32))
+        })?,
+        "exit" => linker.func_wrap("vera", name, |_: C<'_>, code: i64| -> Result<()> {
+            Err(HostTrap::Exit(code).into())
+        })?,
+        "sleep" => linker.func_wrap("vera", name, |_: C<'_>, ms: i64| {
+            if ms > 0 {
+                std::thread::sleep(Duration::from_millis(ms as u64));
+            }
+        })?,
+        "time" => linker.func_wrap("vera", name, |_: C<'_>| -> i64 {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64)
+        })?,
+        "get_env" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, len: i32| -> Result<i32> {
+            let key = with_heap(&mut c, "get_env", |h| {
+                values::read_string(h.memory(), ptr as u32, len as u32)
+            })?;
+            let value = c.data().env_var(&key);
+            let ptr = with_heap(&mut c, "get_env", |h| match &value {
+                Some(v) => values::alloc_adt_with_str(h, SOME, v.as_bytes()),
+                None => values::alloc_adt(h, NONE, Payload::Empty),
+            })?;
+            Ok(ptr as i32)
+        })?,
+        _ => return Ok(false),
+    };
+    Ok(true)
+}
+
+/// Reads one UTF-8 character; `None` at end of input. An invalid sequence
+/// reads as U+FFFD.
+fn read_one_char(input: &mut dyn BufRead) -> std::io::Result<Option<char>> {
+    let mut first = [0u8; 1];
+    if input.read(&mut first)? == 0 {
+        return Ok(None);
+    }
+    let width = match first[0] {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf7 => 4,
+        _ => 1,
+    };
+    let mut buf = vec![first[0]];
+    for _ in 1..width {
+        let next = input.fill_buf()?;
+        match next.first() {
+            Some(&b) if b & 0xc0 == 0x80 => {
+                buf.push(b);
+                input.consume(1);
+            }
+            _ => break,
+        }
+    }
+    Ok(String::from_utf8_lossy(&buf).chars().next())
+}
+
+/// An OS error worded as Python's `str(OSError)`: `[Errno 2] No such file
+/// or directory: 'path'`.
+pub fn python_os_error(err: &std::io::Error, path: &str) -> String {
+    match err.raw_os_error() {
+        Some(code) => {
+            let text = std::io::Error::from_raw_os_error(code).to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_owned();
+            format!("[Errno {code}] {text}: {}", python_repr_str(path))
+        }
+        None => err.to_string(),
+    }
+}
+
+/// Python's `repr` of a string, for the common cases (quotes chosen as
+/// Python does, backslash and control escapes).
+pub fn python_repr_str(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}

@@ -1,0 +1,60 @@
+//! The `"vera"` import families, one module each.
+//!
+//! A module's imports are linked by name: [`define`] offers each import to
+//! every family's `define`, which returns `true` when it provided it. Names
+//! with type tags (`map_insert$ks_vi`, `state_get_Int`) are decoded by
+//! their family, so each per-tag variant comes from one definition.
+
+use vera_layout::GuestResult;
+use wasmtime::Result;
+use wasmtime::{Caller, FuncType, Linker};
+
+use crate::guest::GuestHeap;
+use crate::state::HostState;
+use crate::trap::HostTrap;
+
+pub mod checks;
+pub mod collections;
+pub mod handles;
+pub mod io;
+pub mod numeric;
+pub mod state;
+
+/// A family's linker hook: define `name` (with the module's declared type
+/// `ty`) if this family provides it.
+pub type Definer = fn(&mut Linker<HostState>, &str, &FuncType) -> Result<bool>;
+
+/// Every family, in the order names are offered.
+pub const FAMILIES: &[(&str, Definer)] = &[
+    ("io", io::define),
+    ("checks", checks::define),
+    ("state", state::define),
+    ("collections", collections::define),
+    ("handles", handles::define),
+    ("numeric", numeric::define),
+];
+
+/// Defines import `name`; `false` when no family provides it.
+pub fn define(linker: &mut Linker<HostState>, name: &str, ty: &FuncType) -> Result<bool> {
+    for (_, definer) in FAMILIES {
+        if definer(linker, name, ty)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Runs `body` on the guest heap behind `caller`, turning a guest-memory
+/// error into a trap that names `import`.
+pub fn with_heap<R>(
+    caller: &mut Caller<'_, HostState>,
+    import: &str,
+    body: impl FnOnce(&mut GuestHeap<'_, '_>) -> GuestResult<R>,
+) -> Result<R> {
+    let guest_error = |source| HostTrap::Guest {
+        import: import.to_owned(),
+        source,
+    };
+    let mut heap = GuestHeap::new(caller).map_err(guest_error)?;
+    body(&mut heap).map_err(|e| guest_error(e).into())
+}

@@ -1,0 +1,527 @@
+//! Runs WebAssembly modules compiled by Vera 0.2.3 on wasmtime.
+//!
+//! This crate owns the embedding: it compiles a module ([`Program`]), links
+//! every `"vera"` import the module declares from the families in
+//! [`families`] (one module per family; a module importing anything vera-rt
+//! lacks is refused at load, naming each missing import), calls a function
+//! with arguments parsed like `vera run` does, and reports the value, the
+//! exit code or the trap ([`Report`]). Guest-memory layouts are not here:
+//! they are `vera_layout`'s. The CLI is a thin layer over this API.
+//!
+//! ```
+//! use vera_host::{Program, RunOptions, Value};
+//!
+//! // A module like the ones Vera emits: `main` prints through vera.print.
+//! let wasm = wat::parse_str(r#"
+//!   (module
+//!     (import "vera" "print" (func $print (param i32 i32)))
+//!     (memory (export "memory") 1)
+//!     (data (i32.const 16) "hello\n")
+//!     (func (export "main") (result i64)
+//!       (call $print (i32.const 16) (i32.const 6))
+//!       (i64.const 42)))
+//! "#).unwrap();
+//! let program = Program::load(&wasm).unwrap();
+//! let (options, output) = RunOptions::captured();
+//! let report = program.run(options);
+//! assert_eq!(report.outcome.unwrap(), Value::Int(42));
+//! assert_eq!(output.stdout(), "hello\n");
+//! ```
+
+pub mod families;
+pub mod format;
+pub mod guest;
+pub mod state;
+pub mod trap;
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::{format_err as anyhow, Result};
+use wasmtime::{Config, Engine, ExternType, Linker, Module, Store, Val, ValType};
+
+pub use state::{HostState, Stats};
+pub use trap::Failure;
+
+/// What a called function returned.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// No result (Unit).
+    Unit,
+    /// Int or Nat.
+    Int(i64),
+    Float(f64),
+    /// A single i32: Bool, Byte, or a heap pointer.
+    Word(i32),
+    /// A `(ptr, len)` pair, read as a String.
+    Str(String),
+}
+
+impl Value {
+    /// The line `vera run` prints for this value, if any.
+    pub fn display(&self) -> Option<String> {
+        match self {
+            Value::Unit => None,
+            Value::Int(v) => Some(v.to_string()),
+            Value::Float(v) => Some(format::python_float_repr(*v)),
+            Value::Word(v) => Some(v.to_string()),
+            Value::Str(s) => Some(s.clone()),
+        }
+    }
+}
+
+/// A compiled Vera module, ready to run any number of times.
+pub struct Program {
+    engine: Engine,
+    module: Module,
+    linker: Linker<HostState>,
+    /// Time spent compiling the module.
+    pub compile_time: Duration,
+}
+
+/// Why a module cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a valid WebAssembly module: {0}")]
+    Invalid(String),
+    #[error("the module imports {} function(s) vera-rt does not provide: {}", .0.len(), .0.join(", "))]
+    MissingImports(Vec<String>),
+    #[error("{0}")]
+    Link(String),
+}
+
+fn engine(timeout: bool) -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_exceptions(true);
+    config.wasm_tail_call(true);
+    config.epoch_interruption(timeout);
+    Engine::new(&config)
+}
+
+impl Program {
+    /// Compiles `bytes` (binary or text format) and links its imports.
+    pub fn load(bytes: &[u8]) -> Result<Program, LoadError> {
+        Program::load_with(bytes, &LoadOptions::default())
+    }
+
+    /// [`Program::load`] with options that must be fixed at compile time.
+    pub fn load_with(bytes: &[u8], options: &LoadOptions) -> Result<Program, LoadError> {
+        let engine = engine(options.timeouts).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let start = Instant::now();
+        let module = Module::new(&engine, bytes).map_err(|e| {
+            let text = format!("{e:#}");
+            LoadError::Invalid(text.lines().next().unwrap_or("").to_owned())
+        })?;
+        let compile_time = start.elapsed();
+        let mut linker = Linker::new(&engine);
+        let mut missing = Vec::new();
+        for import in module.imports() {
+            let name = format!("{}.{}", import.module(), import.name());
+            let ExternType::Func(ty) = import.ty() else {
+                missing.push(format!("{name} (not a function)"));
+                continue;
+            };
+            if import.module() != "vera" {
+                missing.push(name);
+                continue;
+            }
+            match families::define(&mut linker, import.name(), &ty) {
+                Ok(true) => {}
+                Ok(false) => missing.push(name),
+                Err(e) => return Err(LoadError::Link(format!("{e:#}"))),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(LoadError::MissingImports(missing));
+        }
+        Ok(Program {
+            engine,
+            module,
+            linker,
+            compile_time,
+        })
+    }
+
+    /// The functions a user can call: exported functions other than the
+    /// runtime's own (`alloc`, `register_wrapper`...), in export order.
+    pub fn entry_points(&self) -> Vec<String> {
+        self.module
+            .exports()
+            .filter(|e| matches!(e.ty(), ExternType::Func(_)))
+            .map(|e| e.name().to_owned())
+            .filter(|n| !matches!(n.as_str(), "alloc" | "register_wrapper" | "gc_collect"))
+            .collect()
+    }
+
+    /// Picks the function to call: `wanted`, else `main`, else the only or
+    /// first public function (with the note `vera run` prints).
+    fn select(&self, wanted: Option<&str>) -> Result<(String, Option<String>), String> {
+        let entries = self.entry_points();
+        let available = if entries.is_empty() {
+            "(none)".to_owned()
+        } else {
+            entries.join(", ")
+        };
+        match wanted {
+            Some(name) if entries.iter().any(|e| e == name) => Ok((name.to_owned(), None)),
+            Some(name) => Err(format!(
+                "Function '{name}' not found in exports. Available: {available}"
+            )),
+            None if entries.iter().any(|e| e == "main") => Ok(("main".to_owned(), None)),
+            None => match entries.first() {
+                Some(first) => Ok((
+                    first.clone(),
+                    Some(format!("Note: no 'main' declared — running public function '{first}'.")),
+                )),
+                None => Err("No exported functions to call".to_owned()),
+            },
+        }
+    }
+
+    /// Instantiates the module and calls the selected function.
+    pub fn run(&self, options: RunOptions) -> Report {
+        let mut state = HostState::new(options.stdout, options.stderr, options.stdin);
+        state.args = options.args.clone();
+        state.env = options.env;
+        let mut limits = wasmtime::StoreLimitsBuilder::new();
+        if let Some(max) = options.max_memory {
+            limits = limits.memory_size(max);
+        }
+        state.limits = limits.build();
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let mut report = Report {
+            outcome: Err(Failure::Trap {
+                kind: "usage".into(),
+                message: String::new(),
+                frames: vec![],
+            }),
+            note: None,
+            stats: RunStats {
+                compile_time: self.compile_time,
+                ..RunStats::default()
+            },
+            stdout_ends_newline: None,
+            stderr_ends_newline: None,
+        };
+        let usage = |message: String| Failure::Trap {
+            kind: "usage".into(),
+            message,
+            frames: vec![],
+        };
+        let (name, note) = match self.select(options.function.as_deref()) {
+            Ok(found) => found,
+            Err(message) => {
+                report.outcome = Err(usage(message));
+                return report;
+            }
+        };
+        report.note = note;
+        let _timer = options.timeout.map(|limit| {
+            store.set_epoch_deadline(1);
+            Timer::start(self.engine.clone(), limit)
+        });
+        let instance = match self.linker.instantiate(&mut store, &self.module) {
+            Ok(i) => i,
+            Err(e) => {
+                report.outcome = Err(trap::classify(&e, store.data()));
+                return report;
+            }
+        };
+        let exports = guest::GuestExports::capture(&mut store, &instance);
+        store.data_mut().exports = exports;
+        let func = instance
+            .get_func(&mut store, &name)
+            .expect("selected from the module's exports");
+        let ty = func.ty(&store);
+        let params = match parse_args(&mut store, &name, &ty.params().collect::<Vec<_>>(), &options.args) {
+            Ok(p) => p,
+            Err(message) => {
+                report.outcome = Err(usage(message));
+                return report;
+            }
+        };
+        let mut results: Vec<Val> = ty.results().map(|t| zero(&t)).collect();
+        let start = Instant::now();
+        let called = func.call(&mut store, &params, &mut results);
+        report.stats.run_time = start.elapsed();
+        report.outcome = match called {
+            Ok(()) => Ok(result_value(&mut store, &results)),
+            Err(e) => Err(trap::classify(&e, store.data())),
+        };
+        let data = store.data();
+        report.stdout_ends_newline = data.stdout_ends_newline;
+        report.stderr_ends_newline = data.stderr_ends_newline;
+        report.stats.host = data.stats.clone();
+        if let Some(heap_ptr) = data.exports.heap_ptr {
+            report.stats.peak_heap = heap_ptr.get(&mut store).i32().unwrap_or(0) as u32 as u64;
+        }
+        if let Some(memory) = store.data().exports.memory {
+            report.stats.memory_bytes = memory.data_size(&store) as u64;
+        }
+        report
+    }
+}
+
+/// Options fixed when a module is compiled.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Compile with epoch checks so [`RunOptions::timeout`] can interrupt.
+    pub timeouts: bool,
+}
+
+/// How to run a function.
+pub struct RunOptions {
+    /// The function to call (default: `main`, else the first export).
+    pub function: Option<String>,
+    /// The function's arguments as text, parsed by its parameter types;
+    /// also what `IO.args` returns.
+    pub args: Vec<String>,
+    pub stdout: state::Sink,
+    pub stderr: state::Sink,
+    pub stdin: Box<dyn BufRead + Send>,
+    /// `IO.get_env`'s environment (`None`: the process's).
+    pub env: Option<HashMap<String, String>>,
+    /// Largest linear memory, in bytes.
+    pub max_memory: Option<usize>,
+    /// Wall-clock limit (needs [`LoadOptions::timeouts`]).
+    pub timeout: Option<Duration>,
+}
+
+impl RunOptions {
+    /// Streams to the process's stdout/stderr and reads its stdin.
+    pub fn inherit() -> RunOptions {
+        RunOptions {
+            function: None,
+            args: Vec::new(),
+            stdout: Box::new(std::io::stdout()),
+            stderr: Box::new(std::io::stderr()),
+            stdin: Box::new(std::io::BufReader::new(std::io::stdin())),
+            env: None,
+            max_memory: None,
+            timeout: None,
+        }
+    }
+
+    /// Captures stdout and stderr in memory and reads an empty stdin.
+    pub fn captured() -> (RunOptions, Captured) {
+        let captured = Captured::default();
+        let options = RunOptions {
+            stdout: Box::new(SharedBuf(captured.stdout.clone())),
+            stderr: Box::new(SharedBuf(captured.stderr.clone())),
+            stdin: Box::new(std::io::empty()),
+            ..RunOptions::inherit()
+        };
+        (options, captured)
+    }
+}
+
+/// Output captured by [`RunOptions::captured`].
+#[derive(Clone, Default)]
+pub struct Captured {
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Captured {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The result of [`Program::run`].
+pub struct Report {
+    /// The value returned, or why the run stopped.
+    pub outcome: Result<Value, Failure>,
+    /// A note for stderr (which function was picked).
+    pub note: Option<String>,
+    pub stats: RunStats,
+    /// Whether the last byte written to stdout was `\n` (`None`: nothing
+    /// written).
+    pub stdout_ends_newline: Option<bool>,
+    pub stderr_ends_newline: Option<bool>,
+}
+
+/// Figures for `--stats`.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    pub compile_time: Duration,
+    pub run_time: Duration,
+    /// High-water mark of the guest heap (`heap_ptr`), in bytes.
+    pub peak_heap: u64,
+    /// Linear memory size at the end, in bytes.
+    pub memory_bytes: u64,
+    pub host: Stats,
+}
+
+struct Timer {
+    done: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Timer {
+    fn start(engine: Engine, limit: Duration) -> Timer {
+        let done = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            let (lock, cvar) = &*flag;
+            let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+            let (guard, _) = cvar
+                .wait_timeout_while(guard, limit, |d| !*d)
+                .unwrap_or_else(|p| p.into_inner());
+            if !*guard {
+                engine.increment_epoch();
+            }
+        });
+        Timer { done }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        let (lock, cvar) = &*self.done;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cvar.notify_all();
+    }
+}
+
+fn zero(t: &ValType) -> Val {
+    match t {
+        ValType::I64 => Val::I64(0),
+        ValType::F32 => Val::F32(0),
+        ValType::F64 => Val::F64(0),
+        ValType::V128 => Val::V128(0u128.into()),
+        ValType::Ref(r) => Val::null_ref(r.heap_type()),
+        _ => Val::I32(0),
+    }
+}
+
+/// Parses text arguments by the function's wasm parameter types, as `vera
+/// run` does: i64 as an integer, f64 as a float, i32 as `true`/`false` or an
+/// integer, and an i32 pair (when the counts call for it) as a String.
+fn parse_args(
+    store: &mut Store<HostState>,
+    name: &str,
+    params: &[ValType],
+    raw: &[String],
+) -> Result<Vec<Val>, String> {
+    let strings_needed = params.len().saturating_sub(raw.len());
+    let mut out = Vec::new();
+    let mut pairs_left = strings_needed;
+    let mut i = 0;
+    for text in raw {
+        let Some(ty) = params.get(i) else {
+            return Err(arity_message(name, params.len() - strings_needed, raw.len()));
+        };
+        let invalid = |e: &dyn std::fmt::Display, t: &str| {
+            format!(
+                "Argument {} is not valid for parameter type '{t}': {e}",
+                families::io::python_repr_str(text)
+            )
+        };
+        match ty {
+            ValType::I64 => out.push(Val::I64(
+                text.trim()
+                    .replace('_', "")
+                    .parse::<i64>()
+                    .map_err(|e| invalid(&e, "i64"))?,
+            )),
+            ValType::F64 => out.push(Val::F64(
+                parse_python_float(text)
+                    .ok_or_else(|| invalid(&"could not convert string to float", "f64"))?
+                    .to_bits(),
+            )),
+            ValType::I32 if pairs_left > 0 && matches!(params.get(i + 1), Some(ValType::I32)) => {
+                pairs_left -= 1;
+                let (p, l) = alloc_arg_string(store, text).map_err(|e| format!("{e:#}"))?;
+                out.push(Val::I32(p as i32));
+                out.push(Val::I32(l as i32));
+                i += 1;
+            }
+            ValType::I32 => {
+                let v = match text.to_lowercase().as_str() {
+                    "true" | "yes" | "1" => 1,
+                    "false" | "no" | "0" => 0,
+                    t => t.trim().parse::<i32>().map_err(|e| invalid(&e, "i32"))?,
+                };
+                out.push(Val::I32(v));
+            }
+            other => return Err(format!("parameter type {other} is not supported")),
+        }
+        i += 1;
+    }
+    if out.len() != params.len() {
+        return Err(arity_message(name, params.len() - strings_needed, raw.len()));
+    }
+    Ok(out)
+}
+
+fn arity_message(name: &str, n: usize, m: usize) -> String {
+    format!(
+        "Function '{name}' expects {n} argument{} but {m} {} provided.",
+        if n == 1 { "" } else { "s" },
+        if m == 1 { "was" } else { "were" }
+    )
+}
+
+fn parse_python_float(text: &str) -> Option<f64> {
+    let t = text.trim().to_lowercase().replace('_', "");
+    match t.as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => Some(f64::INFINITY),
+        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
+        "nan" | "+nan" | "-nan" => Some(f64::NAN),
+        _ => t.parse().ok(),
+    }
+}
+
+fn alloc_arg_string(store: &mut Store<HostState>, text: &str) -> Result<(u32, u32)> {
+    let exports = store.data().exports.clone();
+    let (Some(memory), Some(alloc)) = (exports.memory, exports.alloc) else {
+        return Err(anyhow!(
+            "Cannot allocate String argument: module has no 'memory' or 'alloc' export"
+        ));
+    };
+    if text.is_empty() {
+        return Ok((0, 0));
+    }
+    let ptr = alloc.call(&mut *store, text.len() as i32)? as u32;
+    memory.write(&mut *store, ptr as usize, text.as_bytes())?;
+    Ok((ptr, text.len() as u32))
+}
+
+fn result_value(store: &mut Store<HostState>, results: &[Val]) -> Value {
+    match results {
+        [] => Value::Unit,
+        [Val::I64(v)] => Value::Int(*v),
+        [Val::F64(bits)] => Value::Float(f64::from_bits(*bits)),
+        [Val::I32(v)] => Value::Word(*v),
+        [Val::I32(p), Val::I32(l)] => {
+            let text = store
+                .data()
+                .exports
+                .memory
+                .and_then(|m| vera_layout::values::read_string(m.data(&*store), *p as u32, *l as u32).ok());
+            match text {
+                Some(t) => Value::Str(t),
+                None => Value::Word(*p),
+            }
+        }
+        other => Value::Str(format!("{other:?}")),
+    }
+}

@@ -1,0 +1,120 @@
+//! Everything the host keeps per run: I/O endpoints, the trap channels, the
+//! `State<T>` cells, Decimal handles and statistics. Map/Set contents are
+//! never here: they live in guest memory only.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+
+use crate::guest::GuestExports;
+
+/// Where program output goes.
+pub type Sink = Box<dyn Write + Send>;
+
+/// Per-run host state, the `T` of the wasmtime `Store`.
+pub struct HostState {
+    pub exports: GuestExports,
+    pub stdout: Sink,
+    pub stderr: Sink,
+    pub stdin: Box<dyn BufRead + Send>,
+    /// What `IO.args` returns.
+    pub args: Vec<String>,
+    /// `None`: the process environment.
+    pub env: Option<HashMap<String, String>>,
+    pub stdout_ends_newline: Option<bool>,
+    pub stderr_ends_newline: Option<bool>,
+    /// The last `contract_fail` message.
+    pub violation: Option<String>,
+    /// The last `trap(kind, message)` signal.
+    pub trap_signal: Option<(u32, String)>,
+    /// `State<T>` cells by import suffix: a stack of raw values.
+    pub state_cells: HashMap<String, Vec<u64>>,
+    pub stats: Stats,
+    pub limits: wasmtime::StoreLimits,
+    /// Extension slots for families that keep per-run data (Decimal
+    /// handles, regex cache...).
+    pub extensions: anymap::Extensions,
+}
+
+/// Counters reported by `--stats`.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub map_ops: u64,
+    pub set_ops: u64,
+    pub allocs_by_host: u64,
+    pub live_handles_peak: u64,
+    pub live_handles_end: u64,
+}
+
+impl HostState {
+    pub fn new(stdout: Sink, stderr: Sink, stdin: Box<dyn BufRead + Send>) -> HostState {
+        HostState {
+            exports: GuestExports {
+                memory: None,
+                alloc: None,
+                gc_sp: None,
+                gc_stack_limit: None,
+                heap_ptr: None,
+                register_wrapper: None,
+            },
+            stdout,
+            stderr,
+            stdin,
+            args: Vec::new(),
+            env: None,
+            stdout_ends_newline: None,
+            stderr_ends_newline: None,
+            violation: None,
+            trap_signal: None,
+            state_cells: HashMap::new(),
+            stats: Stats::default(),
+            limits: wasmtime::StoreLimitsBuilder::new().build(),
+            extensions: anymap::Extensions::default(),
+        }
+    }
+
+    pub fn write_stdout(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(&last) = bytes.last() {
+            self.stdout_ends_newline = Some(last == b'\n');
+        }
+        self.stdout.write_all(bytes)?;
+        self.stdout.flush()
+    }
+
+    pub fn write_stderr(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(&last) = bytes.last() {
+            self.stderr_ends_newline = Some(last == b'\n');
+        }
+        self.stderr.write_all(bytes)?;
+        self.stderr.flush()
+    }
+
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        match &self.env {
+            Some(map) => map.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        }
+    }
+}
+
+/// A typed map of per-family data, so a family can keep its own state
+/// without this module knowing its type.
+pub mod anymap {
+    use std::any::{Any, TypeId};
+    use std::collections::HashMap;
+
+    #[derive(Default)]
+    pub struct Extensions(HashMap<TypeId, Box<dyn Any + Send>>);
+
+    impl Extensions {
+        pub fn get_or_default<T: Any + Send + Default>(&mut self) -> &mut T {
+            self.0
+                .entry(TypeId::of::<T>())
+                .or_insert_with(|| Box::new(T::default()))
+                .downcast_mut()
+                .expect("extension stored under its own TypeId")
+        }
+        pub fn get<T: Any + Send>(&self) -> Option<&T> {
+            self.0.get(&TypeId::of::<T>()).and_then(|b| b.downcast_ref())
+        }
+    }
+}

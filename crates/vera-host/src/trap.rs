@@ -1,0 +1,159 @@
+//! Trap kinds and how a failed run is described, as Vera 0.2.3 does it.
+//!
+//! A run can stop early for four reasons: the program called `exit`, a
+//! check signalled a contract violation or a named trap (`contract_fail`,
+//! `trap(kind, msg)`) before its `unreachable`, the engine trapped on its
+//! own (division by zero, stack exhaustion...), or a host import refused
+//! (a forged pointer, a corrupt bucket). [`classify`] turns each into the
+//! one line `vera run` prints after `Error: `.
+
+use vera_layout::GuestError;
+use wasmtime::{Trap, WasmBacktrace};
+
+use crate::state::HostState;
+
+/// Vera 0.2.3's trap kinds: (name, code passed to `vera.trap`, description).
+pub const TRAP_KINDS: &[(&str, u32, &str)] = &[
+    ("overflow", 1, "Integer overflow"),
+    ("nat_guard", 2, "Negative value bound into a @Nat slot"),
+    ("nat_underflow", 4, "@Nat subtraction would be negative"),
+    ("assertion_failed", 5, "Assertion failed"),
+    ("index_out_of_bounds", 6, "Array index out of bounds"),
+    ("string_index_out_of_bounds", 7, "String index out of bounds"),
+    ("float_conversion", 8, "Float64 value outside the @Int range"),
+    ("heap_exhausted", 9, "Heap exhausted"),
+    ("contract_violation", 0, "Contract violation"),
+    ("divide_by_zero", 0, "Integer division by zero"),
+    ("out_of_bounds", 0, "Out-of-bounds memory access"),
+    ("stack_exhausted", 0, "WASM call stack exhausted"),
+    ("unreachable", 0, "Reached `unreachable` WASM instruction"),
+    ("uncaught_exception", 10, "Uncaught exception"),
+    ("host_error", 0, "Host binding error"),
+    ("unknown", 0, "Unclassified trap"),
+];
+
+fn description(kind: &str) -> &'static str {
+    TRAP_KINDS
+        .iter()
+        .find(|k| k.0 == kind)
+        .map_or("Unclassified trap", |k| k.2)
+}
+
+fn kind_for_code(code: u32) -> Option<&'static (&'static str, u32, &'static str)> {
+    TRAP_KINDS.iter().find(|k| k.1 == code && code != 0)
+}
+
+/// Why a host import stopped the guest.
+#[derive(Debug, thiserror::Error)]
+pub enum HostTrap {
+    /// `IO.exit(code)`.
+    #[error("exit({0})")]
+    Exit(i64),
+    /// Guest memory was not what the import needed.
+    #[error("vera.{import}: {source}")]
+    Guest { import: String, source: GuestError },
+    /// The import refused, with a message for the user.
+    #[error("{0}")]
+    Refused(String),
+    /// A resource limit of vera-rt was exceeded.
+    #[error("{0}")]
+    Limit(String),
+}
+
+/// How a run that did not return ended.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// The program called `exit(code)`.
+    Exit(i64),
+    /// A trap: its kind, the line after `Error: `, and the guest functions
+    /// on the stack (innermost first) when the module names them.
+    Trap {
+        kind: String,
+        message: String,
+        frames: Vec<String>,
+    },
+}
+
+/// Classifies the error a guest call returned.
+pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
+    let frames: Vec<String> = err
+        .downcast_ref::<WasmBacktrace>()
+        .map(|bt| {
+            bt.frames()
+                .iter()
+                .filter_map(|f| f.func_name().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let trap = |kind: &str, message: String| Failure::Trap {
+        kind: kind.to_owned(),
+        message,
+        frames: frames.clone(),
+    };
+    if let Some(host) = err.downcast_ref::<HostTrap>() {
+        match host {
+            HostTrap::Exit(code) => return Failure::Exit(*code),
+            HostTrap::Refused(message) => return trap("host_error", message.clone()),
+            HostTrap::Limit(message) => return trap("limit", message.clone()),
+            HostTrap::Guest {
+                source: GuestError::Host(_),
+                ..
+            } => {}
+            HostTrap::Guest { import, source } => {
+                let kind = match source {
+                    GuestError::OutOfBounds { .. } => "out_of_bounds",
+                    _ => "host_error",
+                };
+                return trap(kind, format!("{} (vera.{import}: {source})", description(kind)));
+            }
+        }
+    }
+    if let Some(message) = &state.violation {
+        return trap("contract_violation", message.clone());
+    }
+    if let Some((code, message)) = &state.trap_signal {
+        if let Some((name, _, desc)) = kind_for_code(*code) {
+            let text = if message.is_empty() {
+                (*desc).to_owned()
+            } else {
+                message.clone()
+            };
+            return trap(name, text);
+        }
+    }
+    let code = err
+        .downcast_ref::<Trap>()
+        .copied()
+        .or_else(|| err.chain().find_map(|e| e.downcast_ref::<Trap>().copied()));
+    let kind = match code {
+        Some(Trap::IntegerDivisionByZero) => "divide_by_zero",
+        Some(Trap::IntegerOverflow) => "overflow",
+        Some(Trap::BadConversionToInteger) => "float_conversion",
+        Some(Trap::MemoryOutOfBounds) => "out_of_bounds",
+        Some(Trap::StackOverflow) => "stack_exhausted",
+        Some(Trap::UnreachableCodeReached) => "unreachable",
+        Some(Trap::Interrupt) | Some(Trap::OutOfFuel) => {
+            return trap("limit", "time limit exceeded (--timeout)".to_owned());
+        }
+        _ if err.chain().any(|e| {
+            e.to_string().contains("thrown wasm exception") || e.to_string().contains("uncaught exception")
+        }) =>
+        {
+            "uncaught_exception"
+        }
+        _ => return trap("unknown", format!("{err:#}")),
+    };
+    trap(kind, description(kind).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trap_codes_name_their_kind() {
+        assert_eq!(kind_for_code(9).unwrap().2, "Heap exhausted");
+        assert!(kind_for_code(0).is_none());
+        assert!(kind_for_code(3).is_none());
+    }
+}

@@ -1,0 +1,138 @@
+//! The differential oracle: every program in `fixtures/` runs under
+//! vera-rt and must print what `vera run` 0.2.3 printed (recorded in
+//! `NAME.expected.json` by `scripts/regen-fixtures`): the same stdout, the
+//! same first line of stderr, the same exit status. Each runs as `vera run`
+//! did: in a fresh temporary directory, with `NAME.stdin` on stdin and
+//! `VERA_RT_FIXTURE_ENV=fixture-env-value` in the environment.
+//!
+//! Fixtures listed in `fixtures/PENDING` use a host family vera-rt does not
+//! provide yet: they must fail to load naming a missing import, so the list
+//! cannot go stale once the family lands.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+fn pending() -> Vec<String> {
+    std::fs::read_to_string(fixtures_dir().join("PENDING"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+struct Observed {
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+fn run_fixture(stem: &Path) -> Observed {
+    let run_spec: Value = std::fs::read_to_string(stem.with_extension("run.json"))
+        .map(|t| serde_json::from_str(&t).expect("valid run.json"))
+        .unwrap_or(Value::Null);
+    let cwd = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vera-rt"));
+    cmd.arg("run").arg(stem.with_extension("wasm"));
+    if let Some(f) = run_spec.get("fn").and_then(Value::as_str) {
+        cmd.args(["--fn", f]);
+    }
+    if let Some(args) = run_spec.get("args").and_then(Value::as_array) {
+        cmd.arg("--");
+        cmd.args(args.iter().map(|a| a.as_str().expect("string args")));
+    }
+    let stdin = stem.with_extension("stdin");
+    cmd.stdin(if stdin.exists() {
+        Stdio::from(std::fs::File::open(stdin).unwrap())
+    } else {
+        Stdio::null()
+    });
+    let out = cmd
+        .current_dir(cwd.path())
+        .env("VERA_RT_FIXTURE_ENV", "fixture-env-value")
+        .output()
+        .expect("vera-rt runs");
+    Observed {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+fn stems() -> Vec<PathBuf> {
+    let mut stems: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "vera").then(|| p.with_extension(""))
+        })
+        .collect();
+    stems.sort();
+    stems
+}
+
+#[test]
+fn every_fixture_matches_vera_run() {
+    let pending = pending();
+    let stems = stems();
+    assert!(stems.len() >= 20, "fixtures missing: found {}", stems.len());
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let chunks: Vec<Vec<PathBuf>> = (0..workers)
+        .map(|i| stems.iter().skip(i).step_by(workers).cloned().collect())
+        .collect();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                let pending = &pending;
+                s.spawn(move || chunk.iter().filter_map(|stem| check(stem, pending)).collect::<Vec<_>>())
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) differ:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+fn check(stem: &Path, pending: &[String]) -> Option<String> {
+    let name = stem.file_name().unwrap().to_string_lossy().into_owned();
+    let expected_path = stem.with_extension("expected.json");
+    if !stem.with_extension("wasm").exists() || !expected_path.exists() {
+        return Some(format!(
+            "{name}: no .wasm or .expected.json; run scripts/regen-fixtures {name}"
+        ));
+    }
+    let got = run_fixture(stem);
+    if pending.contains(&name) {
+        let first = got.stderr.lines().next().unwrap_or("");
+        return (!(got.code == 1 && first.contains("does not provide"))).then(|| {
+            format!("{name}: listed in fixtures/PENDING but did not fail for a missing import (exit {}, stderr {first:?}); remove it from PENDING", got.code)
+        });
+    }
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&expected_path).unwrap()).unwrap();
+    let want_stdout = expected["stdout"].as_str().unwrap();
+    let want_err = expected["stderr_first_line"].as_str().unwrap();
+    let want_code = expected["exit_code"].as_i64().unwrap() as i32;
+    let got_err = got.stderr.lines().next().unwrap_or("");
+    let mut problems = Vec::new();
+    if got.stdout != want_stdout {
+        problems.push(format!("stdout:\n--- want\n{want_stdout}\n--- got\n{}", got.stdout));
+    }
+    if got_err != want_err {
+        problems.push(format!("stderr first line: want {want_err:?}, got {got_err:?}"));
+    }
+    if got.code != want_code {
+        problems.push(format!("exit: want {want_code}, got {}", got.code));
+    }
+    (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
+}
