@@ -108,6 +108,15 @@ impl Program {
 
     /// [`Program::load`] with options that must be fixed at compile time.
     pub fn load_with(bytes: &[u8], options: &LoadOptions) -> Result<Program, LoadError> {
+        let looks_like_text = std::str::from_utf8(bytes).is_ok_and(|t| {
+            let t = t.trim_start();
+            t.starts_with('(') || t.starts_with(";;")
+        });
+        if !bytes.starts_with(b"\0asm") && !looks_like_text {
+            return Err(LoadError::Invalid(
+                "it does not start with the \\0asm magic number (nor is it WebAssembly text)".into(),
+            ));
+        }
         let engine = engine(options.timeouts).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let start = Instant::now();
         let module = Module::new(&engine, bytes).map_err(|e| {

@@ -52,20 +52,22 @@ pub trait Heap {
         let Some((saved_sp, limit)) = self.shadow_stack()? else {
             return body(self);
         };
-        let mut sp = saved_sp;
-        for &root in roots.iter().filter(|&&r| r != 0) {
-            if sp as u64 + 4 > limit as u64 {
-                return Err(GuestError::ShadowStackOverflow { sp, limit });
-            }
-            if let Err(e) = mem::write_u32(self.memory_mut(), sp, root) {
-                self.set_gc_sp(saved_sp)?;
-                return Err(e);
-            }
-            sp += 4;
-            self.set_gc_sp(sp)?;
+        let live = roots.iter().copied().filter(|&r| r != 0);
+        let pushed = live.clone().count();
+        let new_sp = saved_sp as u64 + 4 * pushed as u64;
+        if new_sp > limit as u64 {
+            return Err(GuestError::ShadowStackOverflow { sp: saved_sp, limit });
+        }
+        for (i, root) in live.enumerate() {
+            mem::write_u32(self.memory_mut(), saved_sp + 4 * i as u32, root)?;
+        }
+        if pushed > 0 {
+            self.set_gc_sp(new_sp as u32)?;
         }
         let result = body(self);
-        self.set_gc_sp(saved_sp)?;
+        if pushed > 0 {
+            self.set_gc_sp(saved_sp)?;
+        }
         result
     }
 }
