@@ -434,7 +434,7 @@ fn parse_args(
     let mut out = Vec::new();
     let mut pairs_left = strings_needed;
     let mut i = 0;
-    for text in raw {
+    for (n, text) in raw.iter().enumerate() {
         let Some(ty) = params.get(i) else {
             return Err(arity_message(name, params.len() - strings_needed, raw.len()));
         };
@@ -456,7 +456,11 @@ fn parse_args(
                     .ok_or_else(|| invalid(&"could not convert string to float", "f64"))?
                     .to_bits(),
             )),
-            ValType::I32 if pairs_left > 0 && matches!(params.get(i + 1), Some(ValType::I32)) => {
+            ValType::I32
+                if pairs_left > 0
+                    && matches!(params.get(i + 1), Some(ValType::I32))
+                    && (parse_word(text).is_none() || params.len() - i - 1 < raw.len() - n - 1 + pairs_left) =>
+            {
                 pairs_left -= 1;
                 let (p, l) = alloc_arg_string(store, text).map_err(|e| format!("{e:#}"))?;
                 out.push(Val::I32(p as i32));
@@ -464,11 +468,7 @@ fn parse_args(
                 i += 1;
             }
             ValType::I32 => {
-                let v = match text.to_lowercase().as_str() {
-                    "true" | "yes" | "1" => 1,
-                    "false" | "no" | "0" => 0,
-                    t => t.trim().parse::<i32>().map_err(|e| invalid(&e, "i32"))?,
-                };
+                let v = parse_word(text).ok_or_else(|| invalid(&"invalid literal for int()", "i32"))?;
                 out.push(Val::I32(v));
             }
             other => return Err(format!("parameter type {other} is not supported")),
@@ -479,6 +479,15 @@ fn parse_args(
         return Err(arity_message(name, params.len() - strings_needed, raw.len()));
     }
     Ok(out)
+}
+
+/// A Bool or Byte argument: `true`/`yes`/`1`, `false`/`no`/`0`, or an integer.
+fn parse_word(text: &str) -> Option<i32> {
+    match text.to_lowercase().as_str() {
+        "true" | "yes" | "1" => Some(1),
+        "false" | "no" | "0" => Some(0),
+        t => t.trim().parse::<i32>().ok(),
+    }
 }
 
 fn arity_message(name: &str, n: usize, m: usize) -> String {

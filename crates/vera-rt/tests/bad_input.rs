@@ -30,7 +30,10 @@ fn hello() -> Vec<u8> {
 fn non_wasm_file() {
     let (code, err) = run(b"this is not wasm\x00\x01", "wasm", &[]);
     assert_eq!(code, 1);
-    assert!(first_line(&err).starts_with("Error: ") && err.contains("\\0asm magic number"), "{err}");
+    assert!(
+        first_line(&err).starts_with("Error: ") && err.contains("\\0asm magic number"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -50,7 +53,10 @@ fn module_without_main_or_exports() {
     assert_eq!(first_line(&err), "Error: No exported functions to call");
     let (code, err) = run(&hello(), "wasm", &["--fn", "nope"]);
     assert_eq!(code, 1);
-    assert_eq!(first_line(&err), "Error: Function 'nope' not found in exports. Available: main");
+    assert_eq!(
+        first_line(&err),
+        "Error: Function 'nope' not found in exports. Available: main"
+    );
 }
 
 #[test]
@@ -63,7 +69,8 @@ fn unknown_imports_are_all_named() {
     let (code, err) = run(wat, "wat", &[]);
     assert_eq!(code, 1);
     assert!(
-        first_line(&err).ends_with("the module imports 2 function(s) vera-rt does not provide: vera.frobnicate, env.clock"),
+        first_line(&err)
+            .ends_with("the module imports 2 function(s) vera-rt does not provide: vera.frobnicate, env.clock"),
         "{err}"
     );
 }
@@ -73,7 +80,10 @@ fn wrong_import_signature_is_reported() {
     let wat = br#"(module (import "vera" "map_insert$ki_vi" (func (param i32) (result i32))) (func (export "main")))"#;
     let (code, err) = run(wat, "wat", &[]);
     assert_eq!(code, 1);
-    assert!(first_line(&err).contains("vera.map_insert$ki_vi is declared as"), "{err}");
+    assert!(
+        first_line(&err).contains("vera.map_insert$ki_vi is declared as"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -86,7 +96,10 @@ fn forged_pointers_trap_cleanly() {
         (func (export "main") (call $print (i32.const 65530) (i32.const 100))))"#;
     let (code, err) = run(wat, "wat", &[]);
     assert_eq!(code, 1);
-    assert!(first_line(&err).starts_with("Error: Out-of-bounds memory access (vera.print:"), "{err}");
+    assert!(
+        first_line(&err).starts_with("Error: Out-of-bounds memory access (vera.print:"),
+        "{err}"
+    );
     let wat = br#"(module
         (import "vera" "map_size" (func $size (param i32) (result i64)))
         (memory (export "memory") 1)
@@ -98,7 +111,10 @@ fn forged_pointers_trap_cleanly() {
 
 #[test]
 fn missing_file() {
-    let out = Command::new(env!("CARGO_BIN_EXE_vera-rt")).args(["run", "/nonexistent/x.wasm"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vera-rt"))
+        .args(["run", "/nonexistent/x.wasm"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("Error: cannot read /nonexistent/x.wasm"));
 }

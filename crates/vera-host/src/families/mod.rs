@@ -18,6 +18,7 @@ pub mod collections;
 pub mod handles;
 pub mod io;
 pub mod numeric;
+pub mod regex;
 pub mod state;
 
 /// A family's linker hook: define `name` (with the module's declared type
@@ -32,6 +33,7 @@ pub const FAMILIES: &[(&str, Definer)] = &[
     ("collections", collections::define),
     ("handles", handles::define),
     ("numeric", numeric::define),
+    ("regex", regex::define),
 ];
 
 /// Defines import `name`; `false` when no family provides it.

@@ -1,0 +1,1387 @@
+//! `Regex`: `regex_match`, `regex_find`, `regex_find_all`, `regex_replace`.
+//!
+//! Vera 0.2.3 runs Python's `re` on str patterns, so this module owns a
+//! port of Python's pattern parser ([`translate`]): it reports an invalid
+//! pattern with Python's message and position (`invalid regex: missing ),
+//! unterminated subpattern at position 0`) and rewrites a valid one into
+//! `fancy-regex` syntax with Python's meaning (`$` also before a final
+//! `\n`, `\Z`, lookbehind, backreferences, possessive repeats). Replacement
+//! templates (`\1`, `\g<name>`, `\n`) are parsed as Python's
+//! `parse_template` does; only the first match is replaced (`count=1`).
+//! `find_all` is `finditer`'s group 0, empty matches included.
+
+use fancy_regex::Regex;
+use vera_layout::values::{self, Payload, ERR, NONE, OK, SOME};
+use vera_layout::Heap;
+use wasmtime::Result;
+use wasmtime::{Caller, FuncType, Linker};
+
+use super::with_heap;
+use crate::state::HostState;
+
+type C<'a> = Caller<'a, HostState>;
+
+pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
+    match name {
+        "regex_match" | "regex_find" | "regex_find_all" => {
+            let op = name.to_owned();
+            linker.func_wrap(
+                "vera",
+                name,
+                move |mut c: C<'_>, ip: i32, il: i32, pp: i32, pl: i32| -> Result<i32> {
+                    let (input, pattern) = with_heap(&mut c, &op, |h| {
+                        Ok((
+                            values::read_string(h.memory(), ip as u32, il as u32)?,
+                            values::read_string(h.memory(), pp as u32, pl as u32)?,
+                        ))
+                    })?;
+                    let result = PyRegex::compile(&pattern).and_then(|re| match op.as_str() {
+                        "regex_match" => re.search(&input, 0).map(|m| Found::Bool(m.is_some())),
+                        "regex_find" => re
+                            .search(&input, 0)
+                            .map(|m| Found::Opt(m.map(|(s, e)| input[s..e].to_owned()))),
+                        _ => re
+                            .find_all(&input)
+                            .map(|v| Found::All(v.into_iter().map(|(s, e)| &input[s..e]).collect())),
+                    });
+                    let ptr = with_heap(&mut c, &op, |h| match result {
+                        Err(e) => values::alloc_adt_with_str(h, ERR, e.as_bytes()),
+                        Ok(Found::Bool(b)) => values::alloc_adt(h, OK, Payload::Word(b as u32)),
+                        Ok(Found::Opt(m)) => {
+                            let opt = match m {
+                                Some(text) => values::alloc_adt_with_str(h, SOME, text.as_bytes())?,
+                                None => values::alloc_adt(h, NONE, Payload::Empty)?,
+                            };
+                            values::alloc_adt(h, OK, Payload::Word(opt))
+                        }
+                        Ok(Found::All(items)) => {
+                            let (p, n) = values::alloc_string_array(h, &items)?;
+                            values::alloc_adt(h, OK, Payload::Str(p, n))
+                        }
+                    })?;
+                    Ok(ptr as i32)
+                },
+            )?
+        }
+        "regex_replace" => linker.func_wrap(
+            "vera",
+            name,
+            |mut c: C<'_>, ip: i32, il: i32, pp: i32, pl: i32, rp: i32, rl: i32| -> Result<i32> {
+                let (input, pattern, repl) = with_heap(&mut c, "regex_replace", |h| {
+                    let m = h.memory();
+                    Ok((
+                        values::read_string(m, ip as u32, il as u32)?,
+                        values::read_string(m, pp as u32, pl as u32)?,
+                        values::read_string(m, rp as u32, rl as u32)?,
+                    ))
+                })?;
+                let result = PyRegex::compile(&pattern).and_then(|re| re.replace_first(&input, &repl));
+                let ptr = with_heap(&mut c, "regex_replace", |h| match result {
+                    Ok(text) => values::alloc_adt_with_str(h, OK, text.as_bytes()),
+                    Err(e) => values::alloc_adt_with_str(h, ERR, e.as_bytes()),
+                })?;
+                Ok(ptr as i32)
+            },
+        )?,
+        _ => return Ok(false),
+    };
+    Ok(true)
+}
+
+enum Found<'a> {
+    Bool(bool),
+    Opt(Option<String>),
+    All(Vec<&'a str>),
+}
+
+/// A Python pattern compiled for `fancy-regex`, with Python's group table.
+pub struct PyRegex {
+    re: Regex,
+    /// Capturing groups, not counting group 0.
+    groups: usize,
+    names: Vec<(String, usize)>,
+}
+
+impl PyRegex {
+    /// Compiles a Python `re` pattern; the error is the `Err` text Vera
+    /// returns (`invalid regex: ...`).
+    pub fn compile(pattern: &str) -> Result<PyRegex, String> {
+        let t = translate(pattern).map_err(|e| format!("invalid regex: {e}"))?;
+        let re = Regex::new(&t.pattern).map_err(|e| format!("invalid regex: unsupported pattern ({e})"))?;
+        Ok(PyRegex {
+            re,
+            groups: t.groups,
+            names: t.names,
+        })
+    }
+
+    /// The first match at or after byte `pos`, as a byte range.
+    pub fn search(&self, text: &str, pos: usize) -> Result<Option<(usize, usize)>, String> {
+        match self.re.find_from_pos(text, pos) {
+            Ok(m) => Ok(m.map(|m| (m.start(), m.end()))),
+            Err(e) => Err(format!("regex failed: {e}")),
+        }
+    }
+
+    /// Every match as `re.finditer` yields it: after an empty match the
+    /// next may not be empty at the same position.
+    pub fn find_all(&self, text: &str) -> Result<Vec<(usize, usize)>, String> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        let mut last_empty_at: Option<usize> = None;
+        while pos <= text.len() {
+            let Some((s, e)) = self.search(text, pos)? else { break };
+            if s == e && last_empty_at == Some(s) {
+                // Python forbids a second empty match at the same place.
+                match text[s..].chars().next() {
+                    Some(ch) => {
+                        pos = s + ch.len_utf8();
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            out.push((s, e));
+            last_empty_at = (s == e).then_some(e);
+            pos = e;
+        }
+        Ok(out)
+    }
+
+    /// `re.sub(pattern, repl, text, count=1)`.
+    pub fn replace_first(&self, text: &str, repl: &str) -> Result<String, String> {
+        let template = parse_template(repl, self.groups, &self.names).map_err(|e| match e {
+            TemplateError::Re(e) => format!("invalid regex: {e}"),
+            TemplateError::UnknownName(n) => format!("invalid regex: unknown group name {}", py_repr(&n)),
+        })?;
+        let caps = self.re.captures(text).map_err(|e| format!("regex failed: {e}"))?;
+        let Some(caps) = caps else {
+            return Ok(text.to_owned());
+        };
+        let whole = caps.get(0).expect("group 0 of a match");
+        let mut out = String::with_capacity(text.len() + repl.len());
+        out.push_str(&text[..whole.start()]);
+        for piece in &template {
+            match piece {
+                Piece::Lit(s) => out.push_str(s),
+                Piece::Group(g) => {
+                    if let Some(m) = caps.get(*g) {
+                        out.push_str(m.as_str());
+                    }
+                }
+            }
+        }
+        out.push_str(&text[whole.end()..]);
+        Ok(out)
+    }
+}
+
+/// A Python `re.error`: message and optional position (in characters).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyError {
+    msg: String,
+    pos: Option<usize>,
+    pattern: Vec<char>,
+}
+
+impl std::fmt::Display for PyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)?;
+        if let Some(pos) = self.pos {
+            write!(f, " at position {pos}")?;
+            if self.pattern.contains(&'\n') {
+                let before = &self.pattern[..pos.min(self.pattern.len())];
+                let line = before.iter().filter(|&&c| c == '\n').count() + 1;
+                let col = pos as i64 - before.iter().rposition(|&c| c == '\n').map_or(-1, |i| i as i64);
+                write!(f, " (line {line}, column {col})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Python's `repr` of a str (as in `unknown group name 'x'`).
+fn py_repr(s: &str) -> String {
+    super::io::python_repr_str(s)
+}
+
+/// Python's `str.isidentifier`, closely enough for group names.
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_alphabetic()) && chars.all(|c| c == '_' || c.is_alphanumeric())
+}
+
+const MAXREPEAT: u64 = u32::MAX as u64;
+const MAXGROUPS: usize = i32::MAX as usize / 2;
+
+/// Python's `Tokenizer` over the pattern's characters.
+struct Tokenizer {
+    s: Vec<char>,
+    index: usize,
+    next: Option<String>,
+}
+
+impl Tokenizer {
+    fn new(pattern: &str) -> Result<Tokenizer, PyError> {
+        let mut t = Tokenizer {
+            s: pattern.chars().collect(),
+            index: 0,
+            next: None,
+        };
+        t.advance()?;
+        Ok(t)
+    }
+    fn advance(&mut self) -> Result<(), PyError> {
+        let Some(&c) = self.s.get(self.index) else {
+            self.next = None;
+            return Ok(());
+        };
+        let mut tok = c.to_string();
+        let mut index = self.index;
+        if c == '\\' {
+            index += 1;
+            match self.s.get(index) {
+                Some(&d) => tok.push(d),
+                None => {
+                    return Err(PyError {
+                        msg: "bad escape (end of pattern)".into(),
+                        pos: Some(self.s.len() - 1),
+                        pattern: self.s.clone(),
+                    })
+                }
+            }
+        }
+        self.index = index + 1;
+        self.next = Some(tok);
+        Ok(())
+    }
+    fn is_next(&self, s: &str) -> bool {
+        self.next.as_deref() == Some(s)
+    }
+    fn next_in(&self, set: &str) -> bool {
+        matches!(&self.next, Some(n) if n.chars().count() == 1 && set.contains(n.as_str()))
+    }
+    fn matches(&mut self, s: &str) -> Result<bool, PyError> {
+        if self.is_next(s) {
+            self.advance()?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+    fn get(&mut self) -> Result<Option<String>, PyError> {
+        let this = self.next.take();
+        self.next = this.clone();
+        self.advance()?;
+        Ok(this)
+    }
+    fn getwhile(&mut self, n: usize, set: &str) -> Result<String, PyError> {
+        let mut out = String::new();
+        for _ in 0..n {
+            if !self.next_in(set) {
+                break;
+            }
+            out.push_str(self.next.as_deref().unwrap_or(""));
+            self.advance()?;
+        }
+        Ok(out)
+    }
+    fn getuntil(&mut self, term: &str, name: &str) -> Result<String, PyError> {
+        let mut out = String::new();
+        loop {
+            let c = self.next.clone();
+            self.advance()?;
+            match c {
+                None => {
+                    if out.is_empty() {
+                        return Err(self.error(format!("missing {name}"), 0));
+                    }
+                    let n = out.chars().count();
+                    return Err(self.error(format!("missing {term}, unterminated name"), n));
+                }
+                Some(c) if c == term => {
+                    if out.is_empty() {
+                        return Err(self.error(format!("missing {name}"), 1));
+                    }
+                    return Ok(out);
+                }
+                Some(c) => out.push_str(&c),
+            }
+        }
+    }
+    fn tell(&self) -> usize {
+        self.index - self.next.as_ref().map_or(0, |n| n.chars().count())
+    }
+    fn seek(&mut self, index: usize) -> Result<(), PyError> {
+        self.index = index;
+        self.advance()
+    }
+    fn error(&self, msg: impl Into<String>, offset: usize) -> PyError {
+        PyError {
+            msg: msg.into(),
+            pos: Some(self.tell().saturating_sub(offset)),
+            pattern: self.s.clone(),
+        }
+    }
+    fn check_group_name(&self, name: &str, offset: usize) -> Result<(), PyError> {
+        if !is_identifier(name) {
+            return Err(self.error(
+                format!("bad character in group name {}", py_repr(name)),
+                name.chars().count() + offset,
+            ));
+        }
+        Ok(())
+    }
+}
+
+const FLAG_I: u32 = 2;
+const FLAG_M: u32 = 8;
+const FLAG_S: u32 = 16;
+const FLAG_X: u32 = 64;
+const FLAG_A: u32 = 256;
+const FLAG_U: u32 = 32;
+const FLAG_L: u32 = 4;
+
+fn flag_of(c: &str) -> Option<u32> {
+    Some(match c {
+        "i" => FLAG_I,
+        "L" => FLAG_L,
+        "m" => FLAG_M,
+        "s" => FLAG_S,
+        "x" => FLAG_X,
+        "a" => FLAG_A,
+        "t" => 1,
+        "u" => FLAG_U,
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Atom,
+    At,
+    Repeat,
+    Group,
+    /// Nothing (an empty sequence).
+    Empty,
+}
+
+struct Item {
+    text: String,
+    kind: Kind,
+    width: (u64, u64),
+}
+
+/// The result of [`translate`].
+pub struct Translated {
+    pub pattern: String,
+    pub groups: usize,
+    pub names: Vec<(String, usize)>,
+}
+
+struct State {
+    flags: u32,
+    names: Vec<(String, usize)>,
+    /// Width of each closed group (index = group number; 0 unused).
+    widths: Vec<Option<(u64, u64)>>,
+    lookbehind_groups: Option<usize>,
+    lookbehind_error: bool,
+}
+
+impl State {
+    fn groups(&self) -> usize {
+        self.widths.len()
+    }
+    fn check_group(&self, gid: usize) -> bool {
+        gid < self.groups() && self.widths[gid].is_some()
+    }
+    fn check_lookbehind_group(&self, gid: usize, src: &Tokenizer) -> Result<(), PyError> {
+        if let Some(lb) = self.lookbehind_groups {
+            if !self.check_group(gid) {
+                return Err(src.error("cannot refer to an open group", 0));
+            }
+            if gid >= lb {
+                return Err(src.error("cannot refer to group defined in the same lookbehind subpattern", 0));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses a Python pattern, reporting Python's errors, and returns the
+/// equivalent `fancy-regex` pattern.
+pub fn translate(pattern: &str) -> Result<Translated, PyError> {
+    let mut src = Tokenizer::new(pattern)?;
+    let mut state = State {
+        flags: 0,
+        names: Vec::new(),
+        widths: vec![Some((0, 0))],
+        lookbehind_groups: None,
+        lookbehind_error: false,
+    };
+    let mut body = parse_sub(&mut src, &mut state, false, 0, 0)?;
+    if state.flags & FLAG_X != 0 {
+        // Python re-parses when (?x) turned verbose on globally.
+        let flags = state.flags;
+        src = Tokenizer::new(pattern)?;
+        state = State {
+            flags,
+            names: Vec::new(),
+            widths: vec![Some((0, 0))],
+            lookbehind_groups: None,
+            lookbehind_error: false,
+        };
+        body = parse_sub(&mut src, &mut state, true, 0, 0)?;
+    }
+    if src.next.is_some() {
+        return Err(src.error("unbalanced parenthesis", 0));
+    }
+    if state.lookbehind_error {
+        return Err(PyError {
+            msg: "look-behind requires fixed-width pattern".into(),
+            pos: None,
+            pattern: src.s.clone(),
+        });
+    }
+    let mut out = String::new();
+    if state.flags & FLAG_I != 0 {
+        out.push_str("(?i)");
+    }
+    out.push_str(&body.text);
+    Ok(Translated {
+        pattern: out,
+        groups: state.groups() - 1,
+        names: state.names,
+    })
+}
+
+/// `a|b|c`; `flags` are the scoped flags in force (for `^ $ .`).
+fn parse_sub(src: &mut Tokenizer, st: &mut State, verbose: bool, nested: usize, flags: u32) -> Result<Item, PyError> {
+    let mut branches = Vec::new();
+    let mut verbose = verbose;
+    loop {
+        let first = nested == 0 && branches.is_empty();
+        branches.push(parse(src, st, verbose, nested + 1, first, flags)?);
+        if !src.matches("|")? {
+            break;
+        }
+        if nested == 0 {
+            verbose = st.flags & FLAG_X != 0;
+        }
+    }
+    if branches.len() == 1 {
+        return Ok(branches.pop().expect("one branch"));
+    }
+    let lo = branches.iter().map(|b| b.width.0).min().unwrap_or(0);
+    let hi = branches.iter().map(|b| b.width.1).max().unwrap_or(0);
+    let text = branches.iter().map(|b| b.text.as_str()).collect::<Vec<_>>().join("|");
+    Ok(Item {
+        text: format!("(?:{text})"),
+        kind: Kind::Group,
+        width: (lo, hi),
+    })
+}
+
+/// A literal character in `fancy-regex` syntax (inside or outside a class).
+fn lit(c: char) -> String {
+    if c.is_alphanumeric() || c == '_' || c == ' ' {
+        c.to_string()
+    } else {
+        format!("\\x{{{:x}}}", c as u32)
+    }
+}
+
+fn escape_value(esc: &str) -> Option<char> {
+    Some(match esc {
+        "\\a" => '\x07',
+        "\\b" => '\x08',
+        "\\f" => '\x0c',
+        "\\n" => '\n',
+        "\\r" => '\r',
+        "\\t" => '\t',
+        "\\v" => '\x0b',
+        "\\\\" => '\\',
+        _ => return None,
+    })
+}
+
+fn category(esc: &str) -> Option<&'static str> {
+    Some(match esc {
+        "\\d" => "\\d",
+        "\\D" => "\\D",
+        "\\s" => "\\s",
+        "\\S" => "\\S",
+        "\\w" => "\\w",
+        "\\W" => "\\W",
+        _ => return None,
+    })
+}
+
+const OCT: &str = "01234567";
+const DIG: &str = "0123456789";
+const HEX: &str = "0123456789abcdefABCDEF";
+
+/// A numeric escape shared by `_escape` and `_class_escape`: `\x \u \U \N`.
+fn numeric_escape(src: &mut Tokenizer, escape: &str) -> Result<Option<char>, PyError> {
+    let c = escape.chars().nth(1).unwrap_or('\0');
+    let digits = match c {
+        'x' => 2,
+        'u' => 4,
+        'U' => 8,
+        'N' => {
+            return Err(src.error("named Unicode escapes (\\N{...}) are not supported", 2));
+        }
+        _ => return Ok(None),
+    };
+    let mut e = escape.to_owned();
+    e.push_str(&src.getwhile(digits, HEX)?);
+    if e.chars().count() != digits + 2 {
+        return Err(src.error(format!("incomplete escape {e}"), e.chars().count()));
+    }
+    let v = u32::from_str_radix(&e[2..], 16).unwrap_or(u32::MAX);
+    match char::from_u32(v) {
+        Some(ch) => Ok(Some(ch)),
+        None if c == 'U' => Err(src.error(format!("bad escape {e}"), e.chars().count())),
+        // A lone surrogate (\ud800) cannot occur in a Rust string.
+        None => Ok(Some('\u{fffd}')),
+    }
+}
+
+/// A class member: a literal char, or a category's text.
+enum ClassCode {
+    Lit(char),
+    Cat(&'static str),
+}
+
+fn class_escape(src: &mut Tokenizer, escape: &str) -> Result<ClassCode, PyError> {
+    if let Some(ch) = escape_value(escape) {
+        return Ok(ClassCode::Lit(ch));
+    }
+    if let Some(cat) = category(escape) {
+        return Ok(ClassCode::Cat(cat));
+    }
+    if let Some(ch) = numeric_escape(src, escape)? {
+        return Ok(ClassCode::Lit(ch));
+    }
+    let c = escape.chars().nth(1).unwrap_or('\0');
+    if OCT.contains(c) {
+        let mut e = escape.to_owned();
+        e.push_str(&src.getwhile(2, OCT)?);
+        let v = u32::from_str_radix(&e[1..], 8).unwrap_or(0);
+        if v > 0o377 {
+            return Err(src.error(
+                format!("octal escape value {e} outside of range 0-0o377"),
+                e.chars().count(),
+            ));
+        }
+        return Ok(ClassCode::Lit(char::from_u32(v).unwrap_or('\0')));
+    }
+    if DIG.contains(c) || c.is_ascii_alphabetic() {
+        return Err(src.error(format!("bad escape {escape}"), escape.chars().count()));
+    }
+    Ok(ClassCode::Lit(c))
+}
+
+/// `_escape`: an escape outside a class.
+fn escape(src: &mut Tokenizer, st: &State, escape: &str) -> Result<Item, PyError> {
+    let atom = |text: String| Item {
+        text,
+        kind: Kind::Atom,
+        width: (1, 1),
+    };
+    let at = |text: &str| Item {
+        text: text.to_owned(),
+        kind: Kind::At,
+        width: (0, 0),
+    };
+    match escape {
+        "\\A" => return Ok(at("\\A")),
+        "\\Z" => return Ok(at("\\z")),
+        "\\b" => return Ok(at("\\b")),
+        "\\B" => return Ok(at("\\B")),
+        _ => {}
+    }
+    if let Some(cat) = category(escape) {
+        return Ok(atom(cat.to_owned()));
+    }
+    if let Some(ch) = escape_value(escape) {
+        return Ok(atom(lit(ch)));
+    }
+    if let Some(ch) = numeric_escape(src, escape)? {
+        return Ok(atom(lit(ch)));
+    }
+    let c = escape.chars().nth(1).unwrap_or('\0');
+    if c == '0' {
+        let mut e = escape.to_owned();
+        e.push_str(&src.getwhile(2, OCT)?);
+        let v = u32::from_str_radix(&e[1..], 8).unwrap_or(0);
+        return Ok(atom(lit(char::from_u32(v).unwrap_or('\0'))));
+    }
+    if DIG.contains(c) {
+        let mut e = escape.to_owned();
+        if src.next_in(DIG) {
+            e.push_str(&src.get()?.unwrap_or_default());
+            let b: Vec<char> = e.chars().collect();
+            if OCT.contains(b[1]) && OCT.contains(b[2]) && src.next_in(OCT) {
+                e.push_str(&src.get()?.unwrap_or_default());
+                let v = u32::from_str_radix(&e[1..], 8).unwrap_or(0);
+                if v > 0o377 {
+                    return Err(src.error(
+                        format!("octal escape value {e} outside of range 0-0o377"),
+                        e.chars().count(),
+                    ));
+                }
+                return Ok(atom(lit(char::from_u32(v).unwrap_or('\0'))));
+            }
+        }
+        let group: usize = e[1..].parse().unwrap_or(usize::MAX);
+        if group < st.groups() {
+            if !st.check_group(group) {
+                return Err(src.error("cannot refer to an open group", e.chars().count()));
+            }
+            st.check_lookbehind_group(group, src)?;
+            let w = st.widths[group].unwrap_or((0, MAXREPEAT));
+            return Ok(Item {
+                text: format!("(?:\\{group})"),
+                kind: Kind::Atom,
+                width: w,
+            });
+        }
+        return Err(src.error(format!("invalid group reference {group}"), e.chars().count() - 1));
+    }
+    if c.is_ascii_alphabetic() {
+        return Err(src.error(format!("bad escape {escape}"), escape.chars().count()));
+    }
+    Ok(atom(lit(c)))
+}
+
+fn mul(a: u64, b: u64) -> u64 {
+    a.saturating_mul(b).min(MAXREPEAT)
+}
+
+/// `_parse`: a sequence of items.
+fn parse(
+    src: &mut Tokenizer,
+    st: &mut State,
+    mut verbose: bool,
+    nested: usize,
+    first: bool,
+    flags: u32,
+) -> Result<Item, PyError> {
+    let mut items: Vec<Item> = Vec::new();
+    loop {
+        let Some(this) = src.next.clone() else { break };
+        if this == "|" || this == ")" {
+            break;
+        }
+        src.get()?;
+        let active = flags | st.flags;
+        if verbose {
+            if this.chars().count() == 1 && " \t\n\r\x0b\x0c".contains(this.as_str()) {
+                continue;
+            }
+            if this == "#" {
+                loop {
+                    match src.get()? {
+                        None => break,
+                        Some(t) if t == "\n" => break,
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+        }
+        if this.starts_with('\\') {
+            let item = escape(src, st, &this)?;
+            items.push(item);
+        } else if !".\\[{()*+?^$|".contains(this.as_str()) {
+            let ch = this.chars().next().unwrap_or('\0');
+            items.push(Item {
+                text: lit(ch),
+                kind: Kind::Atom,
+                width: (1, 1),
+            });
+        } else if this == "[" {
+            let here = src.tell() - 1;
+            let mut set: Vec<String> = Vec::new();
+            let negate = src.matches("^")?;
+            loop {
+                let Some(this) = src.get()? else {
+                    return Err(src.error("unterminated character set", src.tell() - here));
+                };
+                if this == "]" && !set.is_empty() {
+                    break;
+                }
+                let code1 = if this.starts_with('\\') {
+                    class_escape(src, &this)?
+                } else {
+                    ClassCode::Lit(this.chars().next().unwrap_or('\0'))
+                };
+                if src.matches("-")? {
+                    let Some(that) = src.get()? else {
+                        return Err(src.error("unterminated character set", src.tell() - here));
+                    };
+                    if that == "]" {
+                        set.push(match code1 {
+                            ClassCode::Lit(c) => lit(c),
+                            ClassCode::Cat(c) => c.to_owned(),
+                        });
+                        set.push(lit('-'));
+                        break;
+                    }
+                    let code2 = if that.starts_with('\\') {
+                        class_escape(src, &that)?
+                    } else {
+                        ClassCode::Lit(that.chars().next().unwrap_or('\0'))
+                    };
+                    let bad = || {
+                        src.error(
+                            format!("bad character range {this}-{that}"),
+                            this.chars().count() + 1 + that.chars().count(),
+                        )
+                    };
+                    let (ClassCode::Lit(lo), ClassCode::Lit(hi)) = (code1, code2) else {
+                        return Err(bad());
+                    };
+                    if hi < lo {
+                        return Err(bad());
+                    }
+                    set.push(format!("{}-{}", lit(lo), lit(hi)));
+                } else {
+                    set.push(match code1 {
+                        ClassCode::Lit(c) => lit(c),
+                        ClassCode::Cat(c) => c.to_owned(),
+                    });
+                }
+            }
+            let neg = if negate { "^" } else { "" };
+            items.push(Item {
+                text: format!("[{neg}{}]", set.concat()),
+                kind: Kind::Atom,
+                width: (1, 1),
+            });
+        } else if "*+?{".contains(this.as_str()) {
+            let here = src.tell();
+            let (min, max);
+            if this == "?" {
+                (min, max) = (0, 1);
+            } else if this == "*" {
+                (min, max) = (0, MAXREPEAT);
+            } else if this == "+" {
+                (min, max) = (1, MAXREPEAT);
+            } else {
+                if src.is_next("}") {
+                    items.push(Item {
+                        text: lit('{'),
+                        kind: Kind::Atom,
+                        width: (1, 1),
+                    });
+                    continue;
+                }
+                let mut lo = String::new();
+                let mut hi;
+                while src.next_in(DIG) {
+                    lo.push_str(&src.get()?.unwrap_or_default());
+                }
+                if src.matches(",")? {
+                    hi = String::new();
+                    while src.next_in(DIG) {
+                        hi.push_str(&src.get()?.unwrap_or_default());
+                    }
+                } else {
+                    hi = lo.clone();
+                }
+                if !src.matches("}")? {
+                    items.push(Item {
+                        text: lit('{'),
+                        kind: Kind::Atom,
+                        width: (1, 1),
+                    });
+                    src.seek(here)?;
+                    continue;
+                }
+                let too_large = || src.error("the repetition number is too large", 0);
+                let mn = if lo.is_empty() {
+                    0
+                } else {
+                    lo.parse::<u64>()
+                        .ok()
+                        .filter(|&v| v < MAXREPEAT)
+                        .ok_or_else(too_large)?
+                };
+                let mut mx = MAXREPEAT;
+                if !hi.is_empty() {
+                    mx = hi
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|&v| v < MAXREPEAT)
+                        .ok_or_else(too_large)?;
+                    if mx < mn {
+                        return Err(src.error("min repeat greater than max repeat", src.tell() - here));
+                    }
+                }
+                (min, max) = (mn, mx);
+            }
+            let back = src.tell() - here + this.chars().count();
+            let Some(item) = items.pop() else {
+                return Err(src.error("nothing to repeat", back));
+            };
+            match item.kind {
+                Kind::At | Kind::Empty => return Err(src.error("nothing to repeat", back)),
+                Kind::Repeat => return Err(src.error("multiple repeat", back)),
+                Kind::Atom | Kind::Group => {}
+            }
+            let q = match (min, max) {
+                (0, 1) => "?".to_owned(),
+                (0, MAXREPEAT) => "*".to_owned(),
+                (1, MAXREPEAT) => "+".to_owned(),
+                (m, MAXREPEAT) => format!("{{{m},}}"),
+                (m, n) => format!("{{{m},{n}}}"),
+            };
+            let width = (mul(item.width.0, min), mul(item.width.1, max));
+            let text = if src.matches("?")? {
+                format!("(?:{}){q}?", item.text)
+            } else if src.matches("+")? {
+                format!("(?>(?:{}){q})", item.text)
+            } else {
+                format!("(?:{}){q}", item.text)
+            };
+            items.push(Item {
+                text,
+                kind: Kind::Repeat,
+                width,
+            });
+        } else if this == "." {
+            let text = if active & FLAG_S != 0 { "(?s:.)" } else { "[^\\n]" };
+            items.push(Item {
+                text: text.to_owned(),
+                kind: Kind::Atom,
+                width: (1, 1),
+            });
+        } else if this == "(" {
+            let start = src.tell() - 1;
+            let mut capture = true;
+            let mut atomic = false;
+            let mut name: Option<String> = None;
+            let (mut add, mut del) = (0u32, 0u32);
+            if src.matches("?")? {
+                let Some(ch) = src.get()? else {
+                    return Err(src.error("unexpected end of pattern", 0));
+                };
+                if ch == "P" {
+                    if src.matches("<")? {
+                        let n = src.getuntil(">", "group name")?;
+                        src.check_group_name(&n, 1)?;
+                        name = Some(n);
+                    } else if src.matches("=")? {
+                        let n = src.getuntil(")", "group name")?;
+                        src.check_group_name(&n, 1)?;
+                        let off = n.chars().count() + 1;
+                        let Some(gid) = st.names.iter().find(|(k, _)| *k == n).map(|e| e.1) else {
+                            return Err(src.error(format!("unknown group name {}", py_repr(&n)), off));
+                        };
+                        if !st.check_group(gid) {
+                            return Err(src.error("cannot refer to an open group", off));
+                        }
+                        st.check_lookbehind_group(gid, src)?;
+                        items.push(Item {
+                            text: format!("(?:\\{gid})"),
+                            kind: Kind::Atom,
+                            width: st.widths[gid].unwrap_or((0, MAXREPEAT)),
+                        });
+                        continue;
+                    } else {
+                        let Some(c2) = src.get()? else {
+                            return Err(src.error("unexpected end of pattern", 0));
+                        };
+                        return Err(src.error(format!("unknown extension ?P{c2}"), c2.chars().count() + 2));
+                    }
+                } else if ch == ":" {
+                    capture = false;
+                } else if ch == "#" {
+                    loop {
+                        if src.next.is_none() {
+                            return Err(src.error("missing ), unterminated comment", src.tell() - start));
+                        }
+                        if src.get()?.as_deref() == Some(")") {
+                            break;
+                        }
+                    }
+                    continue;
+                } else if ch == "=" || ch == "!" || ch == "<" {
+                    let mut kind = ch.clone();
+                    let mut behind = false;
+                    let mut saved_lb = None;
+                    if ch == "<" {
+                        let Some(c2) = src.get()? else {
+                            return Err(src.error("unexpected end of pattern", 0));
+                        };
+                        if c2 != "=" && c2 != "!" {
+                            return Err(src.error(format!("unknown extension ?<{c2}"), c2.chars().count() + 2));
+                        }
+                        kind = c2;
+                        behind = true;
+                        saved_lb = Some(st.lookbehind_groups);
+                        if st.lookbehind_groups.is_none() {
+                            st.lookbehind_groups = Some(st.groups());
+                        }
+                    }
+                    let p = parse_sub(src, st, verbose, nested + 1, flags)?;
+                    if let Some(saved) = saved_lb {
+                        if saved.is_none() {
+                            st.lookbehind_groups = None;
+                        }
+                        if p.width.0 != p.width.1 {
+                            st.lookbehind_error = true;
+                        }
+                    }
+                    if !src.matches(")")? {
+                        return Err(src.error("missing ), unterminated subpattern", src.tell() - start));
+                    }
+                    let open = match (behind, kind.as_str()) {
+                        (false, "=") => "(?=",
+                        (false, _) => "(?!",
+                        (true, "=") => "(?<=",
+                        (true, _) => "(?<!",
+                    };
+                    items.push(Item {
+                        text: format!("{open}{})", p.text),
+                        kind: Kind::At,
+                        width: (0, 0),
+                    });
+                    continue;
+                } else if ch == "(" {
+                    let cond = src.getuntil(")", "group name")?;
+                    let off = cond.chars().count() + 1;
+                    let gid = if is_identifier(&cond) {
+                        match st.names.iter().find(|(k, _)| *k == cond) {
+                            Some(e) => e.1,
+                            None => return Err(src.error(format!("unknown group name {}", py_repr(&cond)), off)),
+                        }
+                    } else {
+                        let g: usize = cond
+                            .parse()
+                            .ok()
+                            .filter(|_| cond.chars().all(|c| c.is_ascii_digit()))
+                            .ok_or_else(|| src.error(format!("bad character in group name {}", py_repr(&cond)), off))?;
+                        if g == 0 {
+                            return Err(src.error("bad group number", off));
+                        }
+                        if g >= MAXGROUPS {
+                            return Err(src.error(format!("invalid group reference {g}"), off));
+                        }
+                        g
+                    };
+                    st.check_lookbehind_group(gid, src)?;
+                    let yes = parse(src, st, verbose, nested + 1, false, flags)?;
+                    let no = if src.matches("|")? {
+                        let no = parse(src, st, verbose, nested + 1, false, flags)?;
+                        if src.is_next("|") {
+                            return Err(src.error("conditional backref with more than two branches", 0));
+                        }
+                        Some(no)
+                    } else {
+                        None
+                    };
+                    if !src.matches(")")? {
+                        return Err(src.error("missing ), unterminated subpattern", src.tell() - start));
+                    }
+                    if gid >= st.groups() {
+                        // Python checks this at compile time.
+                        return Err(PyError {
+                            msg: format!("invalid group reference {gid}"),
+                            pos: Some(start + 3),
+                            pattern: src.s.clone(),
+                        });
+                    }
+                    let (nw, nt) = no.map_or(((0, 0), String::new()), |n| (n.width, n.text));
+                    items.push(Item {
+                        text: format!("(?({gid}){}|{nt})", yes.text),
+                        kind: Kind::Group,
+                        width: (yes.width.0.min(nw.0), yes.width.1.max(nw.1)),
+                    });
+                    continue;
+                } else if ch == ">" {
+                    capture = false;
+                    atomic = true;
+                } else if flag_of(&ch).is_some() || ch == "-" {
+                    match parse_flags(src, st, &ch)? {
+                        None => {
+                            if !first || !items.is_empty() {
+                                return Err(
+                                    src.error("global flags not at the start of the expression", src.tell() - start)
+                                );
+                            }
+                            verbose = st.flags & FLAG_X != 0;
+                            continue;
+                        }
+                        Some((a, d)) => {
+                            add = a;
+                            del = d;
+                            capture = false;
+                        }
+                    }
+                } else {
+                    return Err(src.error(format!("unknown extension ?{ch}"), ch.chars().count() + 1));
+                }
+            }
+            let group = if capture {
+                let gid = st.groups();
+                st.widths.push(None);
+                if st.groups() > MAXGROUPS {
+                    return Err(src.error("too many groups", 0));
+                }
+                if let Some(n) = &name {
+                    if let Some(og) = st.names.iter().find(|(k, _)| k == n).map(|e| e.1) {
+                        return Err(src.error(
+                            format!(
+                                "redefinition of group name {} as group {gid}; was group {og}",
+                                py_repr(n)
+                            ),
+                            n.chars().count() + 1,
+                        ));
+                    }
+                    st.names.push((n.clone(), gid));
+                }
+                Some(gid)
+            } else {
+                None
+            };
+            let sub_verbose = (verbose || add & FLAG_X != 0) && del & FLAG_X == 0;
+            let inner_flags = (flags | add) & !del;
+            let p = parse_sub(src, st, sub_verbose, nested + 1, inner_flags)?;
+            if !src.matches(")")? {
+                return Err(src.error("missing ), unterminated subpattern", src.tell() - start));
+            }
+            if let Some(gid) = group {
+                st.widths[gid] = Some(p.width);
+            }
+            let mut fl = String::new();
+            if add & FLAG_I != 0 {
+                fl.push('i');
+            }
+            if del & FLAG_I != 0 {
+                fl.push_str("-i");
+            }
+            let text = if group.is_some() {
+                format!("({})", p.text)
+            } else if atomic {
+                format!("(?>{})", p.text)
+            } else {
+                format!("(?{fl}:{})", p.text)
+            };
+            let kind = Kind::Group;
+            items.push(Item {
+                text,
+                kind,
+                width: p.width,
+            });
+        } else if this == "^" {
+            let text = if active & FLAG_M != 0 { "(?m:^)" } else { "\\A" };
+            items.push(Item {
+                text: text.to_owned(),
+                kind: Kind::At,
+                width: (0, 0),
+            });
+        } else if this == "$" {
+            let text = if active & FLAG_M != 0 { "(?m:$)" } else { "(?=\\n?\\z)" };
+            items.push(Item {
+                text: text.to_owned(),
+                kind: Kind::At,
+                width: (0, 0),
+            });
+        }
+    }
+    let kind = match items.len() {
+        0 => Kind::Empty,
+        1 => items[0].kind,
+        _ => items.last().map_or(Kind::Group, |i| i.kind),
+    };
+    let lo = items
+        .iter()
+        .fold(0u64, |a, i| a.saturating_add(i.width.0).min(MAXREPEAT));
+    let hi = items
+        .iter()
+        .fold(0u64, |a, i| a.saturating_add(i.width.1).min(MAXREPEAT));
+    Ok(Item {
+        text: items.iter().map(|i| i.text.as_str()).collect(),
+        kind,
+        width: (lo, hi),
+    })
+}
+
+/// `_parse_flags`: `None` for global flags `(?i)`, else the scoped
+/// `(add, del)` of `(?i-s:...)`.
+fn parse_flags(src: &mut Tokenizer, st: &mut State, ch: &str) -> Result<Option<(u32, u32)>, PyError> {
+    let mut ch = ch.to_owned();
+    let (mut add, mut del) = (0u32, 0u32);
+    let type_flags = FLAG_A | FLAG_L | FLAG_U;
+    if ch != "-" {
+        loop {
+            let flag = flag_of(&ch).unwrap_or(0);
+            if ch == "L" {
+                return Err(src.error("bad inline flags: cannot use 'L' flag with a str pattern", 0));
+            }
+            add |= flag;
+            if flag & type_flags != 0 && add & type_flags != flag {
+                return Err(src.error("bad inline flags: flags 'a', 'u' and 'L' are incompatible", 0));
+            }
+            let Some(c) = src.get()? else {
+                return Err(src.error("missing -, : or )", 0));
+            };
+            ch = c;
+            if ch == ")" || ch == "-" || ch == ":" {
+                break;
+            }
+            if flag_of(&ch).is_none() {
+                let alpha = ch.chars().all(char::is_alphabetic);
+                let msg = if alpha { "unknown flag" } else { "missing -, : or )" };
+                return Err(src.error(msg, ch.chars().count()));
+            }
+        }
+    }
+    if ch == ")" {
+        st.flags |= add;
+        return Ok(None);
+    }
+    let global = 1 | FLAG_L;
+    if add & global != 0 {
+        return Err(src.error("bad inline flags: cannot turn on global flag", 1));
+    }
+    if ch == "-" {
+        let Some(c) = src.get()? else {
+            return Err(src.error("missing flag", 0));
+        };
+        ch = c;
+        if flag_of(&ch).is_none() {
+            let alpha = ch.chars().all(char::is_alphabetic);
+            return Err(src.error(if alpha { "unknown flag" } else { "missing flag" }, ch.chars().count()));
+        }
+        loop {
+            let flag = flag_of(&ch).unwrap_or(0);
+            if flag & type_flags != 0 {
+                return Err(src.error("bad inline flags: cannot turn off flags 'a', 'u' and 'L'", 0));
+            }
+            del |= flag;
+            let Some(c) = src.get()? else {
+                return Err(src.error("missing :", 0));
+            };
+            ch = c;
+            if ch == ":" {
+                break;
+            }
+            if flag_of(&ch).is_none() {
+                let alpha = ch.chars().all(char::is_alphabetic);
+                return Err(src.error(if alpha { "unknown flag" } else { "missing :" }, ch.chars().count()));
+            }
+        }
+    }
+    if del & global != 0 {
+        return Err(src.error("bad inline flags: cannot turn off global flag", 1));
+    }
+    if add & del != 0 {
+        return Err(src.error("bad inline flags: flag turned on and off", 1));
+    }
+    Ok(Some((add, del)))
+}
+
+/// A piece of a parsed replacement template.
+#[derive(Debug, PartialEq)]
+pub enum Piece {
+    Lit(String),
+    Group(usize),
+}
+
+#[derive(Debug)]
+pub enum TemplateError {
+    /// A `re.error`.
+    Re(PyError),
+    /// Python's `IndexError("unknown group name 'x'")`.
+    UnknownName(String),
+}
+
+/// Python's `parse_template`: `\1`, `\g<n>`, `\g<name>`, octal and the
+/// standard escapes; other ASCII-letter escapes are errors, any other
+/// escaped character stays as written (backslash included).
+pub fn parse_template(repl: &str, groups: usize, names: &[(String, usize)]) -> Result<Vec<Piece>, TemplateError> {
+    let re = TemplateError::Re;
+    let mut s = Tokenizer::new(repl).map_err(re)?;
+    let mut out: Vec<Piece> = Vec::new();
+    let mut literal = String::new();
+    let add_group = |s: &Tokenizer, index: usize, off: usize| -> Result<usize, TemplateError> {
+        if index > groups {
+            return Err(TemplateError::Re(
+                s.error(format!("invalid group reference {index}"), off),
+            ));
+        }
+        Ok(index)
+    };
+    while let Some(this) = s.get().map_err(re)? {
+        let mut chars = this.chars();
+        if chars.next() != Some('\\') {
+            literal.push_str(&this);
+            continue;
+        }
+        let c = chars.next().unwrap_or('\0');
+        let mut group = None;
+        if c == 'g' {
+            if !s.matches("<").map_err(re)? {
+                return Err(re(s.error("missing <", 0)));
+            }
+            let name = s.getuntil(">", "group name").map_err(re)?;
+            let off = name.chars().count() + 1;
+            let index = if is_identifier(&name) {
+                match names.iter().find(|(k, _)| *k == name) {
+                    Some(e) => e.1,
+                    None => return Err(TemplateError::UnknownName(name)),
+                }
+            } else {
+                let bad = || re(s.error(format!("bad character in group name {}", py_repr(&name)), off));
+                let digits: String = name
+                    .chars()
+                    .filter_map(|c| c.to_digit(10))
+                    .map(|d| (b'0' + d as u8) as char)
+                    .collect();
+                if digits.chars().count() != name.trim().chars().count() || digits.is_empty() {
+                    return Err(bad());
+                }
+                match digits.parse::<usize>() {
+                    Ok(v) if v < MAXGROUPS => v,
+                    Ok(v) => return Err(re(s.error(format!("invalid group reference {v}"), off))),
+                    Err(_) => return Err(re(s.error(format!("invalid group reference {digits}"), off))),
+                }
+            };
+            group = Some(add_group(&s, index, off)?);
+        } else if c == '0' {
+            let mut e = this.clone();
+            if s.next_in(OCT) {
+                e.push_str(&s.get().map_err(re)?.unwrap_or_default());
+                if s.next_in(OCT) {
+                    e.push_str(&s.get().map_err(re)?.unwrap_or_default());
+                }
+            }
+            let v = u32::from_str_radix(&e[1..], 8).unwrap_or(0) & 0xff;
+            literal.push(char::from_u32(v).unwrap_or('\0'));
+        } else if c.is_ascii_digit() {
+            let mut e = this.clone();
+            let mut octal = false;
+            if s.next_in(DIG) {
+                e.push_str(&s.get().map_err(re)?.unwrap_or_default());
+                let b: Vec<char> = e.chars().collect();
+                if OCT.contains(c) && OCT.contains(b[2]) && s.next_in(OCT) {
+                    e.push_str(&s.get().map_err(re)?.unwrap_or_default());
+                    octal = true;
+                    let v = u32::from_str_radix(&e[1..], 8).unwrap_or(0);
+                    if v > 0o377 {
+                        return Err(re(s.error(
+                            format!("octal escape value {e} outside of range 0-0o377"),
+                            e.chars().count(),
+                        )));
+                    }
+                    literal.push(char::from_u32(v).unwrap_or('\0'));
+                }
+            }
+            if !octal {
+                let index: usize = e[1..].parse().unwrap_or(usize::MAX);
+                group = Some(add_group(&s, index, e.chars().count() - 1)?);
+            }
+        } else if let Some(ch) = escape_value(&this) {
+            literal.push(ch);
+        } else if c.is_ascii_alphabetic() {
+            return Err(re(s.error(format!("bad escape {this}"), this.chars().count())));
+        } else {
+            literal.push_str(&this);
+        }
+        if let Some(g) = group {
+            if !literal.is_empty() {
+                out.push(Piece::Lit(std::mem::take(&mut literal)));
+            }
+            out.push(Piece::Group(g));
+        }
+    }
+    if !literal.is_empty() {
+        out.push(Piece::Lit(literal));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(p: &str) -> String {
+        match PyRegex::compile(p) {
+            Err(e) => e,
+            Ok(_) => "ok".into(),
+        }
+    }
+
+    #[test]
+    fn python_errors_with_positions() {
+        assert_eq!(
+            err("("),
+            "invalid regex: missing ), unterminated subpattern at position 0"
+        );
+        assert_eq!(err(")"), "invalid regex: unbalanced parenthesis at position 0");
+        assert_eq!(err("[z-a]"), "invalid regex: bad character range z-a at position 1");
+        assert_eq!(
+            err("a{2,1}"),
+            "invalid regex: min repeat greater than max repeat at position 2"
+        );
+        assert_eq!(err("a**"), "invalid regex: multiple repeat at position 2");
+        assert_eq!(err("\\"), "invalid regex: bad escape (end of pattern) at position 0");
+        assert_eq!(
+            err("(?<=a+)b"),
+            "invalid regex: look-behind requires fixed-width pattern"
+        );
+        assert_eq!(
+            err("a\n("),
+            "invalid regex: missing ), unterminated subpattern at position 2 (line 2, column 1)"
+        );
+        assert_eq!(err("(?<=ab|cd)x"), "ok");
+    }
+
+    #[test]
+    fn dollar_matches_before_final_newline_only() {
+        let re = PyRegex::compile("^hello$").unwrap();
+        assert!(re.search("hello\n", 0).unwrap().is_some());
+        assert!(re.search("hello\n\n", 0).unwrap().is_none());
+        let re = PyRegex::compile("a$").unwrap();
+        assert_eq!(re.search("a\na\n", 0).unwrap(), Some((2, 3)));
+    }
+
+    #[test]
+    fn classes_keep_python_literals() {
+        let re = PyRegex::compile("[[&&-]+").unwrap();
+        assert_eq!(re.search("x[&-&y", 0).unwrap(), Some((1, 5)));
+        let re = PyRegex::compile("[]a]+").unwrap();
+        assert_eq!(re.search("b]a]", 0).unwrap(), Some((1, 4)));
+    }
+
+    #[test]
+    fn templates() {
+        let re = PyRegex::compile("(\\d+)-(\\d+)").unwrap();
+        assert_eq!(re.replace_first("1-2 3-4", "\\2+\\1\\n\\.").unwrap(), "2+1\n\\. 3-4");
+        assert_eq!(
+            re.replace_first("x", "\\g<zz>").unwrap_err(),
+            "invalid regex: unknown group name 'zz'"
+        );
+        assert_eq!(
+            re.replace_first("x", "\\3").unwrap_err(),
+            "invalid regex: invalid group reference 3 at position 1"
+        );
+    }
+
+    #[test]
+    fn find_all_empty_matches_as_python() {
+        let re = PyRegex::compile("[^,]*").unwrap();
+        let text = "a,b,,c,";
+        let got: Vec<&str> = re
+            .find_all(text)
+            .unwrap()
+            .into_iter()
+            .map(|(s, e)| &text[s..e])
+            .collect();
+        assert_eq!(got, ["a", "", "b", "", "", "c", "", ""]);
+    }
+}
