@@ -9,6 +9,14 @@ Per fixture (NAME is the file stem):
                         fields replace the reference's (see ../shared ABI notes)
 Written:
   NAME.wasm             `vera compile` output, run by the Rust tests
+  NAME.eager-gc.wasm    for collection-heavy fixtures (EAGER_GC_PREFIXES):
+                        the same program compiled with VERA_EAGER_GC=1, so
+                        the guest collects on every allocation; it must
+                        print the same, which catches any pointer the host
+                        holds across `alloc` without rooting it (not for
+                        the long folds: their eager builds overflow the
+                        guest collector's own mark worklist, under
+                        `vera run` too)
   NAME.expected.json    {"stdout", "stderr_first_line", "exit_code"} and,
                         where corrected, "reference" (what vera run printed)
                         and "why"
@@ -28,6 +36,10 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FIXTURE_ENV = {"VERA_RT_FIXTURE_ENV": "fixture-env-value"}
+EAGER_GC_PREFIXES = ("map_", "set_", "json_", "app_", "html_", "md_")
+# Vera 0.2.3 miscompiles html_tree's rooting: its eager-GC build prints
+# garbage under `vera run` too.
+EAGER_GC_SKIP = {"html_tree"}
 
 
 def run_reference(vera: str, source: Path) -> dict:
@@ -62,6 +74,11 @@ def regen(vera: str, source: Path) -> None:
         subprocess.run([vera, "compile", str(source), "-o", str(wasm)],
                        check=True, capture_output=True)
         shutil.copyfile(wasm, stem.with_suffix(".wasm"))
+        if source.stem.startswith(EAGER_GC_PREFIXES) and source.stem not in EAGER_GC_SKIP and not any(w in source.stem for w in ("chain", "fold")):
+            subprocess.run([vera, "compile", str(source), "-o", str(wasm)],
+                           check=True, capture_output=True,
+                           env=dict(os.environ, VERA_EAGER_GC="1"))
+            shutil.copyfile(wasm, stem.with_suffix(".eager-gc.wasm"))
     expected = run_reference(vera, source)
     correction_file = stem.with_suffix(".correction.json")
     if correction_file.exists():

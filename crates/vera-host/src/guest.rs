@@ -86,7 +86,12 @@ impl Heap for GuestHeap<'_, '_> {
             .alloc
             .clone()
             .ok_or_else(|| GuestError::host("the module exports no `alloc`"))?;
-        let ptr = alloc.call(&mut *self.caller, size as i32).map_err(GuestError::host)?;
+        let ptr = alloc
+            .call(&mut *self.caller, size as i32)
+            .map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
+                Some(code) => GuestError::host(*code),
+                None => GuestError::host(format!("{e:#}")),
+            })?;
         Ok(ptr as u32)
     }
     fn shadow_stack(&mut self) -> GuestResult<Option<(u32, u32)>> {

@@ -74,6 +74,19 @@ pub enum Failure {
     },
 }
 
+/// The kind of an engine trap, when Vera names it.
+fn native_kind(code: Trap) -> Option<&'static str> {
+    Some(match code {
+        Trap::IntegerDivisionByZero => "divide_by_zero",
+        Trap::IntegerOverflow => "overflow",
+        Trap::BadConversionToInteger => "float_conversion",
+        Trap::MemoryOutOfBounds => "out_of_bounds",
+        Trap::StackOverflow => "stack_exhausted",
+        Trap::UnreachableCodeReached => "unreachable",
+        _ => return None,
+    })
+}
+
 /// Classifies the error a guest call returned.
 pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
     let frames: Vec<String> = err
@@ -96,9 +109,19 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
             HostTrap::Refused(message) => return trap("host_error", message.clone()),
             HostTrap::Limit(message) => return trap("limit", message.clone()),
             HostTrap::Guest {
-                source: GuestError::Host(_),
+                source: GuestError::Host(inner),
                 ..
-            } => {}
+            } => {
+                // A trap inside the guest's `alloc` (heap exhausted, a
+                // collector limit) reached through a host import.
+                if let Some(code) = inner.0.downcast_ref::<Trap>() {
+                    if state.violation.is_none() && state.trap_signal.is_none() {
+                        if let Some(kind) = native_kind(*code) {
+                            return trap(kind, description(kind).to_owned());
+                        }
+                    }
+                }
+            }
             HostTrap::Guest { import, source } => {
                 let kind = match source {
                     GuestError::OutOfBounds { .. } => "out_of_bounds",
@@ -126,17 +149,13 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
         .copied()
         .or_else(|| err.chain().find_map(|e| e.downcast_ref::<Trap>().copied()));
     let kind = match code {
-        Some(Trap::IntegerDivisionByZero) => "divide_by_zero",
-        Some(Trap::IntegerOverflow) => "overflow",
-        Some(Trap::BadConversionToInteger) => "float_conversion",
-        Some(Trap::MemoryOutOfBounds) => "out_of_bounds",
-        Some(Trap::StackOverflow) => "stack_exhausted",
-        Some(Trap::UnreachableCodeReached) => "unreachable",
         Some(Trap::Interrupt) | Some(Trap::OutOfFuel) => {
             return trap("limit", "time limit exceeded (--timeout)".to_owned());
         }
+        Some(code) if native_kind(code).is_some() => native_kind(code).unwrap_or("unknown"),
         _ if err.chain().any(|e| {
-            e.to_string().contains("thrown wasm exception") || e.to_string().contains("uncaught exception")
+            let text = e.to_string();
+            text.contains("thrown wasm exception") || text.contains("uncaught exception")
         }) =>
         {
             "uncaught_exception"

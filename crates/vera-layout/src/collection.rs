@@ -75,6 +75,10 @@ const SLOT_SIZE: u32 = 20;
 const S_OCC: u32 = 0;
 const S_KEY: u32 = 4;
 const S_VAL: u32 = 12;
+/// Index entries hold `INDEX_LIVE | slot`: the high bit keeps them outside
+/// any heap address (the guest heap stays below 2^31), so the guest's
+/// conservative collector never mistakes a slot number for a pointer.
+const INDEX_LIVE: u32 = 0x8000_0000;
 /// Smallest bucket capacity (slots).
 pub const MIN_CAPACITY: u32 = 8;
 /// Largest bucket capacity: keeps the block under 2^31 bytes.
@@ -258,7 +262,10 @@ impl Bucket {
             if entry == 0 {
                 return Ok(Probe::Vacant { pos });
             }
-            let s = entry - 1;
+            let s = entry & !INDEX_LIVE;
+            if entry & INDEX_LIVE == 0 {
+                return Err(self.corrupt(format!("index entry {pos} holds {entry:#x}")));
+            }
             if s >= self.used {
                 return Err(self.corrupt(format!("index entry {pos} names slot {s} beyond used {}", self.used)));
             }
@@ -280,7 +287,7 @@ impl Bucket {
         write_u32(memory, at + S_OCC, 1)?;
         write_u64(memory, at + S_KEY, key.0)?;
         write_u64(memory, at + S_VAL, val.0)?;
-        write_u32(memory, self.index_at(pos), s + 1)?;
+        write_u32(memory, self.index_at(pos), INDEX_LIVE | s)?;
         self.used += 1;
         self.count += 1;
         self.store_counts(memory)?;
@@ -307,7 +314,7 @@ impl Bucket {
             Diff::Same => Diff::Same,
             Diff::Unappend { slot, pos } => {
                 if slot + 1 != self.used
-                    || read_u32(memory, self.index_at(pos))? != slot + 1
+                    || read_u32(memory, self.index_at(pos))? != INDEX_LIVE | slot
                     || !self.live(memory, slot)?
                 {
                     return Err(self.corrupt(format!("cannot undo append of slot {slot}")));

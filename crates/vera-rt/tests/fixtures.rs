@@ -5,6 +5,11 @@
 //! did: in a fresh temporary directory, with `NAME.stdin` on stdin and
 //! `VERA_RT_FIXTURE_ENV=fixture-env-value` in the environment.
 //!
+//! Collection-heavy fixtures also have `NAME.eager-gc.wasm`, the same
+//! program compiled with `VERA_EAGER_GC=1` (the guest collects on every
+//! allocation): it must print exactly the same, so a pointer the host holds
+//! across `alloc` without rooting it shows up as a difference.
+//!
 //! Fixtures listed in `fixtures/PENDING` use a host family vera-rt does not
 //! provide yet: they must fail to load naming a missing import, so the list
 //! cannot go stale once the family lands.
@@ -33,13 +38,13 @@ struct Observed {
     code: i32,
 }
 
-fn run_fixture(stem: &Path) -> Observed {
+fn run_fixture(stem: &Path, wasm: &Path) -> Observed {
     let run_spec: Value = std::fs::read_to_string(stem.with_extension("run.json"))
         .map(|t| serde_json::from_str(&t).expect("valid run.json"))
         .unwrap_or(Value::Null);
     let cwd = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vera-rt"));
-    cmd.arg("run").arg(stem.with_extension("wasm"));
+    cmd.arg("run").arg(wasm);
     if let Some(f) = run_spec.get("fn").and_then(Value::as_str) {
         cmd.args(["--fn", f]);
     }
@@ -112,7 +117,7 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
             "{name}: no .wasm or .expected.json; run scripts/regen-fixtures {name}"
         ));
     }
-    let got = run_fixture(stem);
+    let got = run_fixture(stem, &stem.with_extension("wasm"));
     if pending.contains(&name) {
         let first = got.stderr.lines().next().unwrap_or("");
         return (!(got.code == 1 && first.contains("does not provide"))).then(|| {
@@ -123,6 +128,20 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
     let want_stdout = expected["stdout"].as_str().unwrap();
     let want_err = expected["stderr_first_line"].as_str().unwrap();
     let want_code = expected["exit_code"].as_i64().unwrap() as i32;
+    let mut problems = compare(&got, want_stdout, want_err, want_code);
+    let eager = stem.with_extension("eager-gc.wasm");
+    if eager.exists() {
+        let got = run_fixture(stem, &eager);
+        problems.extend(
+            compare(&got, want_stdout, want_err, want_code)
+                .into_iter()
+                .map(|p| format!("[eager-gc build] {p}")),
+        );
+    }
+    (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
+}
+
+fn compare(got: &Observed, want_stdout: &str, want_err: &str, want_code: i32) -> Vec<String> {
     let got_err = got.stderr.lines().next().unwrap_or("");
     let mut problems = Vec::new();
     if got.stdout != want_stdout {
@@ -134,5 +153,5 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
     if got.code != want_code {
         problems.push(format!("exit: want {want_code}, got {}", got.code));
     }
-    (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
+    problems
 }

@@ -15,7 +15,7 @@ pub type Release = fn(&mut HostState, handle: u32);
 pub const KIND_DECIMAL: i32 = 3;
 
 /// The families that keep handle tables, by wrapper kind.
-const RELEASES: &[(i32, Release)] = &[];
+const RELEASES: &[(i32, Release)] = &[(KIND_DECIMAL, super::decimal::release)];
 
 pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
     match name {

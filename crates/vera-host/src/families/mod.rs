@@ -15,8 +15,13 @@ use crate::trap::HostTrap;
 
 pub mod checks;
 pub mod collections;
+pub mod db;
+pub mod decimal;
 pub mod handles;
+pub mod html;
 pub mod io;
+pub mod json;
+pub mod md;
 pub mod numeric;
 pub mod regex;
 pub mod state;
@@ -33,7 +38,12 @@ pub const FAMILIES: &[(&str, Definer)] = &[
     ("collections", collections::define),
     ("handles", handles::define),
     ("numeric", numeric::define),
+    ("decimal", decimal::define),
+    ("json", json::define),
     ("regex", regex::define),
+    ("md", md::define),
+    ("db", db::define),
+    ("html", html::define),
 ];
 
 /// Defines import `name`; `false` when no family provides it.

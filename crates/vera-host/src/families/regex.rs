@@ -123,6 +123,37 @@ impl PyRegex {
         }
     }
 
+    /// Whether the pattern matches anywhere (`re.search`).
+    pub fn is_match(&self, text: &str) -> bool {
+        matches!(self.re.is_match(text), Ok(true))
+    }
+
+    /// The groups of the first match (`re.search(...).groups()` with group
+    /// 0 first); an unmatched group is "".
+    pub fn captures(&self, text: &str) -> Option<Vec<String>> {
+        let caps = self.re.captures(text).ok()??;
+        Some(
+            (0..=self.groups)
+                .map(|g| caps.get(g).map_or(String::new(), |m| m.as_str().to_owned()))
+                .collect(),
+        )
+    }
+
+    /// `re.match` at byte `pos` (lookbehind sees the text before it):
+    /// each group's byte span, `None` when it did not take part.
+    pub fn match_at(&self, text: &str, pos: usize) -> Option<Vec<Option<(usize, usize)>>> {
+        let caps = self.re.captures_from_pos(text, pos).ok()??;
+        // The leftmost match starts at `pos` exactly when one starts there.
+        if caps.get(0)?.start() != pos {
+            return None;
+        }
+        Some(
+            (0..=self.groups)
+                .map(|g| caps.get(g).map(|m| (m.start(), m.end())))
+                .collect(),
+        )
+    }
+
     /// Every match as `re.finditer` yields it: after an empty match the
     /// next may not be empty at the same position.
     pub fn find_all(&self, text: &str) -> Result<Vec<(usize, usize)>, String> {
@@ -669,8 +700,7 @@ fn parse(
     flags: u32,
 ) -> Result<Item, PyError> {
     let mut items: Vec<Item> = Vec::new();
-    loop {
-        let Some(this) = src.next.clone() else { break };
+    while let Some(this) = src.next.clone() {
         if this == "|" || this == ")" {
             break;
         }

@@ -1,0 +1,876 @@
+//! `Markdown`: `md_parse`, `md_render`, `md_has_heading`,
+//! `md_has_code_block`, `md_extract_code_blocks`.
+//!
+//! Vera 0.2.3 parses its own §9.7.3 Markdown subset with a hand-written
+//! parser (`vera/markdown.py`: ATX headings, fenced code, quotes, lists,
+//! thematic breaks, GFM tables, paragraphs; a greedy inline scanner), not
+//! CommonMark, so this module is a port of that parser and its canonical
+//! renderer rather than a CommonMark library. It owns the `MdBlock` /
+//! `MdInline` layouts in guest memory (tags and offsets as Vera's
+//! `ConstructorLayout`s): [`write_block`] builds a tree bottom-up, rooting
+//! every finished child while its parent is allocated; [`read_block`]
+//! reads one back, bounds-checked and depth-limited.
+
+use std::sync::OnceLock;
+
+use vera_layout::values::{self, Payload, OK};
+use vera_layout::{mem, GuestError, GuestResult, Heap};
+use wasmtime::Result;
+use wasmtime::{Caller, FuncType, Linker};
+
+use super::regex::PyRegex;
+use super::with_heap;
+use crate::state::HostState;
+
+type C<'a> = Caller<'a, HostState>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inline {
+    Text(String),
+    Code(String),
+    Emph(Vec<Inline>),
+    Strong(Vec<Inline>),
+    Link(Vec<Inline>, String),
+    Image(String, String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    Paragraph(Vec<Inline>),
+    Heading(i64, Vec<Inline>),
+    CodeBlock(String, String),
+    BlockQuote(Vec<Block>),
+    List(bool, Vec<Vec<Block>>),
+    ThematicBreak,
+    Table(Vec<Vec<Vec<Inline>>>),
+    Document(Vec<Block>),
+}
+
+pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
+    match name {
+        "md_parse" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, len: i32| -> Result<i32> {
+            let text = with_heap(&mut c, "md_parse", |h| {
+                values::read_string(h.memory(), ptr as u32, len as u32)
+            })?;
+            let doc = parse_markdown(&text);
+            let out = with_heap(&mut c, "md_parse", |h| {
+                let block = write_block(h, &doc)?;
+                values::alloc_adt(h, OK, Payload::Word(block))
+            })?;
+            Ok(out as i32)
+        })?,
+        "md_render" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32| -> Result<(i32, i32)> {
+            let (p, l) = with_heap(&mut c, "md_render", |h| {
+                let block = read_block(h.memory(), ptr as u32, 0)?;
+                values::alloc_str(h, render_markdown(&block).as_bytes())
+            })?;
+            Ok((p as i32, l as i32))
+        })?,
+        "md_has_heading" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, level: i64| -> Result<i32> {
+            let block = with_heap(&mut c, "md_has_heading", |h| read_block(h.memory(), ptr as u32, 0))?;
+            Ok(has_heading(&block, level) as i32)
+        })?,
+        "md_has_code_block" => linker.func_wrap(
+            "vera",
+            name,
+            |mut c: C<'_>, ptr: i32, lp: i32, ll: i32| -> Result<i32> {
+                let (block, lang) = with_heap(&mut c, "md_has_code_block", |h| {
+                    Ok((
+                        read_block(h.memory(), ptr as u32, 0)?,
+                        values::read_string(h.memory(), lp as u32, ll as u32)?,
+                    ))
+                })?;
+                Ok(has_code_block(&block, &lang) as i32)
+            },
+        )?,
+        "md_extract_code_blocks" => linker.func_wrap(
+            "vera",
+            name,
+            |mut c: C<'_>, ptr: i32, lp: i32, ll: i32| -> Result<(i32, i32)> {
+                let (p, n) = with_heap(&mut c, "md_extract_code_blocks", |h| {
+                    let block = read_block(h.memory(), ptr as u32, 0)?;
+                    let lang = values::read_string(h.memory(), lp as u32, ll as u32)?;
+                    let mut found = Vec::new();
+                    collect_code(&block, &lang, &mut found);
+                    values::alloc_string_array(h, &found)
+                })?;
+                Ok((p as i32, n as i32))
+            },
+        )?,
+        _ => return Ok(false),
+    };
+    Ok(true)
+}
+
+// ---------------------------------------------------------------------
+// Guest memory
+// ---------------------------------------------------------------------
+
+/// Deepest tree [`read_block`] follows (guards against cyclic memory).
+const MAX_DEPTH: u32 = 2000;
+
+/// Allocates an array of `n` cells of `cell` bytes, rooted while `fill`
+/// builds each element; `fill` returns the cell's bytes (a pointer, or a
+/// (ptr, len) pair) whose blocks are then reachable from the backing.
+pub fn build_array<H: Heap>(
+    heap: &mut H,
+    n: usize,
+    cell: u32,
+    mut fill: impl FnMut(&mut H, usize) -> GuestResult<u64>,
+) -> GuestResult<(u32, u32)> {
+    if n == 0 {
+        return Ok((0, 0));
+    }
+    let count = u32::try_from(n).map_err(|_| GuestError::TooLarge(n as u64))?;
+    let size = count
+        .checked_mul(cell)
+        .ok_or(GuestError::TooLarge(n as u64 * cell as u64))?;
+    let backing = heap.alloc(size)?;
+    mem::bytes_mut(heap.memory_mut(), backing, size as usize)?.fill(0);
+    heap.with_roots(&[backing], |heap| {
+        for i in 0..n {
+            let v = fill(heap, i)?;
+            let at = backing + cell * i as u32;
+            let bytes = v.to_le_bytes();
+            mem::write_bytes(heap.memory_mut(), at, &bytes[..cell as usize])?;
+        }
+        Ok((backing, count))
+    })
+}
+
+/// Allocates an ADT block of `size` bytes with `tag` and the given
+/// `(offset, u32)` words; `roots` (the blocks those words point to) are
+/// kept alive across the allocation.
+pub fn alloc_node(heap: &mut impl Heap, size: u32, tag: u32, words: &[(u32, u32)], roots: &[u32]) -> GuestResult<u32> {
+    heap.with_roots(roots, |heap| {
+        let ptr = heap.alloc(size)?;
+        mem::bytes_mut(heap.memory_mut(), ptr, size as usize)?.fill(0);
+        let m = heap.memory_mut();
+        mem::write_u32(m, ptr, tag)?;
+        for &(off, v) in words {
+            mem::write_u32(m, ptr + off, v)?;
+        }
+        Ok(ptr)
+    })
+}
+
+/// A string allocated and rooted for the rest of `body`.
+fn with_str<H: Heap, R>(
+    heap: &mut H,
+    s: &str,
+    body: impl FnOnce(&mut H, (u32, u32)) -> GuestResult<R>,
+) -> GuestResult<R> {
+    let (p, l) = values::alloc_str(heap, s.as_bytes())?;
+    heap.with_roots(&[p], |heap| body(heap, (p, l)))
+}
+
+fn pair(p: u32, l: u32) -> u64 {
+    p as u64 | (l as u64) << 32
+}
+
+fn write_inlines(heap: &mut impl Heap, items: &[Inline]) -> GuestResult<(u32, u32)> {
+    build_array(heap, items.len(), 4, |h, i| write_inline(h, &items[i]).map(u64::from))
+}
+
+fn write_inline(heap: &mut impl Heap, inline: &Inline) -> GuestResult<u32> {
+    match inline {
+        Inline::Text(s) | Inline::Code(s) => {
+            let tag = if matches!(inline, Inline::Text(_)) { 0 } else { 1 };
+            let (p, l) = values::alloc_str(heap, s.as_bytes())?;
+            alloc_node(heap, 16, tag, &[(4, p), (8, l)], &[p])
+        }
+        Inline::Emph(kids) | Inline::Strong(kids) => {
+            let tag = if matches!(inline, Inline::Emph(_)) { 2 } else { 3 };
+            let (p, l) = write_inlines(heap, kids)?;
+            alloc_node(heap, 16, tag, &[(4, p), (8, l)], &[p])
+        }
+        Inline::Link(kids, url) => {
+            let (ap, al) = write_inlines(heap, kids)?;
+            heap.with_roots(&[ap], |h| {
+                let (up, ul) = values::alloc_str(h, url.as_bytes())?;
+                alloc_node(h, 24, 4, &[(4, ap), (8, al), (12, up), (16, ul)], &[up])
+            })
+        }
+        Inline::Image(alt, src) => with_str(heap, alt, |h, (ap, al)| {
+            let (sp, sl) = values::alloc_str(h, src.as_bytes())?;
+            alloc_node(h, 24, 5, &[(4, ap), (8, al), (12, sp), (16, sl)], &[sp])
+        }),
+    }
+}
+
+fn write_blocks(heap: &mut impl Heap, items: &[Block]) -> GuestResult<(u32, u32)> {
+    build_array(heap, items.len(), 4, |h, i| write_block(h, &items[i]).map(u64::from))
+}
+
+/// Builds `block` in guest memory; the result is unrooted.
+pub fn write_block(heap: &mut impl Heap, block: &Block) -> GuestResult<u32> {
+    match block {
+        Block::Paragraph(kids) => {
+            let (p, l) = write_inlines(heap, kids)?;
+            alloc_node(heap, 16, 0, &[(4, p), (8, l)], &[p])
+        }
+        Block::Heading(level, kids) => {
+            let (p, l) = write_inlines(heap, kids)?;
+            let ptr = alloc_node(heap, 24, 1, &[(16, p), (20, l)], &[p])?;
+            mem::write_u64(heap.memory_mut(), ptr + 8, *level as u64)?;
+            Ok(ptr)
+        }
+        Block::CodeBlock(lang, code) => with_str(heap, lang, |h, (lp, ll)| {
+            let (cp, cl) = values::alloc_str(h, code.as_bytes())?;
+            alloc_node(h, 24, 2, &[(4, lp), (8, ll), (12, cp), (16, cl)], &[cp])
+        }),
+        Block::BlockQuote(kids) | Block::Document(kids) => {
+            let tag = if matches!(block, Block::BlockQuote(_)) { 3 } else { 7 };
+            let (p, l) = write_blocks(heap, kids)?;
+            alloc_node(heap, 16, tag, &[(4, p), (8, l)], &[p])
+        }
+        Block::List(ordered, items) => {
+            let (p, l) = build_array(heap, items.len(), 8, |h, i| {
+                let (p, l) = write_blocks(h, &items[i])?;
+                Ok(pair(p, l))
+            })?;
+            alloc_node(heap, 16, 4, &[(4, *ordered as u32), (8, p), (12, l)], &[p])
+        }
+        Block::ThematicBreak => alloc_node(heap, 8, 5, &[], &[]),
+        Block::Table(rows) => {
+            let (p, l) = build_array(heap, rows.len(), 8, |h, i| {
+                let row = &rows[i];
+                let (p, l) = build_array(h, row.len(), 8, |h, j| {
+                    let (p, l) = write_inlines(h, &row[j])?;
+                    Ok(pair(p, l))
+                })?;
+                Ok(pair(p, l))
+            })?;
+            alloc_node(heap, 16, 6, &[(4, p), (8, l)], &[p])
+        }
+    }
+}
+
+fn bad(ptr: u32, detail: String) -> GuestError {
+    GuestError::Corrupt {
+        what: "Markdown value",
+        ptr,
+        detail,
+    }
+}
+
+fn read_pair(m: &[u8], at: u32) -> GuestResult<(u32, u32)> {
+    Ok((mem::read_u32(m, at)?, mem::read_u32(m, at + 4)?))
+}
+
+fn read_str_at(m: &[u8], at: u32) -> GuestResult<String> {
+    let (p, l) = read_pair(m, at)?;
+    values::read_string(m, p, l)
+}
+
+/// Reads `len` cells of `cell` bytes at `ptr`, each through `each`.
+fn read_cells<T>(
+    m: &[u8],
+    (ptr, len): (u32, u32),
+    cell: u32,
+    mut each: impl FnMut(u32) -> GuestResult<T>,
+) -> GuestResult<Vec<T>> {
+    if (len as i32) < 0 {
+        return Err(GuestError::BadLength {
+            what: "Array",
+            len: len as i32 as i64,
+        });
+    }
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    mem::bytes(m, ptr, len as usize * cell as usize)?;
+    (0..len).map(|i| each(ptr + i * cell)).collect()
+}
+
+fn read_inlines(m: &[u8], at: u32, depth: u32) -> GuestResult<Vec<Inline>> {
+    read_cells(m, read_pair(m, at)?, 4, |c| {
+        read_inline(m, mem::read_u32(m, c)?, depth + 1)
+    })
+}
+
+fn read_blocks(m: &[u8], at: u32, depth: u32) -> GuestResult<Vec<Block>> {
+    read_cells(m, read_pair(m, at)?, 4, |c| {
+        read_block(m, mem::read_u32(m, c)?, depth + 1)
+    })
+}
+
+pub fn read_inline(m: &[u8], ptr: u32, depth: u32) -> GuestResult<Inline> {
+    if depth > MAX_DEPTH {
+        return Err(bad(ptr, "nested too deeply".into()));
+    }
+    Ok(match mem::read_u32(m, ptr)? {
+        0 => Inline::Text(read_str_at(m, ptr + 4)?),
+        1 => Inline::Code(read_str_at(m, ptr + 4)?),
+        2 => Inline::Emph(read_inlines(m, ptr + 4, depth)?),
+        3 => Inline::Strong(read_inlines(m, ptr + 4, depth)?),
+        4 => Inline::Link(read_inlines(m, ptr + 4, depth)?, read_str_at(m, ptr + 12)?),
+        5 => Inline::Image(read_str_at(m, ptr + 4)?, read_str_at(m, ptr + 12)?),
+        t => return Err(bad(ptr, format!("unknown MdInline tag {t}"))),
+    })
+}
+
+/// Reads an `MdBlock` tree from guest memory.
+pub fn read_block(m: &[u8], ptr: u32, depth: u32) -> GuestResult<Block> {
+    if depth > MAX_DEPTH {
+        return Err(bad(ptr, "nested too deeply".into()));
+    }
+    Ok(match mem::read_u32(m, ptr)? {
+        0 => Block::Paragraph(read_inlines(m, ptr + 4, depth)?),
+        1 => Block::Heading(mem::read_i64(m, ptr + 8)?, read_inlines(m, ptr + 16, depth)?),
+        2 => Block::CodeBlock(read_str_at(m, ptr + 4)?, read_str_at(m, ptr + 12)?),
+        3 => Block::BlockQuote(read_blocks(m, ptr + 4, depth)?),
+        4 => {
+            let ordered = mem::read_u32(m, ptr + 4)? != 0;
+            let items = read_cells(m, read_pair(m, ptr + 8)?, 8, |c| read_blocks(m, c, depth + 1))?;
+            Block::List(ordered, items)
+        }
+        5 => Block::ThematicBreak,
+        6 => {
+            let rows = read_cells(m, read_pair(m, ptr + 4)?, 8, |r| {
+                read_cells(m, read_pair(m, r)?, 8, |cell| read_inlines(m, cell, depth + 1))
+            })?;
+            Block::Table(rows)
+        }
+        7 => Block::Document(read_blocks(m, ptr + 4, depth)?),
+        t => return Err(bad(ptr, format!("unknown MdBlock tag {t}"))),
+    })
+}
+
+// ---------------------------------------------------------------------
+// Parser (port of vera/markdown.py and vera/markdown_grammar.py)
+// ---------------------------------------------------------------------
+
+const WS_CHARS: &[char] = &[' ', '\t', '\r', '\x0b', '\x0c'];
+
+fn trim(s: &str) -> &str {
+    s.trim_matches(WS_CHARS)
+}
+
+fn is_blank(s: &str) -> bool {
+    trim(s).is_empty()
+}
+
+struct Grammar {
+    atx_heading: PyRegex,
+    fence_open: PyRegex,
+    thematic_break: PyRegex,
+    blockquote_line: PyRegex,
+    unordered_item: PyRegex,
+    ordered_item: PyRegex,
+    table_row: PyRegex,
+    table_sep: PyRegex,
+}
+
+fn grammar() -> &'static Grammar {
+    static G: OnceLock<Grammar> = OnceLock::new();
+    G.get_or_init(|| {
+        const WS: &str = "[ \\t\\r\\x0b\\x0c]";
+        const ANY: &str = "[^\\n]";
+        let re = |p: String| PyRegex::compile(&p).expect("the Markdown grammar compiles");
+        Grammar {
+            atx_heading: re(format!("^(#{{1,6}}){WS}+({ANY}*?)(?:{WS}+#+{WS}*)?$")),
+            fence_open: re(format!("^(`{{3,}}|~{{3,}}){WS}*({ANY}*?)$")),
+            thematic_break: re(format!("^(?:---+|\\*\\*\\*+|___+){WS}*$")),
+            blockquote_line: re(format!("^>{WS}?({ANY}*)")),
+            unordered_item: re(format!("^[-*+]{WS}+({ANY}*)")),
+            ordered_item: re(format!("^([0-9]+)[.)]{WS}+({ANY}*)")),
+            table_row: re(format!("^\\|({ANY}+)\\|?{WS}*$")),
+            table_sep: re(format!("^\\|[ \\t\\r\\x0b\\x0c:]*-[- \\t\\r\\x0b\\x0c:|]*\\|?{WS}*$")),
+        }
+    })
+}
+
+/// `re.match` with the groups as strings (unmatched groups are "").
+fn rmatch(re: &PyRegex, line: &str) -> Option<Vec<String>> {
+    re.captures(line)
+}
+
+fn fence_closes(line: &str, ch: char, len: usize) -> bool {
+    let run = line.chars().take_while(|&c| c == ch).count();
+    run >= len && is_blank(&line[run * ch.len_utf8()..])
+}
+
+fn is_block_start(line: &str) -> bool {
+    let g = grammar();
+    [
+        &g.atx_heading,
+        &g.fence_open,
+        &g.thematic_break,
+        &g.blockquote_line,
+        &g.unordered_item,
+        &g.ordered_item,
+    ]
+    .iter()
+    .any(|re| re.is_match(line))
+}
+
+/// `parse_markdown`: the document is every line split on `\n`.
+pub fn parse_markdown(text: &str) -> Block {
+    let lines: Vec<&str> = text.split('\n').collect();
+    Block::Document(parse_blocks(&lines))
+}
+
+fn parse_blocks(lines: &[&str]) -> Vec<Block> {
+    let g = grammar();
+    let end = lines.len();
+    let mut blocks = Vec::new();
+    let mut i = 0;
+    while i < end {
+        let line = lines[i];
+        if is_blank(line) {
+            i += 1;
+            continue;
+        }
+        if let Some(m) = rmatch(&g.atx_heading, line) {
+            blocks.push(Block::Heading(m[1].chars().count() as i64, parse_inlines(trim(&m[2]))));
+            i += 1;
+            continue;
+        }
+        if let Some(m) = rmatch(&g.fence_open, line) {
+            let fence_char = m[1].chars().next().unwrap_or('`');
+            let fence_len = m[1].chars().count();
+            let lang = trim(&m[2]).to_owned();
+            let mut code = Vec::new();
+            i += 1;
+            while i < end {
+                if fence_closes(lines[i], fence_char, fence_len) {
+                    i += 1;
+                    break;
+                }
+                code.push(lines[i]);
+                i += 1;
+            }
+            blocks.push(Block::CodeBlock(lang, code.join("\n")));
+            continue;
+        }
+        if g.thematic_break.is_match(line) {
+            blocks.push(Block::ThematicBreak);
+            i += 1;
+            continue;
+        }
+        if g.blockquote_line.is_match(line) {
+            let mut bq: Vec<String> = Vec::new();
+            while i < end {
+                if let Some(m) = rmatch(&g.blockquote_line, lines[i]) {
+                    bq.push(m[1].clone());
+                } else if !is_blank(lines[i]) && !is_block_start(lines[i]) {
+                    bq.push(lines[i].to_owned());
+                } else {
+                    break;
+                }
+                i += 1;
+            }
+            let refs: Vec<&str> = bq.iter().map(String::as_str).collect();
+            blocks.push(Block::BlockQuote(parse_blocks(&refs)));
+            continue;
+        }
+        if g.table_row.is_match(line) && i + 1 < end && g.table_sep.is_match(lines[i + 1]) {
+            let mut rows = vec![parse_table_row(line)];
+            i += 2;
+            while i < end && g.table_row.is_match(lines[i]) {
+                rows.push(parse_table_row(lines[i]));
+                i += 1;
+            }
+            blocks.push(Block::Table(rows));
+            continue;
+        }
+        if g.unordered_item.is_match(line) {
+            blocks.push(parse_list(lines, &mut i, false));
+            continue;
+        }
+        if g.ordered_item.is_match(line) {
+            blocks.push(parse_list(lines, &mut i, true));
+            continue;
+        }
+        let mut para = Vec::new();
+        while i < end && !is_blank(lines[i]) && !is_block_start(lines[i]) {
+            para.push(lines[i]);
+            i += 1;
+        }
+        if !para.is_empty() {
+            blocks.push(Block::Paragraph(parse_inlines(&para.join(" "))));
+        }
+    }
+    blocks
+}
+
+/// A list from line `*i` on; continuation lines lose a fixed width (the
+/// marker and its space: 2 unordered, 3 ordered).
+fn parse_list(lines: &[&str], i: &mut usize, ordered: bool) -> Block {
+    let g = grammar();
+    let (re, width, group) = if ordered {
+        (&g.ordered_item, 3, 2)
+    } else {
+        (&g.unordered_item, 2, 1)
+    };
+    let end = lines.len();
+    let indent = " ".repeat(width);
+    let mut items = Vec::new();
+    while *i < end {
+        let Some(m) = rmatch(re, lines[*i]) else { break };
+        let mut item: Vec<String> = vec![m[group].clone()];
+        *i += 1;
+        while *i < end && lines[*i].starts_with(&indent) && !is_blank(lines[*i]) {
+            item.push(lines[*i][width..].to_owned());
+            *i += 1;
+        }
+        while *i < end && is_blank(lines[*i]) {
+            *i += 1;
+            if *i < end && !re.is_match(lines[*i]) {
+                break;
+            }
+        }
+        let refs: Vec<&str> = item.iter().map(String::as_str).collect();
+        items.push(parse_blocks(&refs));
+    }
+    Block::List(ordered, items)
+}
+
+fn parse_table_row(line: &str) -> Vec<Vec<Inline>> {
+    let mut content = trim(line);
+    content = content.strip_prefix('|').unwrap_or(content);
+    content = content.strip_suffix('|').unwrap_or(content);
+    content.split('|').map(|cell| parse_inlines(trim(cell))).collect()
+}
+
+fn find_from(text: &str, pat: &str, from: usize) -> Option<usize> {
+    text.get(from..)?.find(pat).map(|i| i + from)
+}
+
+fn matching_bracket(text: &str, start: usize) -> Option<usize> {
+    let mut depth = 0i64;
+    for (i, b) in text.bytes().enumerate().skip(start) {
+        if b == b'[' {
+            depth += 1;
+        } else if b == b']' {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// `_parse_inlines`: code spans, images, links, strong, emphasis, text.
+/// Byte offsets stand in for Python's character offsets: every delimiter
+/// is ASCII, so each slice falls on a character boundary.
+pub fn parse_inlines(text: &str) -> Vec<Inline> {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut out = Vec::new();
+    let mut buf = String::new();
+    let flush = |buf: &mut String, out: &mut Vec<Inline>| {
+        if !buf.is_empty() {
+            out.push(Inline::Text(std::mem::take(buf)));
+        }
+    };
+    let mut i = 0;
+    while i < n {
+        let ch = bytes[i];
+        if ch == b'`' {
+            let start = i;
+            while i < n && bytes[i] == b'`' {
+                i += 1;
+            }
+            let fence = &text[start..i];
+            if let Some(close) = find_from(text, fence, i) {
+                flush(&mut buf, &mut out);
+                let mut code = &text[i..close];
+                if code.len() >= 2 && code.starts_with(' ') && code.ends_with(' ') {
+                    code = &code[1..code.len() - 1];
+                }
+                out.push(Inline::Code(code.to_owned()));
+                i = close + fence.len();
+            } else {
+                buf.push_str(fence);
+            }
+            continue;
+        }
+        if ch == b'!' && i + 1 < n && bytes[i + 1] == b'[' {
+            if let Some(cb) = matching_bracket(text, i + 1) {
+                if cb + 1 < n && bytes[cb + 1] == b'(' {
+                    if let Some(cp) = find_from(text, ")", cb + 2) {
+                        flush(&mut buf, &mut out);
+                        out.push(Inline::Image(text[i + 2..cb].to_owned(), text[cb + 2..cp].to_owned()));
+                        i = cp + 1;
+                        continue;
+                    }
+                }
+            }
+            buf.push('!');
+            i += 1;
+            continue;
+        }
+        if ch == b'[' {
+            if let Some(cb) = matching_bracket(text, i) {
+                if cb + 1 < n && bytes[cb + 1] == b'(' {
+                    if let Some(cp) = find_from(text, ")", cb + 2) {
+                        flush(&mut buf, &mut out);
+                        let kids = parse_inlines(&text[i + 1..cb]);
+                        out.push(Inline::Link(kids, text[cb + 2..cp].to_owned()));
+                        i = cp + 1;
+                        continue;
+                    }
+                }
+            }
+            buf.push('[');
+            i += 1;
+            continue;
+        }
+        if ch == b'*' || ch == b'_' {
+            let delim = &text[i..i + 1];
+            let start = i;
+            while i < n && bytes[i] == ch {
+                i += 1;
+            }
+            let mut run = i - start;
+            if run >= 2 {
+                let double = delim.repeat(2);
+                if let Some(close) = find_from(text, &double, i) {
+                    flush(&mut buf, &mut out);
+                    out.push(Inline::Strong(parse_inlines(&text[i..close])));
+                    i = close + 2;
+                    let remaining = run - 2;
+                    if remaining > 0 {
+                        let single = find_from(text, delim, i);
+                        match single {
+                            Some(cs) if remaining == 1 => {
+                                out.push(Inline::Emph(parse_inlines(&text[i..cs])));
+                                i = cs + 1;
+                            }
+                            _ => buf.push_str(&delim.repeat(remaining)),
+                        }
+                    }
+                    continue;
+                }
+                i = start + 1;
+                run = 1;
+            }
+            if run == 1 {
+                if let Some(close) = find_from(text, delim, i) {
+                    flush(&mut buf, &mut out);
+                    out.push(Inline::Emph(parse_inlines(&text[i..close])));
+                    i = close + 1;
+                } else {
+                    buf.push_str(delim);
+                }
+                continue;
+            }
+        }
+        let c = text[i..].chars().next().unwrap_or('\u{fffd}');
+        buf.push(c);
+        i += c.len_utf8();
+    }
+    flush(&mut buf, &mut out);
+    out
+}
+
+// ---------------------------------------------------------------------
+// Renderer and queries
+// ---------------------------------------------------------------------
+
+pub fn render_markdown(block: &Block) -> String {
+    render_block(block).join("\n")
+}
+
+fn render_block(block: &Block) -> Vec<String> {
+    match block {
+        Block::Document(kids) => {
+            let mut out: Vec<String> = Vec::new();
+            for kid in kids {
+                let lines = render_block(kid);
+                if lines.is_empty() {
+                    continue;
+                }
+                if !out.is_empty() {
+                    out.push(String::new());
+                }
+                out.extend(lines);
+            }
+            out
+        }
+        Block::Paragraph(kids) => vec![render_inlines(kids)],
+        Block::Heading(level, kids) => {
+            vec![format!(
+                "{} {}",
+                "#".repeat((*level).max(0) as usize),
+                render_inlines(kids)
+            )]
+        }
+        Block::CodeBlock(lang, code) => {
+            let mut out = vec![format!("```{lang}")];
+            out.extend(code.split('\n').map(str::to_owned));
+            out.push("```".to_owned());
+            out
+        }
+        Block::BlockQuote(kids) => {
+            if kids.is_empty() {
+                return vec![">".to_owned()];
+            }
+            let mut out: Vec<String> = Vec::new();
+            for (i, kid) in kids.iter().enumerate() {
+                let lines = render_block(kid);
+                if lines.is_empty() {
+                    continue;
+                }
+                if i > 0 && !out.is_empty() {
+                    out.push(">".to_owned());
+                }
+                for line in lines {
+                    out.push(if line.is_empty() {
+                        ">".to_owned()
+                    } else {
+                        format!("> {line}")
+                    });
+                }
+            }
+            out
+        }
+        Block::List(ordered, items) => {
+            let mut out = Vec::new();
+            for (idx, item) in items.iter().enumerate() {
+                let marker = if *ordered {
+                    format!("{}.", idx + 1)
+                } else {
+                    "-".to_owned()
+                };
+                let lines: Vec<String> = item.iter().flat_map(render_block).collect();
+                if lines.is_empty() {
+                    out.push(format!("{marker} "));
+                    continue;
+                }
+                let indent = " ".repeat(marker.chars().count() + 1);
+                for (j, line) in lines.into_iter().enumerate() {
+                    out.push(if j == 0 {
+                        format!("{marker} {line}")
+                    } else {
+                        format!("{indent}{line}")
+                    });
+                }
+            }
+            out
+        }
+        Block::ThematicBreak => vec!["---".to_owned()],
+        Block::Table(rows) => {
+            let Some(header) = rows.first() else { return Vec::new() };
+            let row = |cells: &Vec<Vec<Inline>>| {
+                let cells: Vec<String> = cells.iter().map(|c| render_inlines(c)).collect();
+                format!("| {} |", cells.join(" | "))
+            };
+            let mut out = vec![row(header)];
+            out.push(format!("| {} |", vec!["---"; header.len()].join(" | ")));
+            out.extend(rows[1..].iter().map(row));
+            out
+        }
+    }
+}
+
+fn render_code_span(code: &str) -> String {
+    let (mut longest, mut run) = (0, 0);
+    for ch in code.chars() {
+        run = if ch == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let strips = code.chars().count() >= 2 && code.starts_with(' ') && code.ends_with(' ');
+    let pad = if code.starts_with('`') || code.ends_with('`') || strips {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{code}{pad}{fence}")
+}
+
+fn render_inlines(items: &[Inline]) -> String {
+    let mut out = String::new();
+    for item in items {
+        match item {
+            Inline::Text(t) => out.push_str(t),
+            Inline::Code(c) => out.push_str(&render_code_span(c)),
+            Inline::Emph(k) => out.push_str(&format!("*{}*", render_inlines(k))),
+            Inline::Strong(k) => out.push_str(&format!("**{}**", render_inlines(k))),
+            Inline::Link(k, url) => out.push_str(&format!("[{}]({url})", render_inlines(k))),
+            Inline::Image(alt, src) => out.push_str(&format!("![{alt}]({src})")),
+        }
+    }
+    out
+}
+
+/// The blocks a query descends into (documents, quotes, list items).
+fn children(block: &Block) -> Vec<&Block> {
+    match block {
+        Block::Document(k) | Block::BlockQuote(k) => k.iter().collect(),
+        Block::List(_, items) => items.iter().flatten().collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub fn has_heading(block: &Block, level: i64) -> bool {
+    match block {
+        Block::Heading(l, _) => *l == level,
+        _ => children(block).into_iter().any(|b| has_heading(b, level)),
+    }
+}
+
+pub fn has_code_block(block: &Block, lang: &str) -> bool {
+    match block {
+        Block::CodeBlock(l, _) => l == lang,
+        _ => children(block).into_iter().any(|b| has_code_block(b, lang)),
+    }
+}
+
+fn collect_code(block: &Block, lang: &str, acc: &mut Vec<String>) {
+    match block {
+        Block::CodeBlock(l, code) => {
+            if l == lang {
+                acc.push(code.clone());
+            }
+        }
+        _ => children(block).into_iter().for_each(|b| collect_code(b, lang, acc)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vera_layout::test_heap::TestHeap;
+
+    #[test]
+    fn inline_scanner_matches_reference() {
+        use Inline::*;
+        assert_eq!(
+            parse_inlines("a **b** *c* `d` [e](f) ![g](h)"),
+            vec![
+                Text("a ".into()),
+                Strong(vec![Text("b".into())]),
+                Text(" ".into()),
+                Emph(vec![Text("c".into())]),
+                Text(" ".into()),
+                Code("d".into()),
+                Text(" ".into()),
+                Link(vec![Text("e".into())], "f".into()),
+                Text(" ".into()),
+                Image("g".into(), "h".into()),
+            ]
+        );
+        assert_eq!(parse_inlines("é_"), vec![Text("é_".into())]);
+    }
+
+    #[test]
+    fn blocks_round_trip_through_render() {
+        let src = "# T\n\n- a\n  - b\n1. x\n\n> q\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```rs\nfn\n```";
+        let doc = parse_markdown(src);
+        let again = parse_markdown(&render_markdown(&doc));
+        assert_eq!(doc, again);
+    }
+
+    #[test]
+    fn guest_layout_round_trips() {
+        let doc = parse_markdown("# H *e*\n\n- a\n\n| x |\n|---|\n\n```py\nprint()\n```\n---\n![a](b) [l](u)");
+        let mut heap = TestHeap::stressed();
+        let ptr = write_block(&mut heap, &doc).unwrap();
+        assert_eq!(read_block(heap.memory(), ptr, 0).unwrap(), doc);
+    }
+}
