@@ -40,7 +40,6 @@ pub struct HostState {
 pub struct Stats {
     pub map_ops: u64,
     pub set_ops: u64,
-    pub allocs_by_host: u64,
     pub live_handles_peak: u64,
     pub live_handles_end: u64,
 }

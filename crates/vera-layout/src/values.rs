@@ -127,25 +127,56 @@ pub fn alloc_field_array(heap: &mut impl Heap, tag: Tag, fields: &[Field]) -> Gu
     Ok((ptr, count))
 }
 
-/// Allocates an `Array<String>` of host strings; the backing block is
-/// rooted while the strings are allocated.
-pub fn alloc_string_array<S: AsRef<[u8]>>(heap: &mut impl Heap, items: &[S]) -> GuestResult<(u32, u32)> {
-    if items.is_empty() {
+/// Allocates an array of `n` cells of `cell` bytes (at most 8), zeroed and
+/// rooted while `fill` builds each element in turn; `fill` returns the
+/// cell's bytes (a pointer, or a String as [`Field::str`]), whose blocks are
+/// from then on reachable from the backing block.
+pub fn alloc_array_with<H: Heap>(
+    heap: &mut H,
+    n: usize,
+    cell: u32,
+    mut fill: impl FnMut(&mut H, usize) -> GuestResult<u64>,
+) -> GuestResult<(u32, u32)> {
+    if n == 0 {
         return Ok((0, 0));
     }
-    let count = u32::try_from(items.len()).map_err(|_| GuestError::TooLarge(items.len() as u64))?;
+    let count = u32::try_from(n).map_err(|_| GuestError::TooLarge(n as u64))?;
     let size = count
-        .checked_mul(8)
-        .ok_or(GuestError::TooLarge(items.len() as u64 * 8))?;
+        .checked_mul(cell)
+        .filter(|_| cell <= 8)
+        .ok_or(GuestError::TooLarge(n as u64 * cell as u64))?;
     let backing = heap.alloc(size)?;
     mem::bytes_mut(heap.memory_mut(), backing, size as usize)?.fill(0);
     heap.with_roots(&[backing], |heap| {
-        for (i, item) in items.iter().enumerate() {
-            let (p, l) = alloc_str(heap, item.as_ref())?;
-            let cell = backing + 8 * i as u32;
-            mem::write_u64(heap.memory_mut(), cell, Field::str(p, l).0)?;
+        for i in 0..n {
+            let bytes = fill(heap, i)?.to_le_bytes();
+            mem::write_bytes(heap.memory_mut(), backing + cell * i as u32, &bytes[..cell as usize])?;
         }
         Ok((backing, count))
+    })
+}
+
+/// Allocates an `Array<String>` of host strings.
+pub fn alloc_string_array<S: AsRef<[u8]>>(heap: &mut impl Heap, items: &[S]) -> GuestResult<(u32, u32)> {
+    alloc_array_with(heap, items.len(), 8, |heap, i| {
+        let (p, l) = alloc_str(heap, items[i].as_ref())?;
+        Ok(Field::str(p, l).0)
+    })
+}
+
+/// Allocates a zeroed ADT block of `size` bytes with `tag` at +0 and the
+/// given `(offset, u32)` words; `roots` (the blocks those words point to)
+/// are kept alive across the allocation.
+pub fn alloc_block(heap: &mut impl Heap, size: u32, tag: u32, words: &[(u32, u32)], roots: &[u32]) -> GuestResult<u32> {
+    heap.with_roots(roots, |heap| {
+        let ptr = heap.alloc(size)?;
+        let m = heap.memory_mut();
+        mem::bytes_mut(m, ptr, size as usize)?.fill(0);
+        mem::write_u32(m, ptr, tag)?;
+        for &(off, v) in words {
+            mem::write_u32(m, mem::offset(ptr, off as u64)?, v)?;
+        }
+        Ok(ptr)
     })
 }
 

@@ -29,5 +29,8 @@ fn int_chain_is_right_and_its_heap_linear() {
     assert_eq!(small, (999 * 1000 + 1000).to_string());
     assert_eq!(large, (9_999u64 * 10_000 + 10_000).to_string());
     let ratio = large_peak as f64 / small_peak as f64;
-    assert!(ratio < 20.0, "10x the inserts took {ratio:.1}x the peak heap ({small_peak} -> {large_peak})");
+    assert!(
+        ratio < 20.0,
+        "10x the inserts took {ratio:.1}x the peak heap ({small_peak} -> {large_peak})"
+    );
 }

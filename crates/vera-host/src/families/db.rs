@@ -19,7 +19,6 @@ use vera_layout::{mem, GuestError, GuestResult, Heap};
 use wasmtime::Result;
 use wasmtime::{Caller, FuncType, Linker};
 
-use super::md::build_array;
 use super::with_heap;
 use crate::format::python_float_repr;
 use crate::state::HostState;
@@ -217,9 +216,9 @@ fn read_params(m: &[u8], ptr: u32, count: i32) -> GuestResult<Vec<Option<String>
 /// `Array<Array<Option<String>>>`: rows of 8-byte (ptr, len) pairs, each
 /// a row of 4-byte `Option<String>` pointers.
 fn write_rows(heap: &mut impl Heap, rows: &[Vec<Option<String>>]) -> GuestResult<(u32, u32)> {
-    build_array(heap, rows.len(), 8, |h, i| {
+    values::alloc_array_with(heap, rows.len(), 8, |h, i| {
         let row = &rows[i];
-        let (p, n) = build_array(h, row.len(), 4, |h, j| {
+        let (p, n) = values::alloc_array_with(h, row.len(), 4, |h, j| {
             let ptr = match &row[j] {
                 Some(s) => values::alloc_adt_with_str(h, SOME, s.as_bytes())?,
                 None => values::alloc_adt(h, NONE, Payload::Empty)?,

@@ -22,7 +22,6 @@ use vera_layout::{mem, Field, GuestError, GuestResult, Heap, Tag};
 use wasmtime::Result;
 use wasmtime::{Caller, FuncType, Linker};
 
-use super::md::{alloc_node, build_array};
 use super::regex::PyRegex;
 use super::with_heap;
 use crate::state::HostState;
@@ -82,7 +81,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                     let node = read_node(h.memory_mut(), ptr as u32, 0)?;
                     let selector = values::read_string(h.memory(), sp as u32, sl as u32)?;
                     let found = query(&node, &selector);
-                    build_array(h, found.len(), 4, |h, i| write_node(h, found[i]).map(u64::from))
+                    values::alloc_array_with(h, found.len(), 4, |h, i| write_node(h, found[i]).map(u64::from))
                 })?;
                 Ok((p as i32, n as i32))
             },
@@ -104,16 +103,17 @@ pub fn write_node(heap: &mut impl Heap, node: &Node) -> GuestResult<u32> {
         Node::Text(s) | Node::Comment(s) => {
             let tag = if matches!(node, Node::Text(_)) { 1 } else { 2 };
             let (p, l) = values::alloc_str(heap, s.as_bytes())?;
-            alloc_node(heap, 16, tag, &[(4, p), (8, l)], &[p])
+            values::alloc_block(heap, 16, tag, &[(4, p), (8, l)], &[p])
         }
         Node::Element { name, attrs, children } => {
             let (np, nl) = values::alloc_str(heap, name.as_bytes())?;
             heap.with_roots(&[np], |h| {
                 let map = write_attrs(h, attrs)?;
                 h.with_roots(&[map], |h| {
-                    let (cp, cn) =
-                        build_array(h, children.len(), 4, |h, i| write_node(h, &children[i]).map(u64::from))?;
-                    alloc_node(h, 24, 0, &[(4, np), (8, nl), (12, map), (16, cp), (20, cn)], &[cp])
+                    let (cp, cn) = values::alloc_array_with(h, children.len(), 4, |h, i| {
+                        write_node(h, &children[i]).map(u64::from)
+                    })?;
+                    values::alloc_block(h, 24, 0, &[(4, np), (8, nl), (12, map), (16, cp), (20, cn)], &[cp])
                 })
             })
         }
@@ -123,7 +123,7 @@ pub fn write_node(heap: &mut impl Heap, node: &Node) -> GuestResult<u32> {
 /// The attributes as a `Map<String, String>`: the strings go into a
 /// scratch array first (which keeps them alive), then into the bucket.
 fn write_attrs(heap: &mut impl Heap, attrs: &[(String, String)]) -> GuestResult<u32> {
-    let (scratch, _) = build_array(heap, attrs.len() * 2, 8, |h, i| {
+    let (scratch, _) = values::alloc_array_with(heap, attrs.len() * 2, 8, |h, i| {
         let (k, v) = &attrs[i / 2];
         let s = if i % 2 == 0 { k } else { v };
         let (p, l) = values::alloc_str(h, s.as_bytes())?;

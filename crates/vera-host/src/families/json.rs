@@ -445,66 +445,30 @@ pub fn parse(text: &str) -> Parsed {
     }
 }
 
-fn zeroed(h: &mut impl Heap, size: u32) -> GuestResult<u32> {
-    let ptr = h.alloc(size)?;
-    mem::bytes_mut(h.memory_mut(), ptr, size as usize)?.fill(0);
-    Ok(ptr)
-}
-
-fn count(n: usize, cell: u32) -> GuestResult<u32> {
-    u32::try_from(n)
-        .ok()
-        .and_then(|n| n.checked_mul(cell))
-        .ok_or(GuestError::TooLarge(n as u64 * cell as u64))
-}
-
 /// Builds `v` in guest memory; the result is not rooted. Children are
 /// kept alive by a rooted block that holds their pointers.
 fn write(h: &mut impl Heap, v: &JVal) -> GuestResult<u32> {
     match v {
-        JVal::Null => {
-            let p = zeroed(h, 8)?;
-            mem::write_u32(h.memory_mut(), p, JNULL)?;
-            Ok(p)
-        }
-        JVal::Bool(b) => {
-            let p = h.alloc(8)?;
-            mem::write_u32(h.memory_mut(), p, JBOOL)?;
-            mem::write_u32(h.memory_mut(), p + 4, *b as u32)?;
-            Ok(p)
-        }
+        JVal::Null => values::alloc_block(h, 8, JNULL, &[], &[]),
+        JVal::Bool(b) => values::alloc_block(h, 8, JBOOL, &[(4, *b as u32)], &[]),
         JVal::Num(x) => values::alloc_adt(h, JNUMBER, Payload::Wide(x.to_bits())),
         JVal::Str(s) => values::alloc_adt_with_str(h, JSTRING, &s.bytes),
-        JVal::Arr(items) if items.is_empty() => values::alloc_adt(h, JARRAY, Payload::Str(0, 0)),
         JVal::Arr(items) => {
-            let size = count(items.len(), 4)?;
-            let backing = zeroed(h, size)?;
-            h.with_roots(&[backing], |h| {
-                for (i, item) in items.iter().enumerate() {
-                    let p = write(h, item)?;
-                    mem::write_u32(h.memory_mut(), backing + 4 * i as u32, p)?;
-                }
-                values::alloc_adt(h, JARRAY, Payload::Str(backing, items.len() as u32))
-            })
+            let (backing, n) = values::alloc_array_with(h, items.len(), 4, |h, i| write(h, &items[i]).map(u64::from))?;
+            values::alloc_adt(h, JARRAY, Payload::Str(backing, n))
         }
         JVal::Obj(pairs) => {
-            // Key and value pointers of every entry built so far, in one
-            // rooted block the collector traces word by word.
-            let scratch = if pairs.is_empty() {
-                0
-            } else {
-                zeroed(h, count(pairs.len(), 8)?)?
-            };
+            // Key and value pointers of every entry, in one block the
+            // collector traces word by word while the bucket is built.
+            let mut entries = Vec::with_capacity(pairs.len());
+            let (scratch, _) = values::alloc_array_with(h, pairs.len(), 8, |h, i| {
+                let (key, val) = &pairs[i];
+                let (kp, kl) = values::alloc_str(h, &key.bytes)?;
+                let vp = h.with_roots(&[kp], |h| write(h, val))?;
+                entries.push((Field::str(kp, kl), Field::word(vp)));
+                Ok(kp as u64 | (vp as u64) << 32)
+            })?;
             h.with_roots(&[scratch], |h| {
-                let mut entries = Vec::with_capacity(pairs.len());
-                for (i, (key, val)) in pairs.iter().enumerate() {
-                    let slot = scratch + 8 * i as u32;
-                    let (kp, kl) = values::alloc_str(h, &key.bytes)?;
-                    mem::write_u32(h.memory_mut(), slot, kp)?;
-                    let vp = write(h, val)?;
-                    mem::write_u32(h.memory_mut(), slot + 4, vp)?;
-                    entries.push((Field::str(kp, kl), Field::word(vp)));
-                }
                 let map = collection::from_entries(h, Kind::Map, Tag::Str, &entries)?;
                 values::alloc_adt(h, JOBJECT, Payload::Word(map))
             })

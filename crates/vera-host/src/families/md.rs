@@ -14,7 +14,7 @@
 use std::sync::OnceLock;
 
 use vera_layout::values::{self, Payload, OK};
-use vera_layout::{mem, GuestError, GuestResult, Heap};
+use vera_layout::{mem, Field, GuestError, GuestResult, Heap};
 use wasmtime::Result;
 use wasmtime::{Caller, FuncType, Linker};
 
@@ -109,51 +109,6 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
 /// Deepest tree [`read_block`] follows (guards against cyclic memory).
 const MAX_DEPTH: u32 = 2000;
 
-/// Allocates an array of `n` cells of `cell` bytes, rooted while `fill`
-/// builds each element; `fill` returns the cell's bytes (a pointer, or a
-/// (ptr, len) pair) whose blocks are then reachable from the backing.
-pub fn build_array<H: Heap>(
-    heap: &mut H,
-    n: usize,
-    cell: u32,
-    mut fill: impl FnMut(&mut H, usize) -> GuestResult<u64>,
-) -> GuestResult<(u32, u32)> {
-    if n == 0 {
-        return Ok((0, 0));
-    }
-    let count = u32::try_from(n).map_err(|_| GuestError::TooLarge(n as u64))?;
-    let size = count
-        .checked_mul(cell)
-        .ok_or(GuestError::TooLarge(n as u64 * cell as u64))?;
-    let backing = heap.alloc(size)?;
-    mem::bytes_mut(heap.memory_mut(), backing, size as usize)?.fill(0);
-    heap.with_roots(&[backing], |heap| {
-        for i in 0..n {
-            let v = fill(heap, i)?;
-            let at = backing + cell * i as u32;
-            let bytes = v.to_le_bytes();
-            mem::write_bytes(heap.memory_mut(), at, &bytes[..cell as usize])?;
-        }
-        Ok((backing, count))
-    })
-}
-
-/// Allocates an ADT block of `size` bytes with `tag` and the given
-/// `(offset, u32)` words; `roots` (the blocks those words point to) are
-/// kept alive across the allocation.
-pub fn alloc_node(heap: &mut impl Heap, size: u32, tag: u32, words: &[(u32, u32)], roots: &[u32]) -> GuestResult<u32> {
-    heap.with_roots(roots, |heap| {
-        let ptr = heap.alloc(size)?;
-        mem::bytes_mut(heap.memory_mut(), ptr, size as usize)?.fill(0);
-        let m = heap.memory_mut();
-        mem::write_u32(m, ptr, tag)?;
-        for &(off, v) in words {
-            mem::write_u32(m, ptr + off, v)?;
-        }
-        Ok(ptr)
-    })
-}
-
 /// A string allocated and rooted for the rest of `body`.
 fn with_str<H: Heap, R>(
     heap: &mut H,
@@ -164,12 +119,8 @@ fn with_str<H: Heap, R>(
     heap.with_roots(&[p], |heap| body(heap, (p, l)))
 }
 
-fn pair(p: u32, l: u32) -> u64 {
-    p as u64 | (l as u64) << 32
-}
-
 fn write_inlines(heap: &mut impl Heap, items: &[Inline]) -> GuestResult<(u32, u32)> {
-    build_array(heap, items.len(), 4, |h, i| write_inline(h, &items[i]).map(u64::from))
+    values::alloc_array_with(heap, items.len(), 4, |h, i| write_inline(h, &items[i]).map(u64::from))
 }
 
 fn write_inline(heap: &mut impl Heap, inline: &Inline) -> GuestResult<u32> {
@@ -177,29 +128,29 @@ fn write_inline(heap: &mut impl Heap, inline: &Inline) -> GuestResult<u32> {
         Inline::Text(s) | Inline::Code(s) => {
             let tag = if matches!(inline, Inline::Text(_)) { 0 } else { 1 };
             let (p, l) = values::alloc_str(heap, s.as_bytes())?;
-            alloc_node(heap, 16, tag, &[(4, p), (8, l)], &[p])
+            values::alloc_block(heap, 16, tag, &[(4, p), (8, l)], &[p])
         }
         Inline::Emph(kids) | Inline::Strong(kids) => {
             let tag = if matches!(inline, Inline::Emph(_)) { 2 } else { 3 };
             let (p, l) = write_inlines(heap, kids)?;
-            alloc_node(heap, 16, tag, &[(4, p), (8, l)], &[p])
+            values::alloc_block(heap, 16, tag, &[(4, p), (8, l)], &[p])
         }
         Inline::Link(kids, url) => {
             let (ap, al) = write_inlines(heap, kids)?;
             heap.with_roots(&[ap], |h| {
                 let (up, ul) = values::alloc_str(h, url.as_bytes())?;
-                alloc_node(h, 24, 4, &[(4, ap), (8, al), (12, up), (16, ul)], &[up])
+                values::alloc_block(h, 24, 4, &[(4, ap), (8, al), (12, up), (16, ul)], &[up])
             })
         }
         Inline::Image(alt, src) => with_str(heap, alt, |h, (ap, al)| {
             let (sp, sl) = values::alloc_str(h, src.as_bytes())?;
-            alloc_node(h, 24, 5, &[(4, ap), (8, al), (12, sp), (16, sl)], &[sp])
+            values::alloc_block(h, 24, 5, &[(4, ap), (8, al), (12, sp), (16, sl)], &[sp])
         }),
     }
 }
 
 fn write_blocks(heap: &mut impl Heap, items: &[Block]) -> GuestResult<(u32, u32)> {
-    build_array(heap, items.len(), 4, |h, i| write_block(h, &items[i]).map(u64::from))
+    values::alloc_array_with(heap, items.len(), 4, |h, i| write_block(h, &items[i]).map(u64::from))
 }
 
 /// Builds `block` in guest memory; the result is unrooted.
@@ -207,41 +158,41 @@ pub fn write_block(heap: &mut impl Heap, block: &Block) -> GuestResult<u32> {
     match block {
         Block::Paragraph(kids) => {
             let (p, l) = write_inlines(heap, kids)?;
-            alloc_node(heap, 16, 0, &[(4, p), (8, l)], &[p])
+            values::alloc_block(heap, 16, 0, &[(4, p), (8, l)], &[p])
         }
         Block::Heading(level, kids) => {
             let (p, l) = write_inlines(heap, kids)?;
-            let ptr = alloc_node(heap, 24, 1, &[(16, p), (20, l)], &[p])?;
+            let ptr = values::alloc_block(heap, 24, 1, &[(16, p), (20, l)], &[p])?;
             mem::write_u64(heap.memory_mut(), ptr + 8, *level as u64)?;
             Ok(ptr)
         }
         Block::CodeBlock(lang, code) => with_str(heap, lang, |h, (lp, ll)| {
             let (cp, cl) = values::alloc_str(h, code.as_bytes())?;
-            alloc_node(h, 24, 2, &[(4, lp), (8, ll), (12, cp), (16, cl)], &[cp])
+            values::alloc_block(h, 24, 2, &[(4, lp), (8, ll), (12, cp), (16, cl)], &[cp])
         }),
         Block::BlockQuote(kids) | Block::Document(kids) => {
             let tag = if matches!(block, Block::BlockQuote(_)) { 3 } else { 7 };
             let (p, l) = write_blocks(heap, kids)?;
-            alloc_node(heap, 16, tag, &[(4, p), (8, l)], &[p])
+            values::alloc_block(heap, 16, tag, &[(4, p), (8, l)], &[p])
         }
         Block::List(ordered, items) => {
-            let (p, l) = build_array(heap, items.len(), 8, |h, i| {
+            let (p, l) = values::alloc_array_with(heap, items.len(), 8, |h, i| {
                 let (p, l) = write_blocks(h, &items[i])?;
-                Ok(pair(p, l))
+                Ok(Field::str(p, l).0)
             })?;
-            alloc_node(heap, 16, 4, &[(4, *ordered as u32), (8, p), (12, l)], &[p])
+            values::alloc_block(heap, 16, 4, &[(4, *ordered as u32), (8, p), (12, l)], &[p])
         }
-        Block::ThematicBreak => alloc_node(heap, 8, 5, &[], &[]),
+        Block::ThematicBreak => values::alloc_block(heap, 8, 5, &[], &[]),
         Block::Table(rows) => {
-            let (p, l) = build_array(heap, rows.len(), 8, |h, i| {
+            let (p, l) = values::alloc_array_with(heap, rows.len(), 8, |h, i| {
                 let row = &rows[i];
-                let (p, l) = build_array(h, row.len(), 8, |h, j| {
+                let (p, l) = values::alloc_array_with(h, row.len(), 8, |h, j| {
                     let (p, l) = write_inlines(h, &row[j])?;
-                    Ok(pair(p, l))
+                    Ok(Field::str(p, l).0)
                 })?;
-                Ok(pair(p, l))
+                Ok(Field::str(p, l).0)
             })?;
-            alloc_node(heap, 16, 6, &[(4, p), (8, l)], &[p])
+            values::alloc_block(heap, 16, 6, &[(4, p), (8, l)], &[p])
         }
     }
 }

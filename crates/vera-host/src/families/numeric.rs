@@ -12,6 +12,9 @@ use crate::trap::HostTrap;
 
 type C<'a> = Caller<'a, HostState>;
 
+/// Python's `math` raises on infinite input to sin/cos/tan and on a
+/// negative log argument, which Vera maps to NaN; Rust's functions already
+/// return NaN there, and -inf at the log pole as Vera does.
 fn unary(name: &str) -> Option<fn(f64) -> f64> {
     Some(match name {
         "log" => f64::ln,
@@ -27,16 +30,9 @@ fn unary(name: &str) -> Option<fn(f64) -> f64> {
     })
 }
 
-/// Python's `math` raises on infinite input to sin/cos/tan and on a
-/// negative log argument; Vera maps those to NaN. Rust already returns NaN
-/// there, and -inf at the log pole, which is what Vera returns too.
-fn python_math(f: fn(f64) -> f64, x: f64) -> f64 {
-    f(x)
-}
-
 pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
     if let Some(f) = unary(name) {
-        linker.func_wrap("vera", name, move |_: C<'_>, x: f64| python_math(f, x))?;
+        linker.func_wrap("vera", name, move |_: C<'_>, x: f64| f(x))?;
         return Ok(true);
     }
     match name {
