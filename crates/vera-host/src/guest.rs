@@ -6,7 +6,7 @@
 
 use vera_layout::{GuestError, GuestResult, Heap};
 use wasmtime::Result;
-use wasmtime::{AsContextMut, Caller, Global, Instance, Memory, TypedFunc, Val};
+use wasmtime::{AsContextMut, Caller, Func, Global, Instance, Memory, TypedFunc, Val, ValRaw};
 
 use crate::state::HostState;
 
@@ -14,7 +14,7 @@ use crate::state::HostState;
 #[derive(Clone)]
 pub struct GuestExports {
     pub memory: Option<Memory>,
-    pub alloc: Option<TypedFunc<i32, i32>>,
+    pub alloc: Option<GuestAlloc>,
     pub gc_sp: Option<Global>,
     pub gc_stack_limit: Option<u32>,
     pub heap_ptr: Option<Global>,
@@ -32,12 +32,32 @@ impl GuestExports {
             });
         GuestExports {
             memory: instance.get_memory(&mut store, "memory"),
-            alloc: instance.get_typed_func(&mut store, "alloc").ok(),
+            alloc: instance
+                .get_typed_func::<i32, i32>(&mut store, "alloc")
+                .ok()
+                .map(|f| GuestAlloc(*f.func())),
             gc_sp: instance.get_global(&mut store, "gc_sp"),
             gc_stack_limit,
             heap_ptr: instance.get_global(&mut store, "heap_ptr"),
             register_wrapper: instance.get_typed_func(&mut store, "register_wrapper").ok(),
         }
+    }
+}
+
+/// The module's `alloc(size: i32) -> i32`, its type checked at capture.
+///
+/// Called through raw values: a `TypedFunc` clones its registered type on
+/// every copy, and the host allocates once or twice per Map/Set operation.
+#[derive(Clone, Copy)]
+pub struct GuestAlloc(Func);
+
+impl GuestAlloc {
+    pub fn call(&self, mut store: impl AsContextMut, size: i32) -> Result<i32> {
+        let mut cells = [ValRaw::i32(size)];
+        // SAFETY: the function was checked to be `(i32) -> i32` when it
+        // was captured, and one cell holds both the argument and the result.
+        unsafe { self.0.call_unchecked(&mut store, &mut cells)? };
+        Ok(cells[0].get_i32())
     }
 }
 
@@ -68,6 +88,51 @@ impl<'a, 'c> GuestHeap<'a, 'c> {
     }
 }
 
+impl GuestHeap<'_, '_> {
+    fn call_alloc(&mut self, size: u32) -> GuestResult<u32> {
+        if size > i32::MAX as u32 {
+            return Err(GuestError::TooLarge(size as u64));
+        }
+        let alloc = self
+            .caller
+            .data()
+            .exports
+            .alloc
+            .ok_or_else(|| GuestError::host("the module exports no `alloc`"))?;
+        let ptr = alloc
+            .call(&mut *self.caller, size as i32)
+            .map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
+                Some(code) => GuestError::host(*code),
+                None => GuestError::host(format!("{e:#}")),
+            })?;
+        Ok(ptr as u32)
+    }
+
+    /// The guest's `alloc` grows memory only by its shortfall, and only
+    /// after a collection freed too little, so a heap that keeps growing
+    /// (a collection being built) would otherwise collect on nearly every
+    /// page and pay for the whole live heap each time. When the guest has
+    /// just grown, the host makes the free space at the top as large as the
+    /// heap in use, so collections run at geometrically spaced sizes and
+    /// their cost is amortised, like a garbage-collected runtime's growth
+    /// factor. Peak memory stays within about twice the live heap; a grow
+    /// refused by the memory limit just leaves the guest's own policy.
+    fn leave_headroom(&mut self) {
+        let Some(heap_ptr) = self.caller.data().exports.heap_ptr else {
+            return;
+        };
+        let Some(top) = heap_ptr.get(&mut *self.caller).i32().map(|p| p as u32 as u64) else {
+            return;
+        };
+        const PAGE: u64 = 65536;
+        let end = self.memory.size(&*self.caller) * PAGE;
+        let wanted_end = top.saturating_mul(2).min(u32::MAX as u64 + 1);
+        if wanted_end > end {
+            let _ = self.memory.grow(&mut *self.caller, (wanted_end - end).div_ceil(PAGE));
+        }
+    }
+}
+
 impl Heap for GuestHeap<'_, '_> {
     fn memory(&self) -> &[u8] {
         self.memory.data(&*self.caller)
@@ -79,20 +144,15 @@ impl Heap for GuestHeap<'_, '_> {
         if size > i32::MAX as u32 {
             return Err(GuestError::TooLarge(size as u64));
         }
-        let alloc = self
-            .caller
-            .data()
-            .exports
-            .alloc
-            .clone()
-            .ok_or_else(|| GuestError::host("the module exports no `alloc`"))?;
-        let ptr = alloc
-            .call(&mut *self.caller, size as i32)
-            .map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
-                Some(code) => GuestError::host(*code),
-                None => GuestError::host(format!("{e:#}")),
-            })?;
-        Ok(ptr as u32)
+        let pages_before = self.memory.size(&*self.caller);
+        let ptr = self.call_alloc(size)?;
+        if self.memory.size(&*self.caller) > pages_before {
+            self.leave_headroom();
+        }
+        Ok(ptr)
+    }
+    fn pending_roots(&mut self) -> &mut Vec<u32> {
+        &mut self.caller.data_mut().held_roots
     }
     fn shadow_stack(&mut self) -> GuestResult<Option<(u32, u32)>> {
         let ex = &self.caller.data().exports;

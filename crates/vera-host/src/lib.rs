@@ -97,6 +97,10 @@ fn engine(timeout: bool) -> Result<Engine> {
     config.wasm_exceptions(true);
     config.wasm_tail_call(true);
     config.epoch_interruption(timeout);
+    // For `perf record`: names the JIT-compiled guest functions in /tmp/perf-PID.map.
+    if std::env::var_os("VERA_RT_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Engine::new(&config)
 }
 

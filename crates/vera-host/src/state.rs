@@ -28,6 +28,9 @@ pub struct HostState {
     pub trap_signal: Option<(u32, String)>,
     /// `State<T>` cells by import suffix: a stack of raw values.
     pub state_cells: HashMap<String, Vec<u64>>,
+    /// Pointers an import holds across calls into the guest
+    /// ([`vera_layout::Heap::with_roots`]); empty between imports.
+    pub held_roots: Vec<u32>,
     pub stats: Stats,
     pub limits: wasmtime::StoreLimits,
     /// Extension slots for families that keep per-run data (Decimal
@@ -65,6 +68,7 @@ impl HostState {
             violation: None,
             trap_signal: None,
             state_cells: HashMap::new(),
+            held_roots: Vec::new(),
             stats: Stats::default(),
             limits: wasmtime::StoreLimitsBuilder::new().build(),
             extensions: anymap::Extensions::default(),

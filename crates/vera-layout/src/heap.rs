@@ -12,6 +12,13 @@ use crate::error::{GuestError, GuestResult};
 use crate::mem;
 
 /// Guest memory plus the guest's allocator and shadow stack.
+///
+/// Rooting is lazy: [`Heap::with_roots`] only records its pointers, and
+/// they are written to the shadow stack just around a call that can
+/// collect ([`Heap::collecting`]): every `alloc`, and any other call into
+/// the guest. (Vera 0.2.3's `alloc` collects only when its bump space runs
+/// out, but a debugging build collects on every call, and nothing in the
+/// module tells the two apart, so every `alloc` is treated as collecting.)
 pub trait Heap {
     /// The whole linear memory as it is now.
     fn memory(&self) -> &[u8];
@@ -24,10 +31,15 @@ pub trait Heap {
     fn shadow_stack(&mut self) -> GuestResult<Option<(u32, u32)>>;
     /// Sets `gc_sp`.
     fn set_gc_sp(&mut self, sp: u32) -> GuestResult<()>;
+    /// The pointers recorded by the [`Heap::with_roots`] calls in progress.
+    fn pending_roots(&mut self) -> &mut Vec<u32>;
 
     /// Allocates `size` bytes and checks the block lies inside memory.
-    fn alloc(&mut self, size: u32) -> GuestResult<u32> {
-        let ptr = self.alloc_raw(size)?;
+    fn alloc(&mut self, size: u32) -> GuestResult<u32>
+    where
+        Self: Sized,
+    {
+        let ptr = self.collecting(|heap| heap.alloc_raw(size))?;
         if ptr == 0 || ptr as u64 + size as u64 > self.memory().len() as u64 {
             return Err(GuestError::BadAlloc { size, ptr });
         }
@@ -35,39 +47,54 @@ pub trait Heap {
     }
 
     /// Allocates `data.len()` bytes and copies `data` in.
-    fn alloc_bytes(&mut self, data: &[u8]) -> GuestResult<u32> {
+    fn alloc_bytes(&mut self, data: &[u8]) -> GuestResult<u32>
+    where
+        Self: Sized,
+    {
         let size = u32::try_from(data.len()).map_err(|_| GuestError::TooLarge(data.len() as u64))?;
         let ptr = self.alloc(size)?;
         mem::write_bytes(self.memory_mut(), ptr, data)?;
         Ok(ptr)
     }
 
-    /// Runs `body` with `roots` pushed on the shadow stack, so the guest's
-    /// collector keeps them (and all they reach) alive across allocations;
-    /// `gc_sp` is restored on every exit path. Zero entries are skipped.
+    /// Runs `body` with `roots` held, so the guest's collector keeps them
+    /// (and all they reach) alive across allocations and other calls into
+    /// the guest made through [`Heap::collecting`]. Zero entries are skipped.
     fn with_roots<R>(&mut self, roots: &[u32], body: impl FnOnce(&mut Self) -> GuestResult<R>) -> GuestResult<R>
     where
         Self: Sized,
     {
+        let held = self.pending_roots().len();
+        self.pending_roots().extend(roots.iter().copied().filter(|&r| r != 0));
+        let result = body(self);
+        self.pending_roots().truncate(held);
+        result
+    }
+
+    /// Runs `body`, a call into the guest that may collect, with every held
+    /// root pushed on the shadow stack; `gc_sp` is restored on every exit.
+    fn collecting<R>(&mut self, body: impl FnOnce(&mut Self) -> GuestResult<R>) -> GuestResult<R>
+    where
+        Self: Sized,
+    {
+        let count = self.pending_roots().len();
+        if count == 0 {
+            return body(self);
+        }
         let Some((saved_sp, limit)) = self.shadow_stack()? else {
             return body(self);
         };
-        let live = roots.iter().copied().filter(|&r| r != 0);
-        let pushed = live.clone().count();
-        let new_sp = saved_sp as u64 + 4 * pushed as u64;
+        let new_sp = saved_sp as u64 + 4 * count as u64;
         if new_sp > limit as u64 {
             return Err(GuestError::ShadowStackOverflow { sp: saved_sp, limit });
         }
-        for (i, root) in live.enumerate() {
+        for i in 0..count {
+            let root = self.pending_roots()[i];
             mem::write_u32(self.memory_mut(), saved_sp + 4 * i as u32, root)?;
         }
-        if pushed > 0 {
-            self.set_gc_sp(new_sp as u32)?;
-        }
+        self.set_gc_sp(new_sp as u32)?;
         let result = body(self);
-        if pushed > 0 {
-            self.set_gc_sp(saved_sp)?;
-        }
+        self.set_gc_sp(saved_sp)?;
         result
     }
 }

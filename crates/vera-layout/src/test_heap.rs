@@ -27,6 +27,7 @@ pub struct TestHeap {
     bump: u32,
     blocks: BTreeMap<u32, u32>,
     pinned: Vec<u32>,
+    pending: Vec<u32>,
     stress: bool,
     /// Blocks freed so far.
     pub freed: usize,
@@ -41,6 +42,7 @@ impl TestHeap {
             bump: STACK_LIMIT + 4,
             blocks: BTreeMap::new(),
             pinned: Vec::new(),
+            pending: Vec::new(),
             stress: false,
             freed: 0,
         }
@@ -145,5 +147,8 @@ impl Heap for TestHeap {
     fn set_gc_sp(&mut self, sp: u32) -> GuestResult<()> {
         self.gc_sp = sp;
         Ok(())
+    }
+    fn pending_roots(&mut self) -> &mut Vec<u32> {
+        &mut self.pending
     }
 }

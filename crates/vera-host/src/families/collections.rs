@@ -6,11 +6,13 @@
 //! `vera_layout::collection`, working on the bucket in guest memory; this
 //! module only moves arguments and results across the boundary.
 
+use std::mem::MaybeUninit;
 use vera_layout::collection::{self, Kind};
 use vera_layout::values::{self, Payload, NONE, SOME};
 use vera_layout::{Field, Heap, Tag};
-use wasmtime::{bail, Result};
-use wasmtime::{Caller, FuncType, Linker, Val, ValType};
+
+use wasmtime::{bail, format_err, Result};
+use wasmtime::{Caller, FuncType, Linker, ValRaw, ValType};
 
 use super::with_heap;
 use crate::state::HostState;
@@ -124,17 +126,47 @@ fn wasm_types(tag: Tag) -> Vec<ValType> {
     }
 }
 
-/// Reads one tagged field from `params`, returning it and the rest.
-fn take_field(tag: Tag, params: &[Val]) -> Result<(Field, &[Val])> {
-    let word = |v: &Val| v.i32().map(|x| x as u32);
-    let (field, used) = match (tag, params) {
-        (Tag::Int, [Val::I64(x), ..]) => (Field::int(*x), 1),
-        (Tag::Float, [Val::F64(bits), ..]) => (Field(*bits), 1),
-        (Tag::Str, [p, l, ..]) => (Field::str(word(p).unwrap_or(0), word(l).unwrap_or(0)), 2),
-        (Tag::Word, [Val::I32(x), ..]) => (Field::word(*x as u32), 1),
-        _ => bail!("argument does not match tag {}", tag.letter()),
-    };
-    Ok((field, &params[used..]))
+/// The raw argument/result cells of one call, read by the types that
+/// [`Import::func_type`] declared (checked against the module before the
+/// function is defined, so every cell read here holds what it is read as).
+struct Cells<'a> {
+    cells: &'a mut [MaybeUninit<ValRaw>],
+    next: usize,
+}
+
+impl Cells<'_> {
+    fn raw(&mut self) -> Result<ValRaw> {
+        let cell = self
+            .cells
+            .get(self.next)
+            .ok_or_else(|| format_err!("missing argument"))?;
+        self.next += 1;
+        // SAFETY: wasmtime initialises every parameter cell before the call.
+        Ok(unsafe { cell.assume_init() })
+    }
+    fn word(&mut self) -> Result<u32> {
+        Ok(self.raw()?.get_u32())
+    }
+    /// Reads one tagged field.
+    fn field(&mut self, tag: Tag) -> Result<Field> {
+        Ok(match tag {
+            Tag::Int => Field::int(self.raw()?.get_i64()),
+            Tag::Float => Field(self.raw()?.get_f64()),
+            Tag::Str => {
+                let (ptr, len) = (self.word()?, self.word()?);
+                Field::str(ptr, len)
+            }
+            Tag::Word => Field::word(self.word()?),
+        })
+    }
+    fn set_result(&mut self, at: usize, value: ValRaw) -> Result<()> {
+        let cell = self
+            .cells
+            .get_mut(at)
+            .ok_or_else(|| format_err!("missing result cell"))?;
+        cell.write(value);
+        Ok(())
+    }
 }
 
 pub fn define(linker: &mut Linker<HostState>, name: &str, ty: &FuncType) -> Result<bool> {
@@ -146,75 +178,74 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, ty: &FuncType) -> Resu
         bail!("import vera.{name} is declared as {ty} but Vera 0.2.3 gives it {expected}");
     }
     let import_name = name.to_owned();
-    linker.func_new(
-        "vera",
-        name,
-        expected,
-        move |mut c: Caller<'_, HostState>, params, results| {
-            let name = import_name.as_str();
-            let stats = &mut c.data_mut().stats;
-            match import.kind {
-                Kind::Map => stats.map_ops += 1,
-                Kind::Set => stats.set_ops += 1,
-            }
-            let kind = import.kind;
-            let w = params.first().and_then(Val::i32).unwrap_or(0) as u32;
-            let rest = params.get(1..).unwrap_or(&[]);
-            match import.op {
-                Op::New => {
-                    let w = with_heap(&mut c, name, |h| collection::new(h, kind))?;
-                    results[0] = Val::I32(w as i32);
-                }
-                Op::Size => {
-                    let n = with_heap(&mut c, name, |h| collection::size(h.memory_mut(), kind, w))?;
-                    results[0] = Val::I64(n as i64);
-                }
-                Op::Insert(ktag, vtag) => {
-                    let (key, rest) = take_field(ktag, rest)?;
-                    let val = if kind == Kind::Set {
-                        Field(0)
-                    } else {
-                        take_field(vtag, rest)?.0
-                    };
-                    let vtag = if kind == Kind::Set { Tag::Int } else { vtag };
-                    let nw = with_heap(&mut c, name, |h| collection::insert(h, kind, w, ktag, key, vtag, val))?;
-                    results[0] = Val::I32(nw as i32);
-                }
-                Op::Get(ktag, vtag) => {
-                    let (key, _) = take_field(ktag, rest)?;
-                    let opt = with_heap(&mut c, name, |h| {
-                        match collection::get(h.memory_mut(), kind, w, ktag, key)? {
-                            Some(val) => values::alloc_adt(h, SOME, Payload::from_field(vtag, val)),
-                            None => values::alloc_adt(h, NONE, Payload::Empty),
-                        }
-                    })?;
-                    results[0] = Val::I32(opt as i32);
-                }
-                Op::Contains(ktag) => {
-                    let (key, _) = take_field(ktag, rest)?;
-                    let found = with_heap(&mut c, name, |h| collection::get(h.memory_mut(), kind, w, ktag, key))?;
-                    results[0] = Val::I32(found.is_some() as i32);
-                }
-                Op::Remove(ktag) => {
-                    let (key, _) = take_field(ktag, rest)?;
-                    let nw = with_heap(&mut c, name, |h| collection::remove(h, kind, w, ktag, key))?;
-                    results[0] = Val::I32(nw as i32);
-                }
-                Op::Keys(tag) | Op::Values(tag) => {
-                    let keys = matches!(import.op, Op::Keys(_));
-                    let (p, l) = with_heap(&mut c, name, |h| {
-                        let entries = collection::entries(h.memory_mut(), kind, w)?;
-                        let column: Vec<Field> = entries.iter().map(|&(k, v)| if keys { k } else { v }).collect();
-                        h.with_roots(&[w], |h| values::alloc_field_array(h, tag, &column))
-                    })?;
-                    results[0] = Val::I32(p as i32);
-                    results[1] = Val::I32(l as i32);
-                }
-            }
-            Ok(())
-        },
-    )?;
+    let body = move |mut c: Caller<'_, HostState>, cells: &mut [MaybeUninit<ValRaw>]| -> Result<()> {
+        call(&mut c, import, &import_name, &mut Cells { cells, next: 0 })
+    };
+    // SAFETY: `body` reads and writes exactly the cells of `expected`, the
+    // type this function is defined with (see `Cells`).
+    unsafe { linker.func_new_unchecked("vera", name, expected, body)? };
     Ok(true)
+}
+
+/// One call of `import`: arguments from `cells`, results back into them.
+fn call(c: &mut Caller<'_, HostState>, import: Import, name: &str, cells: &mut Cells) -> Result<()> {
+    let stats = &mut c.data_mut().stats;
+    match import.kind {
+        Kind::Map => stats.map_ops += 1,
+        Kind::Set => stats.set_ops += 1,
+    }
+    let kind = import.kind;
+    let w = if import.op == Op::New { 0 } else { cells.word()? };
+    let word = |x: u32| ValRaw::i32(x as i32);
+    match import.op {
+        Op::New => {
+            let w = with_heap(c, name, |h| collection::new(h, kind))?;
+            cells.set_result(0, word(w))
+        }
+        Op::Size => {
+            let n = with_heap(c, name, |h| collection::size(h.memory_mut(), kind, w))?;
+            cells.set_result(0, ValRaw::i64(n as i64))
+        }
+        Op::Insert(ktag, vtag) => {
+            let key = cells.field(ktag)?;
+            let (vtag, val) = match kind {
+                Kind::Set => (Tag::Int, Field(0)),
+                Kind::Map => (vtag, cells.field(vtag)?),
+            };
+            let nw = with_heap(c, name, |h| collection::insert(h, kind, w, ktag, key, vtag, val))?;
+            cells.set_result(0, word(nw))
+        }
+        Op::Get(ktag, vtag) => {
+            let key = cells.field(ktag)?;
+            let opt = with_heap(c, name, |h| {
+                match collection::get(h.memory_mut(), kind, w, ktag, key)? {
+                    Some(val) => values::alloc_adt(h, SOME, Payload::from_field(vtag, val)),
+                    None => values::alloc_adt(h, NONE, Payload::Empty),
+                }
+            })?;
+            cells.set_result(0, word(opt))
+        }
+        Op::Contains(ktag) => {
+            let key = cells.field(ktag)?;
+            let found = with_heap(c, name, |h| collection::get(h.memory_mut(), kind, w, ktag, key))?;
+            cells.set_result(0, word(found.is_some() as u32))
+        }
+        Op::Remove(ktag) => {
+            let key = cells.field(ktag)?;
+            let nw = with_heap(c, name, |h| collection::remove(h, kind, w, ktag, key))?;
+            cells.set_result(0, word(nw))
+        }
+        Op::Keys(tag) | Op::Values(tag) => {
+            let keys = matches!(import.op, Op::Keys(_));
+            let (p, l) = with_heap(c, name, |h| {
+                let entries = collection::entries(h.memory_mut(), kind, w)?;
+                let column: Vec<Field> = entries.iter().map(|&(k, v)| if keys { k } else { v }).collect();
+                h.with_roots(&[w], |h| values::alloc_field_array(h, tag, &column))
+            })?;
+            cells.set_result(0, word(p))?;
+            cells.set_result(1, word(l))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -651,9 +651,12 @@ fn some_wrapped(c: &mut C<'_>, import: &str, handle: u32) -> Result<i32> {
         mem::write_u32(memory, w + 8, 0)?;
         h.with_roots(&[w], |h| {
             if let Some(register) = register {
-                register
-                    .call(&mut *h.caller(), (w as i32, KIND_DECIMAL, handle as i32))
-                    .map_err(GuestError::host)?;
+                // `register_wrapper` collects when its table is full.
+                h.collecting(|h| {
+                    register
+                        .call(&mut *h.caller(), (w as i32, KIND_DECIMAL, handle as i32))
+                        .map_err(GuestError::host)
+                })?;
             }
             values::alloc_adt(h, SOME, Payload::Word(w))
         })
