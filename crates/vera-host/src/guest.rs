@@ -6,7 +6,7 @@
 
 use vera_layout::{GuestError, GuestResult, Heap};
 use wasmtime::Result;
-use wasmtime::{AsContextMut, Caller, Func, Global, Instance, Memory, TypedFunc, Val, ValRaw};
+use wasmtime::{AsContextMut, Caller, Extern, Func, Global, Instance, Memory, TypedFunc, Val, ValRaw};
 
 use crate::state::HostState;
 
@@ -22,27 +22,40 @@ pub struct GuestExports {
 }
 
 impl GuestExports {
+    /// Looks each export up by its Vera 0.2.3 name, or with the `vera.`
+    /// prefix that Vera 0.2.4 and later give the runtime's own exports.
     pub fn capture(mut store: impl AsContextMut<Data = HostState>, instance: &Instance) -> GuestExports {
         let mut store = store.as_context_mut();
-        let gc_stack_limit = instance
-            .get_global(&mut store, "gc_stack_limit")
-            .and_then(|g| match g.get(&mut store) {
+        let mut export = |name: &str| {
+            instance
+                .get_export(&mut store, name)
+                .or_else(|| instance.get_export(&mut store, &format!("{RUNTIME_PREFIX}{name}")))
+        };
+        let memory = export("memory").and_then(Extern::into_memory);
+        let alloc = export("alloc").and_then(Extern::into_func);
+        let gc_sp = export("gc_sp").and_then(Extern::into_global);
+        let gc_stack_limit = export("gc_stack_limit").and_then(Extern::into_global);
+        let heap_ptr = export("heap_ptr").and_then(Extern::into_global);
+        let register_wrapper = export("register_wrapper").and_then(Extern::into_func);
+        GuestExports {
+            memory,
+            alloc: alloc
+                .and_then(|f| f.typed::<i32, i32>(&store).ok())
+                .map(|f| GuestAlloc(*f.func())),
+            gc_sp,
+            gc_stack_limit: gc_stack_limit.and_then(|g| match g.get(&mut store) {
                 Val::I32(v) => Some(v as u32),
                 _ => None,
-            });
-        GuestExports {
-            memory: instance.get_memory(&mut store, "memory"),
-            alloc: instance
-                .get_typed_func::<i32, i32>(&mut store, "alloc")
-                .ok()
-                .map(|f| GuestAlloc(*f.func())),
-            gc_sp: instance.get_global(&mut store, "gc_sp"),
-            gc_stack_limit,
-            heap_ptr: instance.get_global(&mut store, "heap_ptr"),
-            register_wrapper: instance.get_typed_func(&mut store, "register_wrapper").ok(),
+            }),
+            heap_ptr,
+            register_wrapper: register_wrapper.and_then(|f| f.typed(&store).ok()),
         }
     }
 }
+
+/// The prefix Vera 0.2.4 and later put on the runtime's exports
+/// (`vera.memory`, `vera.alloc`, ...); a module's own functions have none.
+pub const RUNTIME_PREFIX: &str = "vera.";
 
 /// The module's `alloc(size: i32) -> i32`, its type checked at capture.
 ///

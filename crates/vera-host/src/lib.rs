@@ -158,13 +158,16 @@ impl Program {
     }
 
     /// The functions a user can call: exported functions other than the
-    /// runtime's own (`alloc`, `register_wrapper`...), in export order.
+    /// runtime's own (`alloc`, `register_wrapper`..., or any `vera.`-prefixed
+    /// export of a Vera 0.2.4+ module), in export order.
     pub fn entry_points(&self) -> Vec<String> {
         self.module
             .exports()
             .filter(|e| matches!(e.ty(), ExternType::Func(_)))
             .map(|e| e.name().to_owned())
-            .filter(|n| !matches!(n.as_str(), "alloc" | "register_wrapper" | "gc_collect"))
+            .filter(|n| {
+                !matches!(n.as_str(), "alloc" | "register_wrapper" | "gc_collect") && !n.starts_with(guest::RUNTIME_PREFIX)
+            })
             .collect()
     }
 

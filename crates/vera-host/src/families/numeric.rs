@@ -36,6 +36,9 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
         return Ok(true);
     }
     match name {
+        // Vera 0.2.4+ modules (in-module Map/Set) draw their String-hash key
+        // from this, one fresh random word per call, as Vera's host does.
+        "hash_key" => linker.func_wrap("vera", name, |_: C<'_>| rand::rng().random::<i64>())?,
         "atan2" => linker.func_wrap("vera", name, |_: C<'_>, y: f64, x: f64| y.atan2(x))?,
         "random_int" => linker.func_wrap("vera", name, |_: C<'_>, low: i64, high: i64| -> Result<i64> {
             if low > high {
