@@ -166,7 +166,8 @@ impl Program {
             .filter(|e| matches!(e.ty(), ExternType::Func(_)))
             .map(|e| e.name().to_owned())
             .filter(|n| {
-                !matches!(n.as_str(), "alloc" | "register_wrapper" | "gc_collect") && !n.starts_with(guest::RUNTIME_PREFIX)
+                !matches!(n.as_str(), "alloc" | "register_wrapper" | "gc_collect")
+                    && !n.starts_with(guest::RUNTIME_PREFIX)
             })
             .collect()
     }
@@ -201,6 +202,7 @@ impl Program {
         let mut state = HostState::new(options.stdout, options.stderr, options.stdin);
         state.args = options.args.clone();
         state.env = options.env;
+        state.bump_allocate = options.bump_allocate;
         let mut limits = wasmtime::StoreLimitsBuilder::new();
         if let Some(max) = options.max_memory {
             limits = limits.memory_size(max);
@@ -304,6 +306,11 @@ pub struct RunOptions {
     pub max_memory: Option<usize>,
     /// Wall-clock limit (needs [`LoadOptions::timeouts`]).
     pub timeout: Option<Duration>,
+    /// Let the host bump-allocate its blocks (the default). Off, every
+    /// host allocation calls the module's `alloc`, so a module built to
+    /// collect on every allocation (`VERA_EAGER_GC=1`) checks the host's
+    /// rooting at each one.
+    pub bump_allocate: bool,
 }
 
 impl RunOptions {
@@ -318,6 +325,7 @@ impl RunOptions {
             env: None,
             max_memory: None,
             timeout: None,
+            bump_allocate: true,
         }
     }
 

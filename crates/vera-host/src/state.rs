@@ -31,6 +31,9 @@ pub struct HostState {
     /// Pointers an import holds across calls into the guest
     /// ([`vera_layout::Heap::with_roots`]); empty between imports.
     pub held_roots: Vec<u32>,
+    /// Host allocations bump `heap_ptr` when they fit (see
+    /// `GuestHeap::alloc_without_collecting`); off, every one calls `alloc`.
+    pub bump_allocate: bool,
     pub stats: Stats,
     pub limits: wasmtime::StoreLimits,
     /// Extension slots for families that keep per-run data (Decimal
@@ -69,6 +72,7 @@ impl HostState {
             trap_signal: None,
             state_cells: HashMap::new(),
             held_roots: Vec::new(),
+            bump_allocate: true,
             stats: Stats::default(),
             limits: wasmtime::StoreLimitsBuilder::new().build(),
             extensions: anymap::Extensions::default(),

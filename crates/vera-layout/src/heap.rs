@@ -26,6 +26,12 @@ pub trait Heap {
     fn memory_mut(&mut self) -> &mut [u8];
     /// Calls the guest's `alloc(size)`; may collect and grow memory.
     fn alloc_raw(&mut self, size: u32) -> GuestResult<u32>;
+    /// Allocates without any chance of running the collector, or returns
+    /// `None` (the default) when it cannot; [`Heap::alloc`] then calls
+    /// [`Heap::alloc_raw`] with the held roots pushed.
+    fn alloc_without_collecting(&mut self, _size: u32) -> GuestResult<Option<u32>> {
+        Ok(None)
+    }
     /// The shadow-stack pointer and its limit, or `None` when the module
     /// has no collector (nothing to root against then).
     fn shadow_stack(&mut self) -> GuestResult<Option<(u32, u32)>>;
@@ -39,7 +45,10 @@ pub trait Heap {
     where
         Self: Sized,
     {
-        let ptr = self.collecting(|heap| heap.alloc_raw(size))?;
+        let ptr = match self.alloc_without_collecting(size)? {
+            Some(ptr) => ptr,
+            None => self.collecting(|heap| heap.alloc_raw(size))?,
+        };
         if ptr == 0 || ptr as u64 + size as u64 > self.memory().len() as u64 {
             return Err(GuestError::BadAlloc { size, ptr });
         }

@@ -50,6 +50,11 @@ struct RunArgs {
     /// Largest linear memory the program may grow to, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 4096)]
     max_memory: usize,
+    /// Make every host allocation call the module's `alloc` instead of
+    /// bumping `heap_ptr` directly (slower; with a `VERA_EAGER_GC=1` build
+    /// it checks that the host roots everything it holds).
+    #[arg(long)]
+    guest_alloc: bool,
     /// Arguments for the function (parsed by its parameter types) and for
     /// `IO.args`.
     #[arg(last = true)]
@@ -129,6 +134,7 @@ fn run(args: RunArgs) -> ExitCode {
         args: args.args,
         max_memory: Some(args.max_memory.saturating_mul(1 << 20)),
         timeout,
+        bump_allocate: !args.guest_alloc,
         ..RunOptions::inherit()
     };
     let report = program.run(options);

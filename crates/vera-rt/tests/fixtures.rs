@@ -7,8 +7,9 @@
 //!
 //! Collection-heavy fixtures also have `NAME.eager-gc.wasm`, the same
 //! program compiled with `VERA_EAGER_GC=1` (the guest collects on every
-//! allocation): it must print exactly the same, so a pointer the host holds
-//! across `alloc` without rooting it shows up as a difference.
+//! allocation), run with `--guest-alloc` so every host allocation goes
+//! through that `alloc`: it must print exactly the same, so a pointer the
+//! host holds across `alloc` without rooting it shows up as a difference.
 //!
 //! Fixtures listed in `fixtures/PENDING` use a host family vera-rt does not
 //! provide yet: they must fail to load naming a missing import, so the list
@@ -38,13 +39,13 @@ struct Observed {
     code: i32,
 }
 
-fn run_fixture(stem: &Path, wasm: &Path) -> Observed {
+fn run_fixture(stem: &Path, wasm: &Path, extra: &[&str]) -> Observed {
     let run_spec: Value = std::fs::read_to_string(stem.with_extension("run.json"))
         .map(|t| serde_json::from_str(&t).expect("valid run.json"))
         .unwrap_or(Value::Null);
     let cwd = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vera-rt"));
-    cmd.arg("run").arg(wasm);
+    cmd.arg("run").arg(wasm).args(extra);
     if let Some(f) = run_spec.get("fn").and_then(Value::as_str) {
         cmd.args(["--fn", f]);
     }
@@ -117,7 +118,7 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
             "{name}: no .wasm or .expected.json; run scripts/regen-fixtures {name}"
         ));
     }
-    let got = run_fixture(stem, &stem.with_extension("wasm"));
+    let got = run_fixture(stem, &stem.with_extension("wasm"), &[]);
     if pending.contains(&name) {
         let first = got.stderr.lines().next().unwrap_or("");
         return (!(got.code == 1 && first.contains("does not provide"))).then(|| {
@@ -131,7 +132,7 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
     let mut problems = compare(&got, want_stdout, want_err, want_code);
     let eager = stem.with_extension("eager-gc.wasm");
     if eager.exists() {
-        let got = run_fixture(stem, &eager);
+        let got = run_fixture(stem, &eager, &["--guest-alloc"]);
         problems.extend(
             compare(&got, want_stdout, want_err, want_code)
                 .into_iter()
