@@ -449,11 +449,12 @@ fn alloc_bucket(heap: &mut impl Heap, cap: u32) -> GuestResult<Bucket> {
     })
 }
 
-/// The capacity for a bucket about to hold `live` entries, with room to
-/// double before the next copy.
+/// The capacity for a bucket about to hold `live` entries, with room for
+/// at least half as many again before the next copy (a full bucket
+/// doubles).
 fn capacity_for(live: u32) -> GuestResult<u32> {
     let cap = live
-        .saturating_mul(2)
+        .saturating_add(live / 2)
         .max(MIN_CAPACITY)
         .checked_next_power_of_two()
         .filter(|&c| c <= MAX_CAPACITY)
