@@ -81,6 +81,18 @@ impl GuestAlloc {
 pub struct GuestHeap<'a, 'c> {
     caller: &'a mut Caller<'c, HostState>,
     memory: Memory,
+    /// `heap_ptr` and the memory size while this import bump-allocates:
+    /// read once, advanced locally, written back before any call into the
+    /// guest and when the import returns (wasmtime's global accessors cost
+    /// hundreds of instructions, a JSON document needs one block per value).
+    bump: Option<Bump>,
+}
+
+#[derive(Clone, Copy)]
+struct Bump {
+    top: u32,
+    end: u64,
+    dirty: bool,
 }
 
 impl<'a, 'c> GuestHeap<'a, 'c> {
@@ -92,15 +104,38 @@ impl<'a, 'c> GuestHeap<'a, 'c> {
             .exports
             .memory
             .ok_or_else(|| GuestError::host("the module exports no `memory`"))?;
-        Ok(GuestHeap { caller, memory })
+        Ok(GuestHeap {
+            caller,
+            memory,
+            bump: None,
+        })
     }
 
     pub fn state(&mut self) -> &mut HostState {
         self.caller.data_mut()
     }
 
+    /// The caller, for calls into the guest: the bump pointer is written
+    /// back first.
     pub fn caller(&mut self) -> &mut Caller<'c, HostState> {
+        self.flush_bump();
         self.caller
+    }
+
+    /// Writes the locally advanced `heap_ptr` back to the guest.
+    fn flush_bump(&mut self) {
+        if let Some(bump) = self.bump.take() {
+            if let (true, Some(heap_ptr)) = (bump.dirty, self.caller.data().exports.heap_ptr) {
+                // An i32 global set to an i32 cannot fail.
+                let _ = heap_ptr.set(&mut *self.caller, Val::I32(bump.top as i32));
+            }
+        }
+    }
+}
+
+impl Drop for GuestHeap<'_, '_> {
+    fn drop(&mut self) {
+        self.flush_bump();
     }
 }
 
@@ -115,6 +150,7 @@ impl GuestHeap<'_, '_> {
             .exports
             .alloc
             .ok_or_else(|| GuestError::host("the module exports no `alloc`"))?;
+        self.flush_bump();
         let ptr = alloc
             .call(&mut *self.caller, size as i32)
             .map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
@@ -179,23 +215,33 @@ impl Heap for GuestHeap<'_, '_> {
     /// the guest. The guest's collector walks and frees these blocks like
     /// its own, and its own allocations reuse them.
     fn alloc_without_collecting(&mut self, size: u32) -> GuestResult<Option<u32>> {
-        let state = self.caller.data();
-        let Some(heap_ptr) = state.exports.heap_ptr.filter(|_| state.bump_allocate) else {
-            return Ok(None);
-        };
-        let Some(top) = heap_ptr.get(&mut *self.caller).i32().map(|p| p as u32) else {
-            return Ok(None);
+        let mut bump = match self.bump {
+            Some(bump) => bump,
+            None => {
+                let state = self.caller.data();
+                let Some(heap_ptr) = state.exports.heap_ptr.filter(|_| state.bump_allocate) else {
+                    return Ok(None);
+                };
+                let Some(top) = heap_ptr.get(&mut *self.caller).i32().map(|p| p as u32) else {
+                    return Ok(None);
+                };
+                let end = (self.memory.data_size(&*self.caller) as u64).min(HEAP_CEILING - 1);
+                Bump { top, end, dirty: false }
+            }
         };
         let block = (size as u64 + 4).next_multiple_of(8);
-        let end = top as u64 + block;
-        if top % 8 != 0 || end >= HEAP_CEILING || end > self.memory.data_size(&*self.caller) as u64 {
+        let next = bump.top as u64 + block;
+        if bump.top % 8 != 0 || next > bump.end {
+            self.bump = Some(bump);
+            self.flush_bump();
             return Ok(None);
         }
-        vera_layout::mem::write_u32(self.memory.data_mut(&mut *self.caller), top, size << 1)?;
-        heap_ptr
-            .set(&mut *self.caller, Val::I32(end as i32))
-            .map_err(GuestError::host)?;
-        Ok(Some(top + 4))
+        vera_layout::mem::write_u32(self.memory.data_mut(&mut *self.caller), bump.top, size << 1)?;
+        let ptr = bump.top + 4;
+        bump.top = next as u32;
+        bump.dirty = true;
+        self.bump = Some(bump);
+        Ok(Some(ptr))
     }
     fn pending_roots(&mut self) -> &mut Vec<u32> {
         &mut self.caller.data_mut().held_roots

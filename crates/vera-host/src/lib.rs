@@ -498,6 +498,11 @@ fn parse_args(
 
 /// A Bool or Byte argument: `true`/`yes`/`1`, `false`/`no`/`0`, or an integer.
 fn parse_word(text: &str) -> Option<i32> {
+    // Longer text cannot be a Bool or an i32 (it may be a long String
+    // argument being told apart from a Bool).
+    if text.len() > 16 {
+        return None;
+    }
     match text.to_lowercase().as_str() {
         "true" | "yes" | "1" => Some(1),
         "false" | "no" | "0" => Some(0),

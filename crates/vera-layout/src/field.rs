@@ -152,15 +152,6 @@ fn hash_u64(bits: u64) -> u32 {
     fmix32((bits as u32) ^ fmix32((bits >> 32) as u32).wrapping_add(0x9e37_79b9))
 }
 
-/// Int keys: runs of 8 consecutive integers share one 32-byte stretch of
-/// the index (the low 3 bits are kept as they are, the rest mixed), so a
-/// program that walks dense integer keys in order touches a new cache
-/// line once per 8 keys instead of once per key; the groups themselves
-/// are spread by [`fmix32`].
-fn hash_int(bits: u64) -> u32 {
-    (hash_u64(bits >> 3) << 3) | (bits as u32 & 7)
-}
-
 /// FNV-1a over the bytes, then [`fmix32`].
 pub fn hash_bytes(bytes: &[u8]) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
@@ -174,8 +165,7 @@ pub fn hash_bytes(bytes: &[u8]) -> u32 {
 /// The hash the bucket index uses; equal fields (per [`equal`]) hash alike.
 pub fn hash(tag: Tag, memory: &[u8], field: Field) -> GuestResult<u32> {
     Ok(match tag {
-        Tag::Int => hash_int(field.0),
-        Tag::Word => hash_u64(field.0),
+        Tag::Int | Tag::Word => hash_u64(field.0),
         Tag::Float => {
             let x = field.as_float();
             let canonical = if x.is_nan() {

@@ -1,0 +1,81 @@
+//! In-process figures for Map/Set chains, removes and lookups: each Vera
+//! program of `bench/programs` runs as built by Vera 0.2.3 (buckets in
+//! guest memory behind vera-rt's imports) and, where it finishes in
+//! reasonable time, as built by Vera 0.2.5 (a hash trie inside the
+//! module), both on vera-rt. One iteration = instantiate + call `main(N)`;
+//! compilation happens once, outside the measurement. Whole-process
+//! comparisons, the 1M sizes and Vera's Python host are in
+//! `bench/compare.py`.
+
+mod common;
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+/// (program, sizes for the 0.2.3 build, sizes for the 0.2.5 build).
+const CHAINS: &[(&str, &[u64], &[u64])] = &[
+    ("int_chain", &[1_000, 10_000, 100_000], &[1_000, 10_000]),
+    ("set_chain", &[1_000, 10_000, 100_000], &[1_000, 10_000]),
+    ("remove_chain", &[1_000, 10_000, 100_000], &[1_000, 10_000]),
+    // Larger String maps overflow the 0.2.3 guest collector's mark worklist.
+    ("string_chain", &[1_000, 10_000], &[1_000, 10_000]),
+];
+
+fn chains(c: &mut Criterion) {
+    for &(name, sizes, hamt_sizes) in CHAINS {
+        let buckets = common::load(&format!("{name}.wasm"));
+        let hamt = common::load(&format!("{name}.v025.wasm"));
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10).measurement_time(Duration::from_secs(3));
+        for &n in sizes {
+            group.throughput(Throughput::Elements(n));
+            let args = [n.to_string()];
+            let expected = common::run(&hamt, &["1000".into()]).1;
+            assert_eq!(
+                common::run(&buckets, &["1000".into()]).1,
+                expected,
+                "{name}: builds disagree"
+            );
+            group.bench_with_input(BenchmarkId::new("vera-rt, 0.2.3 buckets", n), &args, |b, args| {
+                b.iter(|| common::run(&buckets, args))
+            });
+            if hamt_sizes.contains(&n) {
+                group.bench_with_input(BenchmarkId::new("vera-rt, 0.2.5 HAMT", n), &args, |b, args| {
+                    b.iter(|| common::run(&hamt, args))
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+/// `map_get` + `map_contains` on maps of 1K to 1M entries: the time of
+/// 100 000 lookup pairs (a run with the lookups minus one without), so
+/// building the map is not counted. Flat across sizes means O(1).
+fn lookups(c: &mut Criterion) {
+    const LOOKUPS: u64 = 100_000;
+    let program = common::load("lookups.wasm");
+    let mut group = c.benchmark_group("lookups");
+    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    group.throughput(Throughput::Elements(2 * LOOKUPS));
+    for size in [1_000u64, 10_000, 100_000, 1_000_000] {
+        let with = [size.to_string(), LOOKUPS.to_string()];
+        let without = [size.to_string(), "0".to_string()];
+        group.bench_function(BenchmarkId::new("map_get+map_contains", size), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        common::run(&program, &with)
+                            .0
+                            .saturating_sub(common::run(&program, &without).0)
+                    })
+                    .sum()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, chains, lookups);
+criterion_main!(benches);
