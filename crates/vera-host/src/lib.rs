@@ -92,11 +92,16 @@ pub enum LoadError {
     Link(String),
 }
 
-fn engine(timeout: bool) -> Result<Engine> {
+fn engine(options: &LoadOptions) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_exceptions(true);
     config.wasm_tail_call(true);
-    config.epoch_interruption(timeout);
+    config.epoch_interruption(options.timeouts);
+    if options.compile_cache {
+        // A cache that cannot be set up (no home directory...) just means
+        // compiling every time.
+        config.cache(wasmtime::Cache::new(wasmtime::CacheConfig::new()).ok());
+    }
     // For `perf record`: names the JIT-compiled guest functions in /tmp/perf-PID.map.
     if std::env::var_os("VERA_RT_PERFMAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -121,7 +126,7 @@ impl Program {
                 "it does not start with the \\0asm magic number (nor is it WebAssembly text)".into(),
             ));
         }
-        let engine = engine(options.timeouts).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let engine = engine(options).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let start = Instant::now();
         let module = Module::new(&engine, bytes).map_err(|e| {
             let text = format!("{e:#}");
@@ -288,6 +293,10 @@ impl Program {
 pub struct LoadOptions {
     /// Compile with epoch checks so [`RunOptions::timeout`] can interrupt.
     pub timeouts: bool,
+    /// Keep compiled code in wasmtime's on-disk cache (its default
+    /// directory, as the `wasmtime` CLI does), so running the same module
+    /// again skips compilation.
+    pub compile_cache: bool,
 }
 
 /// How to run a function.

@@ -55,6 +55,10 @@ struct RunArgs {
     /// it checks that the host roots everything it holds).
     #[arg(long)]
     guest_alloc: bool,
+    /// Compile the module every time instead of using wasmtime's on-disk
+    /// cache of compiled code (~/.cache/wasmtime).
+    #[arg(long)]
+    no_cache: bool,
     /// Arguments for the function (parsed by its parameter types) and for
     /// `IO.args`.
     #[arg(last = true)]
@@ -119,6 +123,7 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let load = LoadOptions {
         timeouts: args.timeout.is_some(),
+        compile_cache: !args.no_cache,
     };
     let program = match Program::load_with(&bytes, &load) {
         Ok(p) => p,
