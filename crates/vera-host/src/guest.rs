@@ -151,6 +151,7 @@ impl GuestHeap<'_, '_> {
             .alloc
             .ok_or_else(|| GuestError::host("the module exports no `alloc`"))?;
         self.flush_bump();
+        self.caller.data_mut().stats.guest_allocs += 1;
         let ptr = alloc
             .call(&mut *self.caller, size as i32)
             .map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
@@ -170,6 +171,7 @@ impl GuestHeap<'_, '_> {
     /// factor. Peak memory stays within about twice the live heap; a grow
     /// refused by the memory limit just leaves the guest's own policy.
     fn leave_headroom(&mut self) {
+        self.caller.data_mut().stats.guest_grows += 1;
         let Some(heap_ptr) = self.caller.data().exports.heap_ptr else {
             return;
         };
@@ -241,6 +243,7 @@ impl Heap for GuestHeap<'_, '_> {
         bump.top = next as u32;
         bump.dirty = true;
         self.bump = Some(bump);
+        self.caller.data_mut().stats.bump_allocs += 1;
         Ok(Some(ptr))
     }
     fn pending_roots(&mut self) -> &mut Vec<u32> {

@@ -46,6 +46,13 @@ pub struct HostState {
 pub struct Stats {
     pub map_ops: u64,
     pub set_ops: u64,
+    /// Host allocations made by bumping `heap_ptr`.
+    pub bump_allocs: u64,
+    /// Host allocations that called the module's `alloc`.
+    pub guest_allocs: u64,
+    /// Times the guest grew memory inside a host allocation (its collector
+    /// could not free enough), each followed by the host's headroom grow.
+    pub guest_grows: u64,
     pub live_handles_peak: u64,
     pub live_handles_end: u64,
 }

@@ -186,6 +186,10 @@ fn run(args: RunArgs) -> ExitCode {
         eprintln!("map operations:  {}", s.host.map_ops);
         eprintln!("set operations:  {}", s.host.set_ops);
         eprintln!(
+            "host allocs:     {} bumped, {} through alloc, {} memory grows",
+            s.host.bump_allocs, s.host.guest_allocs, s.host.guest_grows
+        );
+        eprintln!(
             "live handles:    {} at end, {} at peak",
             s.host.live_handles_end, s.host.live_handles_peak
         );
