@@ -53,6 +53,13 @@ impl GuestExports {
     }
 }
 
+const PAGE: u64 = 65536;
+
+/// After this many bytes bump-allocated in one import, running out of room
+/// grows memory instead of calling the guest's `alloc` (see
+/// `alloc_without_collecting`).
+const LARGE_BUILD: u64 = 1 << 20;
+
 /// The guest's `alloc` keeps the heap below 2 GiB (Vera 0.2.3 #578).
 const HEAP_CEILING: u64 = 0x8000_0000;
 
@@ -86,6 +93,10 @@ pub struct GuestHeap<'a, 'c> {
     /// guest and when the import returns (wasmtime's global accessors cost
     /// hundreds of instructions, a JSON document needs one block per value).
     bump: Option<Bump>,
+    /// The last bump did not fit; cleared by a call to the guest's `alloc`.
+    bump_exhausted: bool,
+    /// Bytes this import has bump-allocated.
+    bumped_bytes: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -108,6 +119,8 @@ impl<'a, 'c> GuestHeap<'a, 'c> {
             caller,
             memory,
             bump: None,
+            bump_exhausted: false,
+            bumped_bytes: 0,
         })
     }
 
@@ -151,6 +164,7 @@ impl GuestHeap<'_, '_> {
             .alloc
             .ok_or_else(|| GuestError::host("the module exports no `alloc`"))?;
         self.flush_bump();
+        self.bump_exhausted = false;
         self.caller.data_mut().stats.guest_allocs += 1;
         let ptr = alloc
             .call(&mut *self.caller, size as i32)
@@ -178,7 +192,6 @@ impl GuestHeap<'_, '_> {
         let Some(top) = heap_ptr.get(&mut *self.caller).i32().map(|p| p as u32 as u64) else {
             return;
         };
-        const PAGE: u64 = 65536;
         let end = self.memory.size(&*self.caller) * PAGE;
         let wanted_end = top.saturating_mul(2).min(u32::MAX as u64 + 1);
         if wanted_end > end {
@@ -219,6 +232,7 @@ impl Heap for GuestHeap<'_, '_> {
     fn alloc_without_collecting(&mut self, size: u32) -> GuestResult<Option<u32>> {
         let mut bump = match self.bump {
             Some(bump) => bump,
+            None if self.bump_exhausted => return Ok(None),
             None => {
                 let state = self.caller.data();
                 let Some(heap_ptr) = state.exports.heap_ptr.filter(|_| state.bump_allocate) else {
@@ -233,9 +247,21 @@ impl Heap for GuestHeap<'_, '_> {
         };
         let block = (size as u64 + 4).next_multiple_of(8);
         let next = bump.top as u64 + block;
-        if bump.top % 8 != 0 || next > bump.end {
+        if next > bump.end && self.bumped_bytes >= LARGE_BUILD {
+            // This import is building something large (a parsed document):
+            // everything it made so far is still held, so a collection would
+            // find nothing to free. Grow instead, by as much as it built.
+            let pages = (next - bump.end).max(self.bumped_bytes).div_ceil(PAGE);
+            if self.memory.grow(&mut *self.caller, pages).is_ok() {
+                bump.end = (self.memory.data_size(&*self.caller) as u64).min(HEAP_CEILING - 1);
+            }
+        }
+        if next > bump.end {
+            // Until the guest's `alloc` has run (and maybe grown memory),
+            // there is no room to look for.
             self.bump = Some(bump);
             self.flush_bump();
+            self.bump_exhausted = true;
             return Ok(None);
         }
         vera_layout::mem::write_u32(self.memory.data_mut(&mut *self.caller), bump.top, size << 1)?;
@@ -243,6 +269,7 @@ impl Heap for GuestHeap<'_, '_> {
         bump.top = next as u32;
         bump.dirty = true;
         self.bump = Some(bump);
+        self.bumped_bytes += block;
         self.caller.data_mut().stats.bump_allocs += 1;
         Ok(Some(ptr))
     }

@@ -28,7 +28,8 @@ pub trait Heap {
     fn alloc_raw(&mut self, size: u32) -> GuestResult<u32>;
     /// Allocates without any chance of running the collector, or returns
     /// `None` (the default) when it cannot; [`Heap::alloc`] then calls
-    /// [`Heap::alloc_raw`] with the held roots pushed.
+    /// [`Heap::alloc_raw`] with the held roots pushed. A block it returns
+    /// must lie inside memory (it is not checked again).
     fn alloc_without_collecting(&mut self, _size: u32) -> GuestResult<Option<u32>> {
         Ok(None)
     }
@@ -45,10 +46,10 @@ pub trait Heap {
     where
         Self: Sized,
     {
-        let ptr = match self.alloc_without_collecting(size)? {
-            Some(ptr) => ptr,
-            None => self.collecting(|heap| heap.alloc_raw(size))?,
-        };
+        if let Some(ptr) = self.alloc_without_collecting(size)? {
+            return Ok(ptr);
+        }
+        let ptr = self.collecting(|heap| heap.alloc_raw(size))?;
         if ptr == 0 || ptr as u64 + size as u64 > self.memory().len() as u64 {
             return Err(GuestError::BadAlloc { size, ptr });
         }

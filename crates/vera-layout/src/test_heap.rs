@@ -1,7 +1,7 @@
 //! A guest heap on a `Vec<u8>`, for tests and fuzzing without wasmtime.
 //!
 //! It mimics a Vera 0.2.3 guest: blocks carry a 4-byte header
-//! `(size << 1) | mark` before an 8-aligned payload, and a shadow stack
+//! `(size << 1) | mark` before the payload (blocks of `align8(size + 4)` bytes), and a shadow stack
 //! holds the roots. In stress mode every allocation first runs a
 //! conservative mark-sweep (roots: the shadow stack and [`TestHeap::pin`]ned
 //! pointers; every word of a marked block that names a live block is
