@@ -26,6 +26,7 @@ export const SKIP = [
   ['check_uncaught_exn', "Node 20's V8 cannot compile try_table (exnref); the Playwright test runs it in Chromium", false],
   ['db_', `SQLite: ${NOT_PROVIDED}`, true],
   ['app_db_json', `SQLite: ${NOT_PROVIDED}`, true],
+  ['app_json_page', `regex and HTML: ${NOT_PROVIDED}`, true],
   ['regex_', `regex: ${NOT_PROVIDED}`, true],
   ['md_', `Markdown: ${NOT_PROVIDED}`, true],
   ['html_', `HTML: ${NOT_PROVIDED}`, true],
