@@ -67,7 +67,9 @@ let bytes;
 try {
   bytes = fs.readFileSync(file);
 } catch (e) {
-  process.stderr.write(`Error: cannot read ${file}: ${e.message}\n`);
+  const known = STRERROR[e.code];
+  const reason = known ? `${known[1]} (os error ${known[0]})` : e.message;
+  process.stderr.write(`Error: cannot read ${file}: ${reason}\n`);
   process.exit(1);
 }
 const code = await runModule(new Uint8Array(bytes), {

@@ -2350,3 +2350,6 @@ const decimal = {
   decimal_eq: (name, _t, rt) => (a, b) => (Dec.equals(decLoad(rt, name, a), decLoad(rt, name, b)) ? 1 : 0),
 };
 FAMILIES.push(['decimal', table(decimal)]);
+
+/** The same as `load`, under the name the issue proposed. */
+export const instantiate = load;

@@ -23,7 +23,7 @@ const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const PAGES = [
   'map_chain_10k', 'json_roundtrip', 'json_errors', 'set_chain_10k', 'map_string_keys', 'map_persistence',
   'state_int', 'io_args', 'io_read_line', 'io_exit', 'check_div_zero', 'check_requires', 'check_uncaught_exn',
-  'io_return_float_third',
+  'io_return_float_third', 'decimal_basic',
 ];
 
 const MIME = { '.html': 'text/html; charset=utf-8', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
