@@ -150,14 +150,19 @@ fn bundle(args: BundleArgs) -> ExitCode {
         },
         None => String::new(),
     };
-    let stem = args.file.file_stem().map_or("program".into(), |s| s.to_string_lossy().into_owned());
+    let stem = args
+        .file
+        .file_stem()
+        .map_or("program".into(), |s| s.to_string_lossy().into_owned());
     let module = format!("{stem}.wasm");
     let config = serde_json::json!({
         "module": module, "fn": args.function, "args": args.args, "stdin": stdin,
     });
     // `<` escaped so the JSON cannot close the <script> element it sits in.
     let config = config.to_string().replace('<', "\\u003c");
-    let html = INDEX_HTML.replace("{{CONFIG}}", &config).replace("{{TITLE}}", &stem.replace('<', "&lt;"));
+    let html = INDEX_HTML
+        .replace("{{CONFIG}}", &config)
+        .replace("{{TITLE}}", &stem.replace('<', "&lt;"));
     let written = std::fs::create_dir_all(&args.out)
         .and_then(|()| std::fs::write(args.out.join("index.html"), html))
         .and_then(|()| std::fs::write(args.out.join("runtime.mjs"), RUNTIME_MJS))
