@@ -1303,9 +1303,7 @@ const I64_MAX = 2n ** 63n - 1n;
 /** Rust's `str::parse::<i64>`: the value or the ParseIntError text. */
 function parseI64(text) {
   if (text === '') return { error: 'cannot parse integer from empty string' };
-  if (!/^[+-]?[0-9]+$/.test(text)) {
-    return { error: text === '+' || text === '-' ? 'invalid digit found in string' : 'invalid digit found in string' };
-  }
+  if (!/^[+-]?[0-9]+$/.test(text)) return { error: 'invalid digit found in string' };
   const v = BigInt(text);
   if (v > I64_MAX) return { error: 'number too large to fit in target type' };
   if (v < I64_MIN) return { error: 'number too small to fit in target type' };
