@@ -27,6 +27,7 @@
 //       report.outcome: {value: {type, value}} | {exit: code} |
 //                       {trap: {kind, message, frames}}
 //       report.note: the "Note: no 'main' ..." line, or null
+//       report.output: {stdout, stderr}, the program's own output
 //   const code = finish(report, {stdout, stderr})
 //       Writes what `vera-rt run` writes after the program (missing final
 //       newlines, the returned value, "Error: ..." and the backtrace) and
@@ -1472,9 +1473,10 @@ function defineImport(name, type, rt) {
 }
 
 function newRunState(options) {
-  const textOut = (cb, flag) => (text) => {
+  const textOut = (cb, flag, captured) => (text) => {
     if (text.length === 0) return;
     rt[flag] = text.endsWith('\n');
+    captured.push(text);
     if (cb) cb(text);
   };
   const rt = {
@@ -1492,8 +1494,9 @@ function newRunState(options) {
     exports: {},
     heap: null,
   };
-  rt.out = textOut(options.stdout, 'stdoutEndsNewline');
-  rt.err = textOut(options.stderr, 'stderrEndsNewline');
+  rt.captured = { stdout: [], stderr: [] };
+  rt.out = textOut(options.stdout, 'stdoutEndsNewline', rt.captured.stdout);
+  rt.err = textOut(options.stderr, 'stderrEndsNewline', rt.captured.stderr);
   return rt;
 }
 
@@ -1546,6 +1549,7 @@ class Program {
       report.outcome = outcome;
       report.stdoutEndsNewline = rt.stdoutEndsNewline;
       report.stderrEndsNewline = rt.stderrEndsNewline;
+      report.output = { stdout: rt.captured.stdout.join(''), stderr: rt.captured.stderr.join('') };
       return report;
     };
     let name;

@@ -75,3 +75,18 @@ test('Map/Set import names decode to their tags', () => {
     assert.equal(parseCollectionImport(bad), null, bad);
   }
 });
+
+test('the API runs a module and captures its output', async () => {
+  const { load, finish } = await import('../runtime.mjs');
+  const fs = await import('node:fs');
+  const bytes = fs.readFileSync(new URL('../../fixtures/io_args.wasm', import.meta.url));
+  const program = await load(bytes, { args: ['-21', '1.25', 'true', 'x'] });
+  const report = await program.run('main');
+  assert.ok(report.outcome.value);
+  assert.match(report.output.stdout, /^int param: -42\n/);
+  const tail = [];
+  assert.equal(finish(report, { stdout: (t) => tail.push(t), stderr: (t) => tail.push(t) }), 0);
+  assert.deepEqual(tail, []);
+  const missing = await import('../runtime.mjs').then((rt) => rt.load(fs.readFileSync(new URL('../../fixtures/regex_errors.wasm', import.meta.url))).catch((e) => e));
+  assert.ok(missing instanceof Error && /does not provide: .*vera\.regex_/.test(missing.message), String(missing));
+});
