@@ -10,9 +10,11 @@
 //       message names every import this runtime does not provide).
 //       options: {
 //         stdout(text), stderr(text)   output callbacks (default: dropped)
-//         stdin                        a string, a Uint8Array, or a function
+//         stdin                        a string, a Uint8Array, a function
 //                                      returning the next Uint8Array chunk
-//                                      (null/empty at end of input)
+//                                      (null/empty at end of input), or
+//                                      'prompt': ask the page's user a line
+//                                      at a time (Cancel ends the input)
 //         args: [string]               the function's arguments and IO.args
 //         env: {name: value}           IO.get_env (default: empty)
 //         readFile(path), writeFile(path, text)
@@ -1384,7 +1386,13 @@ class Stdin {
     this.at = 0;
     this.done = false;
     if (typeof source === 'function') this.next = source;
-    else {
+    else if (source === 'prompt') {
+      // A page's user types each line (Cancel is end of input).
+      this.next = () => {
+        const line = typeof globalThis.prompt === 'function' ? globalThis.prompt('Input:') : null;
+        return line === null ? null : encoder.encode(line + '\n');
+      };
+    } else {
       let data = source == null ? new Uint8Array(0) : typeof source === 'string' ? encoder.encode(source) : source;
       this.next = () => { const d = data; data = null; return d; };
     }

@@ -26,6 +26,9 @@ const PAGES = [
   'io_return_float_third', 'decimal_basic',
 ];
 
+/** Bundled without --stdin: the page asks with prompt(); the test answers with NAME.stdin's lines. */
+const PROMPTED = ['io_read_line'];
+
 /** Fixtures using a family the browser runtime lacks: the page must say which imports. */
 const REFUSED = ['regex_match_find'];
 
@@ -54,6 +57,9 @@ for (const name of [...PAGES, ...REFUSED]) {
   if (spec.args) args.push('--', ...spec.args);
   execFileSync(veraRt, args, { stdio: 'inherit' });
 }
+for (const name of PROMPTED) {
+  execFileSync(veraRt, ['bundle', path.join(fixtures, `${name}.wasm`), '-o', path.join(out, `${name}.prompt`)], { stdio: 'inherit' });
+}
 
 const server = await serve(out);
 const { port } = server.address();
@@ -66,11 +72,16 @@ const context = await chromium.launchPersistentContext(userDataDir, {
 });
 const failures = [];
 try {
-  for (const name of [...PAGES, ...REFUSED]) {
+  for (const entry of [...PAGES, ...REFUSED, ...PROMPTED.map((n) => `${n}.prompt`)]) {
+    const name = entry.replace(/\.prompt$/, '');
     const page = await context.newPage();
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`http://127.0.0.1:${port}/${name}/index.html`);
+    if (entry !== name) {
+      const lines = fs.readFileSync(path.join(fixtures, `${name}.stdin`), 'utf8').replace(/\n$/, '').split('\n');
+      page.on('dialog', (d) => (lines.length ? d.accept(lines.shift()) : d.dismiss()));
+    }
+    await page.goto(`http://127.0.0.1:${port}/${entry}/index.html`);
     await page.waitForSelector('body[data-status="done"]', { timeout: 120000 });
     const got = await page.evaluate(() => ({
       stdout: document.getElementById('stdout').textContent,
@@ -84,7 +95,7 @@ try {
       if (!(got.code === 1 && /does not provide: .*vera\.regex_/.test(first))) {
         problems.push(`expected a refusal naming the regex imports, got exit ${got.code}: ${first}`);
       }
-      console.log(`${problems.length ? 'FAIL' : 'ok  '} ${name} (refused: ${first})`);
+      console.log(`${problems.length ? 'FAIL' : 'ok  '} ${entry} (refused: ${first})`);
       if (problems.length) failures.push(`${name}: ${problems.join('\n')}`);
       continue;
     }
@@ -93,8 +104,8 @@ try {
     const first = got.stderr.split('\n')[0];
     if (first !== want.stderr_first_line) problems.push(`stderr first line: want ${JSON.stringify(want.stderr_first_line)}, got ${JSON.stringify(first)}`);
     if (got.code !== want.exit_code) problems.push(`exit: want ${want.exit_code}, got ${got.code}`);
-    console.log(`${problems.length ? 'FAIL' : 'ok  '} ${name}`);
-    if (problems.length) failures.push(`${name}: ${problems.join('\n')}`);
+    console.log(`${problems.length ? 'FAIL' : 'ok  '} ${entry}`);
+    if (problems.length) failures.push(`${entry}: ${problems.join('\n')}`);
   }
 } finally {
   await context.close();
@@ -106,4 +117,4 @@ if (failures.length) {
   console.error(`\n${failures.length} page(s) differ:\n\n${failures.join('\n\n')}`);
   process.exit(1);
 }
-console.log(`all ${PAGES.length + REFUSED.length} pages as expected`);
+console.log(`all ${PAGES.length + REFUSED.length + PROMPTED.length} pages as expected`);

@@ -47,7 +47,8 @@ struct BundleArgs {
     /// The function to call (default: `main`).
     #[arg(long = "fn", value_name = "NAME")]
     function: Option<String>,
-    /// A file whose contents the page feeds to the program's stdin.
+    /// A file whose contents the page feeds to the program's stdin
+    /// (without it, `IO.read_line` asks the page's user with `prompt`).
     #[arg(long, value_name = "FILE")]
     stdin: Option<PathBuf>,
     /// Arguments for the function and for `IO.args`.
@@ -145,10 +146,10 @@ fn bundle(args: BundleArgs) -> ExitCode {
     }
     let stdin = match &args.stdin {
         Some(p) => match std::fs::read_to_string(p) {
-            Ok(text) => text,
+            Ok(text) => Some(text),
             Err(e) => return fail(format!("cannot read {}: {e}", p.display())),
         },
-        None => String::new(),
+        None => None,
     };
     let stem = args
         .file
