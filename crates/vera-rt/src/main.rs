@@ -29,7 +29,36 @@ enum Commands {
     /// contract violation prints `Error: <description>` and exits 1;
     /// `IO.exit(n)` exits n.
     Run(RunArgs),
+    /// Write a web page that runs the program in the browser: DIR gets
+    /// index.html, runtime.mjs (vera-rt's browser runtime) and the module.
+    /// Serve DIR over HTTP (module scripts do not load from file://); the
+    /// page shows stdout in #stdout, stderr in #stderr and the exit code in
+    /// #exit-code, then sets data-status="done" on <body>.
+    Bundle(BundleArgs),
 }
+
+#[derive(clap::Args)]
+struct BundleArgs {
+    /// A module compiled by Vera 0.2.3 (`.wasm`), or a `.vera` source.
+    file: PathBuf,
+    /// The directory to write (created if missing).
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    out: PathBuf,
+    /// The function to call (default: `main`).
+    #[arg(long = "fn", value_name = "NAME")]
+    function: Option<String>,
+    /// A file whose contents the page feeds to the program's stdin
+    /// (without it, `IO.read_line` asks the page's user with `prompt`).
+    #[arg(long, value_name = "FILE")]
+    stdin: Option<PathBuf>,
+    /// Arguments for the function and for `IO.args`.
+    #[arg(last = true)]
+    args: Vec<String>,
+}
+
+/// The browser runtime, shipped inside the binary.
+const RUNTIME_MJS: &str = include_str!("../../../browser/runtime.mjs");
+const INDEX_HTML: &str = include_str!("../../../browser/index.html");
 
 #[derive(clap::Args)]
 struct RunArgs {
@@ -69,6 +98,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Commands::Run(args) => run(args),
+        Commands::Bundle(args) => bundle(args),
     }
 }
 
@@ -103,23 +133,60 @@ fn compile_vera(source: &Path, dir: &Path) -> Result<PathBuf, String> {
     }
 }
 
-fn run(args: RunArgs) -> ExitCode {
+/// The module's bytes: read, or compiled first from a `.vera` source.
+fn module_bytes(file: &Path) -> Result<Vec<u8>, String> {
     let tempdir;
-    let path = if args.file.extension().is_some_and(|e| e == "vera") {
-        tempdir = match tempfile::tempdir() {
-            Ok(d) => d,
-            Err(e) => return fail(format!("cannot create a temporary directory: {e}")),
-        };
-        match compile_vera(&args.file, tempdir.path()) {
-            Ok(p) => p,
-            Err(message) => return fail(message),
-        }
+    let path = if file.extension().is_some_and(|e| e == "vera") {
+        tempdir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        compile_vera(file, tempdir.path())?
     } else {
-        args.file.clone()
+        file.to_owned()
     };
-    let bytes = match std::fs::read(&path) {
+    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn bundle(args: BundleArgs) -> ExitCode {
+    let bytes = match module_bytes(&args.file) {
         Ok(b) => b,
-        Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
+        Err(message) => return fail(message),
+    };
+    if !bytes.starts_with(b"\0asm") {
+        return fail(format!("{}: not a WebAssembly binary module", args.file.display()));
+    }
+    let stdin = match &args.stdin {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(text) => Some(text),
+            Err(e) => return fail(format!("cannot read {}: {e}", p.display())),
+        },
+        None => None,
+    };
+    let stem = args
+        .file
+        .file_stem()
+        .map_or("program".into(), |s| s.to_string_lossy().into_owned());
+    let module = format!("{stem}.wasm");
+    let config = serde_json::json!({
+        "module": module, "fn": args.function, "args": args.args, "stdin": stdin,
+    });
+    // `<` escaped so the JSON cannot close the <script> element it sits in.
+    let config = config.to_string().replace('<', "\\u003c");
+    let html = INDEX_HTML
+        .replace("{{CONFIG}}", &config)
+        .replace("{{TITLE}}", &stem.replace('<', "&lt;"));
+    let written = std::fs::create_dir_all(&args.out)
+        .and_then(|()| std::fs::write(args.out.join("index.html"), html))
+        .and_then(|()| std::fs::write(args.out.join("runtime.mjs"), RUNTIME_MJS))
+        .and_then(|()| std::fs::write(args.out.join(&module), &bytes));
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("cannot write {}: {e}", args.out.display())),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let bytes = match module_bytes(&args.file) {
+        Ok(b) => b,
+        Err(message) => return fail(message),
     };
     let load = LoadOptions {
         timeouts: args.timeout.is_some(),

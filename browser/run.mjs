@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// node browser/run.mjs FILE.wasm [--fn NAME] [-- ARGS...]
+//
+// Runs a Vera 0.2.3 module on browser/runtime.mjs under Node and prints
+// exactly what `vera-rt run` prints, exiting the same way. Node supplies
+// what a page cannot: the process's stdin, environment and files.
+
+import fs from 'node:fs';
+import { runModule } from './runtime.mjs';
+
+function usage(message) {
+  process.stderr.write(`error: ${message}\nusage: node browser/run.mjs FILE.wasm [--fn NAME] [-- ARGS...]\n`);
+  process.exit(2);
+}
+
+const argv = process.argv.slice(2);
+let file = null;
+let fn = null;
+let args = [];
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  if (a === '--') { args = argv.slice(i + 1); break; }
+  if (a === '--fn') { fn = argv[++i]; if (fn === undefined) usage('--fn needs a NAME'); }
+  else if (a.startsWith('--fn=')) fn = a.slice(5);
+  else if (file === null && !a.startsWith('-')) file = a;
+  else usage(`unexpected argument '${a}'`);
+}
+if (file === null) usage('a FILE.wasm is required');
+
+// Linux strerror texts, as Python words an OSError.
+const STRERROR = {
+  ENOENT: [2, 'No such file or directory'], EACCES: [13, 'Permission denied'], EISDIR: [21, 'Is a directory'],
+  ENOTDIR: [20, 'Not a directory'], EEXIST: [17, 'File exists'], EROFS: [30, 'Read-only file system'],
+  ENAMETOOLONG: [36, 'File name too long'], ENOSPC: [28, 'No space left on device'], EPERM: [1, 'Operation not permitted'],
+};
+
+function pythonRepr(s) {
+  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+  return q + s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')
+    .replaceAll(q, '\\' + q) + q;
+}
+
+function osError(e, path) {
+  const known = STRERROR[e.code];
+  if (!known) return e.message;
+  return `[Errno ${known[0]}] ${known[1]}: ${pythonRepr(path)}`;
+}
+
+function stdinChunk() {
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    try {
+      const n = fs.readSync(0, buf, 0, buf.length, null);
+      return n === 0 ? null : new Uint8Array(buf.subarray(0, n));
+    } catch (e) {
+      if (e.code === 'EAGAIN') continue;
+      if (e.code === 'EOF') return null;
+      throw e;
+    }
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const write = (fd) => (text) => { fs.writeSync(fd, text); };
+
+let bytes;
+try {
+  bytes = fs.readFileSync(file);
+} catch (e) {
+  const known = STRERROR[e.code];
+  const reason = known ? `${known[1]} (os error ${known[0]})` : e.message;
+  process.stderr.write(`Error: cannot read ${file}: ${reason}\n`);
+  process.exit(1);
+}
+const code = await runModule(new Uint8Array(bytes), {
+  fn,
+  args,
+  stdout: write(1),
+  stderr: write(2),
+  stdin: stdinChunk,
+  env: process.env,
+  readFile: (path) => {
+    try { return new Uint8Array(fs.readFileSync(path)); } catch (e) { throw new Error(osError(e, path)); }
+  },
+  writeFile: (path, text) => {
+    try { fs.writeFileSync(path, text); } catch (e) { throw new Error(osError(e, path)); }
+  },
+  sleep: (ms) => { Atomics.wait(sleeper, 0, 0, ms); },
+}, file);
+process.exitCode = code;

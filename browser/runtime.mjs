@@ -1,0 +1,2365 @@
+// vera-rt's browser runtime: runs WebAssembly modules compiled by Vera 0.2.3
+// in any JavaScript engine with WebAssembly (browsers, Node >= 20), with the
+// same "vera" imports, output and error descriptions as the Rust host
+// (crates/vera-host), which is the reference this file is ported from.
+//
+// API (everything else exported is for tests):
+//
+//   const program = await load(bytes, options)
+//       Compiles the module and checks its imports. Throws LoadError (its
+//       message names every import this runtime does not provide).
+//       options: {
+//         stdout(text), stderr(text)   output callbacks (default: dropped)
+//         stdin                        a string, a Uint8Array, a function
+//                                      returning the next Uint8Array chunk
+//                                      (null/empty at end of input), or
+//                                      'prompt': ask the page's user a line
+//                                      at a time (Cancel ends the input)
+//         args: [string]               the function's arguments and IO.args
+//         env: {name: value}           IO.get_env (default: empty)
+//         readFile(path), writeFile(path, text)
+//                                      file IO; return a string / nothing, or
+//                                      throw an Error whose message is what
+//                                      the program gets as Err (default: Err
+//                                      "File I/O is not available in the
+//                                      browser")
+//         sleep(ms)                    default: busy-wait
+//       }
+//   const report = await program.run(fnName)   // fnName optional: main
+//       report.outcome: {value: {type, value}} | {exit: code} |
+//                       {trap: {kind, message, frames}}
+//       report.note: the "Note: no 'main' ..." line, or null
+//       report.output: {stdout, stderr}, the program's own output
+//   const code = finish(report, {stdout, stderr})
+//       Writes what `vera-rt run` writes after the program (missing final
+//       newlines, the returned value, "Error: ..." and the backtrace) and
+//       returns the process exit code.
+//   const code = await runModule(bytes, options)   // load + run + finish,
+//       with options.fn; a load error prints "Error: <name>: <reason>".
+//
+// Map and Set live only in guest memory in LAYOUT.md's versioned buckets
+// (section "Collections" below, a port of crates/vera-layout/src/
+// collection.rs); JavaScript never holds a collection's contents.
+
+// ---------------------------------------------------------------------------
+// Guest errors: the same variants and texts as vera_layout::GuestError
+// ---------------------------------------------------------------------------
+
+const hex = (n) => '0x' + (n >>> 0).toString(16);
+const hex10 = (n) => '0x' + (n >>> 0).toString(16).padStart(8, '0');
+
+/** Guest memory was not what an import needed (vera_layout::GuestError). */
+export class GuestError extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.name = 'GuestError';
+    this.kind = kind; // 'out_of_bounds' or 'host_error', as the Rust host classifies
+  }
+  static oob(ptr, len, size) {
+    return new GuestError('out_of_bounds',
+      `out of bounds memory access: ${len} byte(s) at offset ${ptr} exceed memory size ${size}`);
+  }
+  static badLength(what, len) {
+    return new GuestError('host_error', `invalid length ${len} for ${what}`);
+  }
+  static badTag(what, expected, ptr, found) {
+    return new GuestError('host_error', `${what} at ${hex(ptr)} is not a ${expected} (tag ${hex10(found)})`);
+  }
+  static corrupt(what, ptr, detail) {
+    return new GuestError('host_error', `corrupt ${what} at ${hex(ptr)}: ${detail}`);
+  }
+  static stackOverflow(sp, limit) {
+    return new GuestError('host_error',
+      `shadow stack overflow: gc_sp ${hex(sp)} + 4 exceeds gc_stack_limit ${hex(limit)}`);
+  }
+  static badAlloc(size, ptr) {
+    return new GuestError('host_error', `alloc(${size}) returned ${hex(ptr)}, which is not a usable block`);
+  }
+  static tooLarge(n) {
+    return new GuestError('host_error', `allocation of ${n} bytes exceeds the guest heap`);
+  }
+}
+
+/** Why a host import stopped the guest (vera_host::trap::HostTrap). */
+class HostTrap extends Error {
+  constructor(kind, message, extra = {}) {
+    super(message);
+    this.name = 'HostTrap';
+    this.kind = kind; // 'exit' | 'guest' | 'refused' | 'limit'
+    Object.assign(this, extra);
+  }
+}
+
+/** A module this runtime cannot load. */
+export class LoadError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'LoadError';
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Bounds-checked little-endian memory (vera_layout::mem) and the heap
+// contract (vera_layout::heap): alloc, the shadow stack, rooting.
+// ---------------------------------------------------------------------------
+
+/**
+ * Guest memory plus the guest's allocator and shadow stack. `source` gives
+ * the current ArrayBuffer and the allocator:
+ *   { buffer(), allocRaw(size), shadowStack() -> [sp, limit] | null, setGcSp(sp) }
+ * The views are refreshed whenever the buffer changes (alloc may grow it).
+ */
+export class Heap {
+  constructor(source) {
+    this.source = source;
+    this.buf = null;
+  }
+  view() {
+    const buf = this.source.buffer();
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.u8a = new Uint8Array(buf);
+      this.dv = new DataView(buf);
+    }
+    return this.u8a;
+  }
+  size() {
+    return this.view().length;
+  }
+  check(ptr, len) {
+    const size = this.view().length;
+    if (ptr < 0 || ptr + len > size) throw GuestError.oob(ptr, len, size);
+  }
+  u32(ptr) {
+    this.check(ptr, 4);
+    return this.dv.getUint32(ptr, true);
+  }
+  setU32(ptr, v) {
+    this.check(ptr, 4);
+    this.dv.setUint32(ptr, v >>> 0, true);
+  }
+  f64(ptr) {
+    this.check(ptr, 8);
+    return this.dv.getFloat64(ptr, true);
+  }
+  field(ptr) {
+    this.check(ptr, 8);
+    return { lo: this.dv.getUint32(ptr, true), hi: this.dv.getUint32(ptr + 4, true) };
+  }
+  setField(ptr, f) {
+    this.check(ptr, 8);
+    this.dv.setUint32(ptr, f.lo >>> 0, true);
+    this.dv.setUint32(ptr + 4, f.hi >>> 0, true);
+  }
+  bytes(ptr, len) {
+    this.check(ptr, len);
+    return this.u8a.subarray(ptr, ptr + len);
+  }
+  fill(ptr, len, byte) {
+    this.check(ptr, len);
+    this.u8a.fill(byte, ptr, ptr + len);
+  }
+  write(ptr, data) {
+    this.check(ptr, data.length);
+    this.u8a.set(data, ptr);
+  }
+  /** Allocates `size` bytes and checks the block lies inside memory. */
+  alloc(size) {
+    if (size > 0x7fffffff) throw GuestError.tooLarge(size);
+    const ptr = this.source.allocRaw(size) >>> 0;
+    if (ptr === 0 || ptr + size > this.size()) throw GuestError.badAlloc(size, ptr);
+    return ptr;
+  }
+  allocBytes(data) {
+    const ptr = this.alloc(data.length);
+    this.write(ptr, data);
+    return ptr;
+  }
+  /**
+   * Runs `body` with `roots` pushed on the shadow stack, so the guest's
+   * collector keeps them (and all they reach) alive across allocations;
+   * gc_sp is restored on every exit path. Zero entries are skipped.
+   */
+  withRoots(roots, body) {
+    const stack = this.source.shadowStack();
+    if (!stack) return body();
+    const [saved, limit] = stack;
+    const live = roots.filter((r) => r !== 0);
+    const next = saved + 4 * live.length;
+    if (next > limit) throw GuestError.stackOverflow(saved, limit);
+    live.forEach((r, i) => this.setU32(saved + 4 * i, r));
+    if (live.length === 0) return body();
+    this.source.setGcSp(next);
+    try {
+      return body();
+    } finally {
+      this.source.setGcSp(saved);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Fields: the 8-byte key/value encodings of tags i, f, s, b (field.rs)
+// ---------------------------------------------------------------------------
+
+export const TAGS = ['i', 'f', 's', 'b'];
+const ZERO = Object.freeze({ lo: 0, hi: 0 });
+
+const scratch = new DataView(new ArrayBuffer(8));
+export const Field = {
+  int(v) { // v: BigInt
+    const u = BigInt.asUintN(64, v);
+    return { lo: Number(u & 0xffffffffn), hi: Number(u >> 32n) };
+  },
+  float(x) {
+    scratch.setFloat64(0, x, true);
+    return { lo: scratch.getUint32(0, true), hi: scratch.getUint32(4, true) };
+  },
+  str(ptr, len) { return { lo: ptr >>> 0, hi: len >>> 0 }; },
+  word(v) { return { lo: v >>> 0, hi: 0 }; },
+  asInt(f) { return BigInt.asIntN(64, (BigInt(f.hi) << 32n) | BigInt(f.lo)); },
+  asFloat(f) {
+    scratch.setUint32(0, f.lo, true);
+    scratch.setUint32(4, f.hi, true);
+    return scratch.getFloat64(0, true);
+  },
+  eqBits(a, b) { return a.lo === b.lo && a.hi === b.hi; },
+  /** The guest pointer a field may hold, for rooting. */
+  pointer(tag, f) { return tag === 's' || tag === 'b' ? f.lo : 0; },
+};
+
+/** A string field's bytes (empty for len 0, whatever ptr). */
+function fieldStrBytes(heap, f) {
+  if (f.hi === 0) return new Uint8Array(0);
+  if (f.hi > 0x7fffffff) throw GuestError.badLength('String', f.hi | 0);
+  return heap.bytes(f.lo, f.hi);
+}
+
+function validateField(heap, tag, f) {
+  if (tag === 's') heap.bytes(f.lo, f.hi);
+}
+
+function bytesEqual(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Equality of two fields under `tag`'s semantics. */
+export function fieldEqual(tag, heap, a, b) {
+  switch (tag) {
+    case 'f': {
+      const x = Field.asFloat(a);
+      const y = Field.asFloat(b);
+      return x === y || (Number.isNaN(x) && Number.isNaN(y));
+    }
+    case 's':
+      return Field.eqBits(a, b) || (a.hi === b.hi && bytesEqual(fieldStrBytes(heap, a), fieldStrBytes(heap, b)));
+    default:
+      return Field.eqBits(a, b);
+  }
+}
+
+/** murmur3's 32-bit finaliser. */
+export function fmix32(h) {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+const hashWords = (lo, hi) => fmix32((lo ^ ((fmix32(hi) + 0x9e3779b9) >>> 0)) >>> 0);
+
+/** FNV-1a over the bytes, then fmix32. */
+export function hashBytes(bytes) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i];
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return fmix32(h);
+}
+
+/** The hash the bucket index uses; equal fields hash alike. */
+export function fieldHash(tag, heap, f) {
+  switch (tag) {
+    case 'f': {
+      const x = Field.asFloat(f);
+      if (Number.isNaN(x)) return hashWords(0, 0x7ff80000);
+      if (x === 0) return hashWords(0, 0);
+      return hashWords(f.lo, f.hi);
+    }
+    case 's':
+      return hashBytes(fieldStrBytes(heap, f));
+    default:
+      return hashWords(f.lo, f.hi);
+  }
+}
+
+/** Cell size of an Array of `b` values: 1 when every value fits a byte. */
+function wordCellSize(values) {
+  return values.every((v) => v <= 0xff) ? 1 : 4;
+}
+
+// ---------------------------------------------------------------------------
+// Strings, ADTs and arrays (values.rs)
+// ---------------------------------------------------------------------------
+
+const NONE = 0;
+const SOME = 1;
+const OK = 0;
+const ERR = 1;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+function strBytes(heap, ptr, len) {
+  if ((len | 0) < 0) throw GuestError.badLength('String', len | 0);
+  return fieldStrBytes(heap, Field.str(ptr, len));
+}
+
+/** Reads a guest string; invalid UTF-8 becomes U+FFFD. */
+function readString(heap, ptr, len) {
+  return decoder.decode(strBytes(heap, ptr >>> 0, len >>> 0));
+}
+
+/** Copies UTF-8 `bytes` into a fresh block; empty is [0, 0]. */
+function allocStr(heap, bytes) {
+  if (typeof bytes === 'string') bytes = encoder.encode(bytes);
+  if (bytes.length === 0) return [0, 0];
+  if (bytes.length > 0x7fffffff) throw GuestError.tooLarge(bytes.length);
+  return [heap.allocBytes(bytes), bytes.length];
+}
+
+// Payloads: {empty}, {word: u32}, {wide: field}, {str: [ptr, len]}
+const Payload = {
+  empty: { t: 'empty' },
+  word: (w) => ({ t: 'word', w: w >>> 0 }),
+  wide: (f) => ({ t: 'wide', f }),
+  str: (p, l) => ({ t: 'str', p: p >>> 0, l: l >>> 0 }),
+  fromField(tag, f) {
+    if (tag === 'i' || tag === 'f') return Payload.wide(f);
+    if (tag === 's') return Payload.str(f.lo, f.hi);
+    return Payload.word(f.lo);
+  },
+};
+
+/** Allocates an ADT value `tag(payload)`; a pointer payload is rooted. */
+function allocAdt(heap, tag, payload) {
+  const [size, root] = {
+    empty: [4, 0], word: [8, payload.w], wide: [16, 0], str: [12, payload.p],
+  }[payload.t];
+  return heap.withRoots([root], () => {
+    const ptr = heap.alloc(size);
+    heap.setU32(ptr, tag);
+    if (payload.t === 'word') heap.setU32(ptr + 4, payload.w);
+    else if (payload.t === 'wide') {
+      heap.setU32(ptr + 4, 0);
+      heap.setField(ptr + 8, payload.f);
+    } else if (payload.t === 'str') {
+      heap.setU32(ptr + 4, payload.p);
+      heap.setU32(ptr + 8, payload.l);
+    }
+    return ptr;
+  });
+}
+
+function allocAdtWithStr(heap, tag, text) {
+  const [p, l] = allocStr(heap, text);
+  return allocAdt(heap, tag, Payload.str(p, l));
+}
+
+/** An Array of `fields` under `tag` (1-byte cells for small `b` values). */
+function allocFieldArray(heap, tag, fields) {
+  if (fields.length === 0) return [0, 0];
+  const cell = tag === 'b' ? wordCellSize(fields.map((f) => f.lo)) : tag === 'i' || tag === 'f' || tag === 's' ? 8 : 4;
+  const size = fields.length * cell;
+  if (size > 0xffffffff) throw GuestError.tooLarge(size);
+  const ptr = heap.alloc(size);
+  fields.forEach((f, i) => {
+    const at = ptr + i * cell;
+    if (cell === 8) heap.setField(at, f);
+    else if (cell === 4) heap.setU32(at, f.lo);
+    else heap.write(at, [f.lo & 0xff]);
+  });
+  return [ptr, fields.length];
+}
+
+/**
+ * An array of `n` cells of `cell` bytes (4 or 8), zeroed and rooted while
+ * `fill(i)` builds each element ({lo, hi} for 8-byte cells, a u32 for 4).
+ */
+function allocArrayWith(heap, n, cell, fill) {
+  if (n === 0) return [0, 0];
+  const size = n * cell;
+  if (cell > 8 || size > 0xffffffff) throw GuestError.tooLarge(size);
+  const backing = heap.alloc(size);
+  heap.fill(backing, size, 0);
+  return heap.withRoots([backing], () => {
+    for (let i = 0; i < n; i++) {
+      const v = fill(i);
+      if (cell === 8) heap.setField(backing + 8 * i, v);
+      else heap.setU32(backing + 4 * i, v);
+    }
+    return [backing, n];
+  });
+}
+
+function allocStringArray(heap, items) {
+  return allocArrayWith(heap, items.length, 8, (i) => {
+    const [p, l] = allocStr(heap, items[i]);
+    return Field.str(p, l);
+  });
+}
+
+/** A zeroed block of `size` bytes, `tag` at +0, `words` [offset, u32]. */
+function allocBlock(heap, size, tag, words, roots) {
+  return heap.withRoots(roots, () => {
+    const ptr = heap.alloc(size);
+    heap.fill(ptr, size, 0);
+    heap.setU32(ptr, tag);
+    for (const [off, v] of words) heap.setU32(ptr + off, v);
+    return ptr;
+  });
+}
+
+export const values = { readString, allocStr, allocAdt, allocAdtWithStr, allocFieldArray, allocArrayWith, allocStringArray, allocBlock, Payload };
+
+// ---------------------------------------------------------------------------
+// Collections: Map and Set in guest memory, versioned buckets by rerooting.
+// A port of crates/vera-layout/src/collection.rs; LAYOUT.md gives every byte.
+// ---------------------------------------------------------------------------
+
+export const MAP_TAG = 0xfeedc001;
+export const SET_TAG = 0xfeedc002;
+const KIND_TAG = { Map: MAP_TAG, Set: SET_TAG };
+
+const W_TAG = 0, W_STATE = 4, W_LINK = 8, W_OP = 12, W_SLOT = 16, W_POS = 20, W_KEY = 24, W_VAL = 32;
+export const WRAPPER_SIZE = 40;
+const ROOT = 0, DIFF = 1;
+const B_CAP = 0, B_COUNT = 4, B_SLOTS = 8, SLOT_SIZE = 20, S_OCC = 0, S_KEY = 4, S_VAL = 12;
+const INDEX_LIVE = 0x80000000;
+const MIN_CAPACITY = 8;
+const MAX_CAPACITY = 1 << 26;
+const OP_SAME = 0, OP_UNAPPEND = 1, OP_REAPPEND = 2, OP_REVIVE = 3, OP_KILL = 4, OP_SETVAL = 5;
+
+export const bucketSize = (cap) => 12 + 28 * cap;
+const isPow2 = (n) => n > 0 && (n & (n - 1)) === 0;
+
+// A diff: {op, slot, pos, key, val} (unused fields zero).
+const diff = (op, slot = 0, pos = 0, key = ZERO, val = ZERO) => ({ op, slot, pos, key, val });
+const SAME = diff(OP_SAME);
+const sameDiff = (a, b) => a.op === b.op && a.slot === b.slot && a.pos === b.pos
+  && Field.eqBits(a.key, b.key) && Field.eqBits(a.val, b.val);
+
+function readDiff(heap, w) {
+  const slot = heap.u32(w + W_SLOT);
+  const pos = heap.u32(w + W_POS);
+  const key = heap.field(w + W_KEY);
+  const val = heap.field(w + W_VAL);
+  const op = heap.u32(w + W_OP);
+  switch (op) {
+    case OP_SAME: return SAME;
+    case OP_UNAPPEND: return diff(op, slot, pos);
+    case OP_REAPPEND: return diff(op, slot, pos, key, val);
+    case OP_REVIVE: case OP_KILL: return diff(op, slot);
+    case OP_SETVAL: return diff(op, slot, 0, ZERO, val);
+    default: throw GuestError.corrupt('Map/Set version', w, `unknown diff op ${op}`);
+  }
+}
+
+function writeVersion(heap, w, state, link, d) {
+  heap.setU32(w + W_STATE, state);
+  heap.setU32(w + W_LINK, link);
+  heap.setU32(w + W_OP, d.op);
+  heap.setU32(w + W_SLOT, d.slot);
+  heap.setU32(w + W_POS, d.pos);
+  heap.setField(w + W_KEY, d.key);
+  heap.setField(w + W_VAL, d.val);
+}
+
+const setRoot = (heap, w, bucket) => writeVersion(heap, w, ROOT, bucket, SAME);
+
+/** Checks `w` is a wrapper of `kind`; returns [state, link]. */
+function wrapper(heap, w, kind) {
+  heap.check(w, WRAPPER_SIZE);
+  const tag = heap.u32(w + W_TAG);
+  if (tag !== KIND_TAG[kind]) throw GuestError.badTag('value', kind, w, tag);
+  const state = heap.u32(w + W_STATE);
+  if (state !== ROOT && state !== DIFF) throw GuestError.corrupt('Map/Set version', w, `unknown state ${state}`);
+  return [state, heap.u32(w + W_LINK)];
+}
+
+/** A validated view of a bucket's header. */
+class Bucket {
+  constructor(ptr, cap, count, used) {
+    Object.assign(this, { ptr, cap, count, used });
+  }
+  static load(heap, ptr) {
+    const bad = (detail) => GuestError.corrupt('bucket', ptr, detail);
+    const cap = heap.u32(ptr + B_CAP);
+    if (!isPow2(cap) || cap < MIN_CAPACITY || cap > MAX_CAPACITY) {
+      throw bad(`capacity ${cap} is not a power of two in [8, 2^26]`);
+    }
+    const size = bucketSize(cap);
+    heap.check(ptr, size);
+    if (ptr < 4) throw bad('at address 0');
+    const header = heap.u32(ptr - 4);
+    if (header >>> 1 < size) {
+      throw bad(`block of ${header >>> 1} bytes is smaller than capacity ${cap} needs (${size})`);
+    }
+    const count = heap.u32(ptr + B_COUNT);
+    const used = heap.u32(ptr + 8 + SLOT_SIZE * cap);
+    if (count > used || used > cap) throw bad(`count ${count}, used ${used}, capacity ${cap} disagree`);
+    return new Bucket(ptr, cap, count, used);
+  }
+  slot(s) { return this.ptr + B_SLOTS + SLOT_SIZE * s; }
+  usedAt() { return this.ptr + 8 + SLOT_SIZE * this.cap; }
+  indexAt(pos) { return this.ptr + 12 + SLOT_SIZE * this.cap + 4 * pos; }
+  mask() { return 2 * this.cap - 1; }
+  live(heap, s) { return heap.u32(this.slot(s) + S_OCC) !== 0; }
+  key(heap, s) { return heap.field(this.slot(s) + S_KEY); }
+  val(heap, s) { return heap.field(this.slot(s) + S_VAL); }
+  storeCounts(heap) {
+    heap.setU32(this.ptr + B_COUNT, this.count);
+    heap.setU32(this.usedAt(), this.used);
+  }
+  corrupt(detail) { return GuestError.corrupt('bucket', this.ptr, detail); }
+
+  /** {found: slot} for the live slot holding `key`, else {vacant: pos}. */
+  probe(heap, tag, key) {
+    const mask = this.mask();
+    let pos = (fieldHash(tag, heap, key) & mask) >>> 0;
+    for (let n = 0; n <= mask; n++) {
+      const entry = heap.u32(this.indexAt(pos));
+      if (entry === 0) return { vacant: pos };
+      const s = (entry & ~INDEX_LIVE) >>> 0;
+      if ((entry & INDEX_LIVE) === 0) throw this.corrupt(`index entry ${pos} holds ${hex(entry)}`);
+      if (s >= this.used) throw this.corrupt(`index entry ${pos} names slot ${s} beyond used ${this.used}`);
+      if (this.live(heap, s) && fieldEqual(tag, heap, this.key(heap, s), key)) return { found: s };
+      pos = (pos + 1) & mask;
+    }
+    throw this.corrupt('index has no free entry');
+  }
+
+  append(heap, pos, key, val) {
+    const s = this.used;
+    if (s >= this.cap || heap.u32(this.indexAt(pos)) !== 0) {
+      throw this.corrupt(`cannot append slot ${s} at index entry ${pos}`);
+    }
+    const at = this.slot(s);
+    heap.setU32(at + S_OCC, 1);
+    heap.setField(at + S_KEY, key);
+    heap.setField(at + S_VAL, val);
+    heap.setU32(this.indexAt(pos), (INDEX_LIVE | s) >>> 0);
+    this.used += 1;
+    this.count += 1;
+    this.storeCounts(heap);
+    return s;
+  }
+
+  setLive(heap, s, live) {
+    if (s >= this.used || this.live(heap, s) === live) {
+      throw this.corrupt(`slot ${s} cannot become ${live ? 'live' : 'dead'}`);
+    }
+    heap.setU32(this.slot(s) + S_OCC, live ? 1 : 0);
+    this.count += live ? 1 : -1;
+    this.storeCounts(heap);
+  }
+
+  /** Applies `d` (bucket holds the newer version); returns the inverse. */
+  apply(heap, d) {
+    const { slot, pos } = d;
+    switch (d.op) {
+      case OP_SAME:
+        return SAME;
+      case OP_UNAPPEND: {
+        if (slot + 1 !== this.used || heap.u32(this.indexAt(pos)) !== ((INDEX_LIVE | slot) >>> 0)
+          || !this.live(heap, slot)) {
+          throw this.corrupt(`cannot undo append of slot ${slot}`);
+        }
+        const key = this.key(heap, slot);
+        const val = this.val(heap, slot);
+        heap.fill(this.slot(slot), SLOT_SIZE, 0);
+        heap.setU32(this.indexAt(pos), 0);
+        this.used -= 1;
+        this.count -= 1;
+        this.storeCounts(heap);
+        return diff(OP_REAPPEND, slot, pos, key, val);
+      }
+      case OP_REAPPEND:
+        if (slot !== this.used || pos > this.mask()) throw this.corrupt(`cannot redo append of slot ${slot}`);
+        this.append(heap, pos, d.key, d.val);
+        return diff(OP_UNAPPEND, slot, pos);
+      case OP_REVIVE:
+        this.setLive(heap, slot, true);
+        return diff(OP_KILL, slot);
+      case OP_KILL:
+        this.setLive(heap, slot, false);
+        return diff(OP_REVIVE, slot);
+      case OP_SETVAL: {
+        if (slot >= this.used || !this.live(heap, slot)) throw this.corrupt(`cannot set value of slot ${slot}`);
+        const old = this.val(heap, slot);
+        heap.setField(this.slot(slot) + S_VAL, d.val);
+        return diff(OP_SETVAL, slot, 0, ZERO, old);
+      }
+      default:
+        throw this.corrupt(`unknown diff op ${d.op}`);
+    }
+  }
+
+  /** Live [key, value] pairs in first-insertion order. */
+  entries(heap) {
+    const out = [];
+    for (let s = 0; s < this.used; s++) {
+      if (this.live(heap, s)) out.push([this.key(heap, s), this.val(heap, s)]);
+    }
+    if (out.length !== this.count) throw this.corrupt(`count ${this.count} but ${out.length} live slots`);
+    return out;
+  }
+}
+
+const loadBucket = (heap, ptr) => (ptr === 0 ? null : Bucket.load(heap, ptr));
+
+/** Makes `w` the root of its family; returns its bucket (null: empty). */
+function reroot(heap, kind, w) {
+  let [state, link] = wrapper(heap, w, kind);
+  if (state === ROOT) return loadBucket(heap, link);
+  const path = [w];
+  const maxSteps = Math.floor(heap.size() / WRAPPER_SIZE) + 1;
+  let root = w;
+  while (state === DIFF) {
+    if (path.length > maxSteps) throw GuestError.corrupt('Map/Set version', w, 'diff chain has a cycle');
+    root = link;
+    [state, link] = wrapper(heap, root, kind);
+    if (state === DIFF) path.push(root);
+  }
+  const bucket = loadBucket(heap, link);
+  if (bucket === null) {
+    for (let i = path.length - 1; i >= 0; i--) {
+      const v = path[i];
+      if (!sameDiff(readDiff(heap, v), SAME)) {
+        throw GuestError.corrupt('Map/Set version', v, 'diff against an empty collection');
+      }
+      writeVersion(heap, root, DIFF, v, SAME);
+      setRoot(heap, v, 0);
+      root = v;
+    }
+    return null;
+  }
+  for (let i = path.length - 1; i >= 0; i--) {
+    const v = path[i];
+    const inverse = bucket.apply(heap, readDiff(heap, v));
+    writeVersion(heap, root, DIFF, v, inverse);
+    setRoot(heap, v, bucket.ptr);
+    root = v;
+  }
+  return bucket;
+}
+
+function allocWrapper(heap, kind) {
+  const w = heap.alloc(WRAPPER_SIZE);
+  heap.setU32(w + W_TAG, KIND_TAG[kind]);
+  setRoot(heap, w, 0);
+  return w;
+}
+
+function allocBucket(heap, cap) {
+  const size = bucketSize(cap);
+  const ptr = heap.alloc(size);
+  heap.fill(ptr, size, 0);
+  heap.setU32(ptr + B_CAP, cap);
+  return new Bucket(ptr, cap, 0, 0);
+}
+
+/** Capacity for a bucket about to hold `live` entries. */
+function capacityFor(live) {
+  let cap = MIN_CAPACITY;
+  while (cap < 2 * live) cap *= 2;
+  if (cap > MAX_CAPACITY) throw GuestError.tooLarge(live);
+  return cap;
+}
+
+function put(bucket, heap, ktag, key, val) {
+  const p = bucket.probe(heap, ktag, key);
+  if (p.found !== undefined) bucket.apply(heap, diff(OP_SETVAL, p.found, 0, ZERO, val));
+  else bucket.append(heap, p.vacant, key, val);
+}
+
+/** Map and Set over a Heap; every function mirrors collection.rs. */
+export const collection = {
+  /** A new, empty collection. */
+  new: (heap, kind) => allocWrapper(heap, kind),
+
+  /** A collection of `entries` in one wrapper and bucket (insert semantics). */
+  fromEntries(heap, kind, ktag, entries) {
+    const w = allocWrapper(heap, kind);
+    if (entries.length === 0) return w;
+    const bucket = heap.withRoots([w], () => allocBucket(heap, capacityFor(entries.length)));
+    for (const [key, val] of entries) {
+      validateField(heap, ktag, key);
+      put(bucket, heap, ktag, key, val);
+    }
+    setRoot(heap, w, bucket.ptr);
+    return w;
+  },
+
+  size(heap, kind, w) {
+    const b = reroot(heap, kind, w);
+    return b === null ? 0 : b.count;
+  },
+
+  /** The value under `key`, or null. */
+  get(heap, kind, w, ktag, key) {
+    validateField(heap, ktag, key);
+    const b = reroot(heap, kind, w);
+    if (b === null) return null;
+    const p = b.probe(heap, ktag, key);
+    return p.found !== undefined ? b.val(heap, p.found) : null;
+  },
+
+  entries(heap, kind, w) {
+    const b = reroot(heap, kind, w);
+    return b === null ? [] : b.entries(heap);
+  },
+
+  /** `w` with `key` mapped to `val`; returns the new version. */
+  insert(heap, kind, w, ktag, key, vtag, val) {
+    validateField(heap, ktag, key);
+    validateField(heap, vtag, val);
+    const bucket = reroot(heap, kind, w);
+    let plan;
+    if (bucket === null) plan = { copy: MIN_CAPACITY };
+    else {
+      const p = bucket.probe(heap, ktag, key);
+      if (p.found !== undefined) plan = kind === 'Set' ? { same: true } : { setval: p.found };
+      else if (bucket.used < bucket.cap) plan = { append: p.vacant };
+      else plan = { copy: capacityFor(bucket.count + 1) };
+    }
+    const roots = [w, Field.pointer(ktag, key), Field.pointer(vtag, val)];
+    return update(heap, kind, w, bucket, plan, roots, ktag, [key, val]);
+  },
+
+  /** `w` without `key`; returns the new version. */
+  remove(heap, kind, w, ktag, key) {
+    validateField(heap, ktag, key);
+    const bucket = reroot(heap, kind, w);
+    let plan = { same: true };
+    if (bucket !== null) {
+      const p = bucket.probe(heap, ktag, key);
+      if (p.found !== undefined) plan = { kill: p.found };
+    }
+    return update(heap, kind, w, bucket, plan, [w, Field.pointer(ktag, key)], ktag, null);
+  },
+};
+
+/** Allocates the new version (and bucket) with `roots` pushed, then runs `plan`. */
+function update(heap, kind, w, bucket, plan, roots, ktag, entry) {
+  return heap.withRoots(roots, () => {
+    const nw = allocWrapper(heap, kind);
+    let forward;
+    if (plan.copy !== undefined) {
+      const fresh = heap.withRoots([nw], () => allocBucket(heap, plan.copy));
+      if (bucket !== null) {
+        for (const [k, v] of Bucket.load(heap, bucket.ptr).entries(heap)) put(fresh, heap, ktag, k, v);
+      }
+      if (entry !== null) put(fresh, heap, ktag, entry[0], entry[1]);
+      setRoot(heap, nw, fresh.ptr);
+      return nw;
+    } else if (plan.same) {
+      if (bucket !== null) writeVersion(heap, nw, DIFF, w, SAME);
+      return nw;
+    } else if (plan.setval !== undefined) {
+      forward = diff(OP_SETVAL, plan.setval, 0, ZERO, entry ? entry[1] : ZERO);
+    } else if (plan.kill !== undefined) {
+      forward = diff(OP_KILL, plan.kill);
+    } else {
+      const [key, val] = entry || [ZERO, ZERO];
+      forward = diff(OP_REAPPEND, bucket ? bucket.used : 0, plan.append, key, val);
+    }
+    const ptr = bucket ? bucket.ptr : 0;
+    const b = Bucket.load(heap, ptr);
+    const inverse = b.apply(heap, forward);
+    writeVersion(heap, w, DIFF, nw, inverse);
+    setRoot(heap, nw, ptr);
+    return nw;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The module's signatures: a small reader of the type, import, function and
+// export sections (the JS API does not expose function types).
+// ---------------------------------------------------------------------------
+
+const VALTYPES = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
+
+/** {imports: [{module, name, kind, type}], exports: Map(name -> {kind, type})} */
+export function readSignatures(bytes) {
+  let off = 8;
+  const u32 = () => {
+    let result = 0, shift = 0, byte;
+    do {
+      byte = bytes[off++];
+      result += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return result;
+  };
+  const name = () => {
+    const len = u32();
+    const s = decoder.decode(bytes.subarray(off, off + len));
+    off += len;
+    return s;
+  };
+  const limits = () => {
+    const flags = bytes[off++];
+    u32();
+    if (flags & 1) u32();
+  };
+  const types = [];
+  const imports = [];
+  const funcTypes = []; // function index space -> type
+  const exports = new Map();
+  while (off < bytes.length) {
+    const id = bytes[off++];
+    const len = u32();
+    const end = off + len;
+    if (id === 1) {
+      for (let n = u32(); n > 0; n--) {
+        if (bytes[off++] !== 0x60) { types.push(null); off = end; break; }
+        const params = [];
+        for (let p = u32(); p > 0; p--) params.push(VALTYPES[bytes[off++]] || '?');
+        const results = [];
+        for (let r = u32(); r > 0; r--) results.push(VALTYPES[bytes[off++]] || '?');
+        types.push({ params, results });
+      }
+    } else if (id === 2) {
+      for (let n = u32(); n > 0; n--) {
+        const module = name();
+        const field = name();
+        const kind = bytes[off++];
+        if (kind === 0) {
+          const type = types[u32()] || null;
+          imports.push({ module, name: field, kind: 'function', type });
+          funcTypes.push(type);
+        } else if (kind === 1) { off++; limits(); imports.push({ module, name: field, kind: 'table' }); }
+        else if (kind === 2) { limits(); imports.push({ module, name: field, kind: 'memory' }); }
+        else if (kind === 3) { off += 2; imports.push({ module, name: field, kind: 'global' }); }
+        else if (kind === 4) { off++; u32(); imports.push({ module, name: field, kind: 'tag' }); }
+        else break;
+      }
+    } else if (id === 3) {
+      for (let n = u32(); n > 0; n--) funcTypes.push(types[u32()] || null);
+    } else if (id === 7) {
+      for (let n = u32(); n > 0; n--) {
+        const field = name();
+        const kind = bytes[off++];
+        const index = u32();
+        exports.set(field, { kind, type: kind === 0 ? funcTypes[index] : null });
+      }
+    }
+    off = end;
+  }
+  return { imports, exports };
+}
+
+const sigText = (t) => (t ? `(func (param ${t.params.join(' ')}) (result ${t.results.join(' ')}))` : '(unknown)');
+const sameSig = (a, b) => a && b && a.params.join() === b.params.join() && a.results.join() === b.results.join();
+
+// ---------------------------------------------------------------------------
+// Import families. Each is {name: define(importName, type, rt) -> function |
+// null}; `rt` is the run's state (heap, options, channels).
+// ---------------------------------------------------------------------------
+
+/** Runs `body` on the guest heap, turning a GuestError into a trap naming `imp`. */
+function withHeap(rt, imp, body) {
+  try {
+    return body(rt.heap);
+  } catch (e) {
+    if (e instanceof GuestError) throw new HostTrap('guest', `vera.${imp}: ${e.message}`, { imp, source: e });
+    throw e;
+  }
+}
+
+const i32 = (v) => v | 0;
+
+/** Python's repr of a string (quotes chosen as Python does). */
+export function pythonReprStr(s) {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of s) {
+    const c = ch.codePointAt(0);
+    if (ch === '\\') out += '\\\\';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === quote) out += '\\' + ch;
+    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return out + quote;
+}
+
+/** Length of the longest valid UTF-8 prefix of `bytes`, or -1 if all valid. */
+function utf8ValidUpTo(bytes) {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    let n, min;
+    if (b < 0x80) { i++; continue; }
+    if (b >= 0xc2 && b <= 0xdf) { n = 1; min = 0x80; }
+    else if (b >= 0xe0 && b <= 0xef) { n = 2; min = 0x800; }
+    else if (b >= 0xf0 && b <= 0xf4) { n = 3; min = 0x10000; }
+    else return i;
+    let cp = b & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+const NO_FILES = 'File I/O is not available in the browser';
+
+const io = {
+  print: (_n, _t, rt) => (ptr, len) => {
+    rt.out(withHeap(rt, 'print', (h) => readString(h, ptr, len)));
+  },
+  stderr: (_n, _t, rt) => (ptr, len) => {
+    rt.err(withHeap(rt, 'stderr', (h) => readString(h, ptr, len)));
+  },
+  read_line: (_n, _t, rt) => () => {
+    let line = rt.stdin.readUntil(0x0a);
+    if (line.length && line[line.length - 1] === 0x0a) line = line.subarray(0, line.length - 1);
+    const text = decoder.decode(line);
+    return withHeap(rt, 'read_line', (h) => allocStr(h, text)).map(i32);
+  },
+  read_char: (_n, _t, rt) => () => {
+    const ch = rt.stdin.readChar();
+    const [tag, text] = ch === null ? [ERR, 'EOF'] : [OK, ch];
+    return i32(withHeap(rt, 'read_char', (h) => allocAdtWithStr(h, tag, text)));
+  },
+  read_file: (_n, _t, rt) => (ptr, len) => {
+    const path = withHeap(rt, 'read_file', (h) => readString(h, ptr, len));
+    let tag = OK, text;
+    try {
+      const got = rt.options.readFile ? rt.options.readFile(path) : null;
+      if (got === null) throw new Error(NO_FILES);
+      const bytes = typeof got === 'string' ? encoder.encode(got) : got;
+      const at = utf8ValidUpTo(bytes);
+      if (at >= 0) {
+        tag = ERR;
+        text = `'utf-8' codec can't decode byte 0x${bytes[at].toString(16).padStart(2, '0')} in position ${at}: invalid start byte`;
+      } else text = decoder.decode(bytes);
+    } catch (e) {
+      tag = ERR;
+      text = e.message;
+    }
+    return i32(withHeap(rt, 'read_file', (h) => allocAdtWithStr(h, tag, text)));
+  },
+  write_file: (_n, _t, rt) => (pp, pl, dp, dl) => {
+    const [path, data] = withHeap(rt, 'write_file', (h) => [readString(h, pp, pl), readString(h, dp, dl)]);
+    let error = null;
+    try {
+      if (!rt.options.writeFile) throw new Error(NO_FILES);
+      rt.options.writeFile(path, data);
+    } catch (e) {
+      error = e.message;
+    }
+    return i32(withHeap(rt, 'write_file', (h) => (error === null
+      ? allocAdt(h, OK, Payload.empty) : allocAdtWithStr(h, ERR, error))));
+  },
+  args: (_n, _t, rt) => () => withHeap(rt, 'args', (h) => allocStringArray(h, rt.args)).map(i32),
+  exit: () => (code) => {
+    throw new HostTrap('exit', `exit(${code})`, { code: BigInt(code) });
+  },
+  sleep: (_n, _t, rt) => (ms) => {
+    const n = Number(ms);
+    if (n <= 0) return;
+    if (rt.options.sleep) { rt.options.sleep(n); return; }
+    const deadline = Date.now() + n;
+    while (Date.now() < deadline) { /* no synchronous sleep on a page's main thread */ }
+  },
+  time: () => () => BigInt(Date.now()),
+  get_env: (_n, _t, rt) => (ptr, len) => {
+    const key = withHeap(rt, 'get_env', (h) => readString(h, ptr, len));
+    const env = rt.options.env || {};
+    const value = Object.prototype.hasOwnProperty.call(env, key) ? env[key] : undefined;
+    return i32(withHeap(rt, 'get_env', (h) => (value === undefined
+      ? allocAdt(h, NONE, Payload.empty) : allocAdtWithStr(h, SOME, String(value)))));
+  },
+};
+
+const checks = {
+  contract_fail: (_n, _t, rt) => (ptr, len) => {
+    rt.violation = withHeap(rt, 'contract_fail', (h) => readString(h, ptr, len));
+  },
+  trap: (_n, _t, rt) => (kind, ptr, len) => {
+    const message = len === 0 ? '' : withHeap(rt, 'trap', (h) => readString(h, ptr, len));
+    rt.trapSignal = { code: kind >>> 0, message };
+  },
+};
+
+/** State<T>: one definition for every cell type, typed by the import's signature. */
+function stateFamily(name, type, rt) {
+  const m = /^state_(get|put|push|pop)_(.+)$/.exec(name);
+  if (!m) return null;
+  const [, op, cell] = m;
+  const stack = () => {
+    if (!rt.cells.has(cell)) rt.cells.set(cell, [null]);
+    return rt.cells.get(cell);
+  };
+  const zero = (t) => (t === 'i64' ? 0n : 0);
+  switch (op) {
+    case 'get': {
+      const t = type && type.results[0];
+      return () => {
+        const s = stack();
+        const v = s[s.length - 1];
+        if (v === null) return zero(t);
+        return t === 'i64' ? BigInt.asIntN(64, BigInt(v)) : v;
+      };
+    }
+    case 'put':
+      return (v) => { const s = stack(); s[s.length - 1] = v; };
+    case 'push':
+      return () => { stack().push(null); };
+    default:
+      return () => { const s = stack(); if (s.length > 1) s.pop(); };
+  }
+}
+
+/** Decodes a Map/Set import name: {kind, op, k, v} or null (collections.rs). */
+export function parseCollectionImport(name) {
+  const [base, tags = ''] = name.split('$');
+  if (name.split('$').length > 2) return null;
+  const isTag = (c) => TAGS.includes(c);
+  const one = (prefix) => (tags.length === 2 && tags[0] === prefix && isTag(tags[1]) ? tags[1] : null);
+  const two = () => (tags.length === 5 && tags[0] === 'k' && isTag(tags[1]) && tags[2] === '_' && tags[3] === 'v'
+    && isTag(tags[4]) ? [tags[1], tags[4]] : null);
+  const table = {
+    map_new: ['Map', 'new', 0], set_new: ['Set', 'new', 0], map_size: ['Map', 'size', 0], set_size: ['Set', 'size', 0],
+    map_insert: ['Map', 'insert', 2], map_get: ['Map', 'get', 2],
+    map_contains: ['Map', 'contains', 'k'], map_remove: ['Map', 'remove', 'k'], map_keys: ['Map', 'keys', 'k'],
+    map_values: ['Map', 'values', 'v'], set_add: ['Set', 'insert', 'e'], set_contains: ['Set', 'contains', 'e'],
+    set_remove: ['Set', 'remove', 'e'], set_to_array: ['Set', 'keys', 'e'],
+  };
+  const row = table[base];
+  if (!row) return null;
+  const [kind, op, arity] = row;
+  if (arity === 0) return tags === '' ? { kind, op, k: null, v: null } : null;
+  if (arity === 2) {
+    const kv = two();
+    return kv ? { kind, op, k: kv[0], v: kv[1] } : null;
+  }
+  const t = one(arity);
+  if (!t) return null;
+  if (op === 'values') return { kind, op, k: null, v: t };
+  return { kind, op, k: t, v: kind === 'Set' ? 'b' : null };
+}
+
+const wasmTypes = (tag) => ({ i: ['i64'], f: ['f64'], s: ['i32', 'i32'], b: ['i32'] })[tag];
+
+/** The wasm signature Vera 0.2.3 gives a decoded Map/Set import. */
+export function collectionSignature(imp) {
+  switch (imp.op) {
+    case 'new': return { params: [], results: ['i32'] };
+    case 'size': return { params: ['i32'], results: ['i64'] };
+    case 'insert': return {
+      params: ['i32', ...wasmTypes(imp.k), ...(imp.kind === 'Set' ? [] : wasmTypes(imp.v))], results: ['i32'],
+    };
+    case 'get': case 'contains': case 'remove': return { params: ['i32', ...wasmTypes(imp.k)], results: ['i32'] };
+    default: return { params: ['i32'], results: ['i32', 'i32'] };
+  }
+}
+
+/** Reads one tagged field from the argument list at `at`; returns [field, next]. */
+function takeField(tag, args, at) {
+  switch (tag) {
+    case 'i': return [Field.int(args[at]), at + 1];
+    case 'f': return [Field.float(args[at]), at + 1];
+    case 's': return [Field.str(args[at], args[at + 1]), at + 2];
+    default: return [Field.word(args[at]), at + 1];
+  }
+}
+
+/** Every Map/Set import, for all tag combinations, from one definition. */
+function collectionsFamily(name, type, rt) {
+  const imp = parseCollectionImport(name);
+  if (!imp) return null;
+  const expected = collectionSignature(imp);
+  if (type && !sameSig(type, expected)) {
+    throw new LoadError(`import vera.${name} is declared as ${sigText(type)} but Vera 0.2.3 gives it ${sigText(expected)}`);
+  }
+  const { kind } = imp;
+  return (...args) => withHeap(rt, name, (h) => {
+    rt.stats[kind === 'Map' ? 'mapOps' : 'setOps'] += 1;
+    const w = args[0] >>> 0;
+    switch (imp.op) {
+      case 'new':
+        return collection.new(h, kind);
+      case 'size':
+        return BigInt(collection.size(h, kind, w));
+      case 'insert': {
+        const [key, next] = takeField(imp.k, args, 1);
+        const val = kind === 'Set' ? ZERO : takeField(imp.v, args, next)[0];
+        const vtag = kind === 'Set' ? 'i' : imp.v;
+        return collection.insert(h, kind, w, imp.k, key, vtag, val) | 0;
+      }
+      case 'get': {
+        const [key] = takeField(imp.k, args, 1);
+        const val = collection.get(h, kind, w, imp.k, key);
+        return (val === null ? allocAdt(h, NONE, Payload.empty) : allocAdt(h, SOME, Payload.fromField(imp.v, val))) | 0;
+      }
+      case 'contains': {
+        const [key] = takeField(imp.k, args, 1);
+        return collection.get(h, kind, w, imp.k, key) === null ? 0 : 1;
+      }
+      case 'remove': {
+        const [key] = takeField(imp.k, args, 1);
+        return collection.remove(h, kind, w, imp.k, key) | 0;
+      }
+      default: {
+        const keys = imp.op === 'keys';
+        const column = collection.entries(h, kind, w).map(([k, v]) => (keys ? k : v));
+        return h.withRoots([w], () => allocFieldArray(h, keys ? imp.k : imp.v, column)).map(i32);
+      }
+    }
+  });
+}
+
+const handles = {
+  host_decref_handle: (_n, _t, rt) => (kind, handle) => {
+    const release = rt.releases[kind];
+    if (release) release(handle >>> 0);
+  },
+  attach_bucket_to_wrapper: () => () => {},
+};
+
+function randomBelow(range) { // range: BigInt > 0, uniform by rejection
+  const bits = range.toString(2).length;
+  for (;;) {
+    let r = 0n;
+    for (let got = 0; got < bits; got += 32) r = (r << 32n) | BigInt((Math.random() * 2 ** 32) >>> 0);
+    r &= (1n << BigInt(bits)) - 1n;
+    if (r < range) return r;
+  }
+}
+
+const MATH = { log: Math.log, log2: Math.log2, log10: Math.log10, sin: Math.sin, cos: Math.cos, tan: Math.tan, asin: Math.asin, acos: Math.acos, atan: Math.atan };
+
+function numericFamily(name) {
+  if (MATH[name]) { const f = MATH[name]; return (x) => f(x); }
+  switch (name) {
+    case 'atan2': return (y, x) => Math.atan2(y, x);
+    case 'random_int': return (low, high) => {
+      if (low > high) throw new HostTrap('refused', `empty range in randint(${low}, ${high})`);
+      return BigInt.asIntN(64, low + randomBelow(high - low + 1n));
+    };
+    case 'random_float': return () => Math.random();
+    case 'random_bool': return () => (Math.random() < 0.5 ? 1 : 0);
+    default: return null;
+  }
+}
+
+const table = (t) => (name, type, rt) => (Object.prototype.hasOwnProperty.call(t, name) ? t[name](name, type, rt) : null);
+
+/** Every family, in the order names are offered (families/mod.rs). */
+const FAMILIES = [
+  ['io', table(io)],
+  ['checks', table(checks)],
+  ['state', stateFamily],
+  ['collections', collectionsFamily],
+  ['handles', table(handles)],
+  ['numeric', numericFamily],
+  // json and decimal are appended below, where they are defined.
+];
+
+// ---------------------------------------------------------------------------
+// Traps (trap.rs): the same kinds and descriptions as the Rust host.
+// ---------------------------------------------------------------------------
+
+/** Vera 0.2.3's trap kinds: [name, code passed to vera.trap, description]. */
+export const TRAP_KINDS = [
+  ['overflow', 1, 'Integer overflow'],
+  ['nat_guard', 2, 'Negative value bound into a @Nat slot'],
+  ['nat_underflow', 4, '@Nat subtraction would be negative'],
+  ['assertion_failed', 5, 'Assertion failed'],
+  ['index_out_of_bounds', 6, 'Array index out of bounds'],
+  ['string_index_out_of_bounds', 7, 'String index out of bounds'],
+  ['float_conversion', 8, 'Float64 value outside the @Int range'],
+  ['heap_exhausted', 9, 'Heap exhausted'],
+  ['contract_violation', 0, 'Contract violation'],
+  ['divide_by_zero', 0, 'Integer division by zero'],
+  ['out_of_bounds', 0, 'Out-of-bounds memory access'],
+  ['stack_exhausted', 0, 'WASM call stack exhausted'],
+  ['unreachable', 0, 'Reached `unreachable` WASM instruction'],
+  ['uncaught_exception', 10, 'Uncaught exception'],
+  ['host_error', 0, 'Host binding error'],
+  ['unknown', 0, 'Unclassified trap'],
+];
+
+const description = (kind) => (TRAP_KINDS.find((k) => k[0] === kind) || [0, 0, 'Unclassified trap'])[2];
+
+/** The engine's own trap messages (V8 wording) and the kinds they are. */
+const NATIVE_TRAPS = [
+  ['divide by zero', 'divide_by_zero'],
+  ['remainder by zero', 'divide_by_zero'],
+  ['divide result unrepresentable', 'overflow'],
+  ['float unrepresentable in integer range', 'float_conversion'],
+  ['memory access out of bounds', 'out_of_bounds'],
+  ['unreachable', 'unreachable'],
+];
+
+function nativeKind(e) {
+  if (e instanceof RangeError && /call stack/i.test(e.message)) return 'stack_exhausted';
+  if (typeof WebAssembly.Exception === 'function' && e instanceof WebAssembly.Exception) return 'uncaught_exception';
+  if (!(e instanceof WebAssembly.RuntimeError)) return null;
+  const msg = String(e.message).toLowerCase();
+  const hit = NATIVE_TRAPS.find(([needle]) => msg.includes(needle));
+  return hit ? hit[1] : null;
+}
+
+/** The wasm functions on the stack, innermost first (from the JS stack text). */
+function wasmFrames(e) {
+  const stack = e && typeof e.stack === 'string' ? e.stack : '';
+  const frames = [];
+  for (const line of stack.split('\n')) {
+    const m = /^\s*at (?:\S+\.)?(\S+) \((?:wasm:\/\/|.*wasm-function)/.exec(line) || /^\s*(\S+)@.*wasm-function/.exec(line);
+    if (m && !/^wasm-function\[/.test(m[1])) frames.push(m[1].replace(/^\$/, ''));
+  }
+  return frames;
+}
+
+/** How a run that did not return ended: {exit: code} or {trap: {kind, message, frames}}. */
+function classify(e, rt) {
+  const frames = wasmFrames(e);
+  const trap = (kind, message) => ({ trap: { kind, message, frames } });
+  if (e instanceof HostTrap) {
+    if (e.kind === 'exit') return { exit: e.code };
+    if (e.kind === 'refused') return trap('host_error', e.message);
+    if (e.kind === 'limit') return trap('limit', e.message);
+    const kind = e.source.kind;
+    return trap(kind, `${description(kind)} (vera.${e.imp}: ${e.source.message})`);
+  }
+  if (e instanceof LoadError) return trap('host_error', e.message);
+  if (rt.violation !== null) return trap('contract_violation', rt.violation);
+  if (rt.trapSignal !== null) {
+    const { code, message } = rt.trapSignal;
+    const row = TRAP_KINDS.find((k) => k[1] === code && code !== 0);
+    if (row) return trap(row[0], message === '' ? row[2] : message);
+  }
+  const kind = nativeKind(e);
+  if (kind) return trap(kind, description(kind));
+  if (e instanceof WebAssembly.RuntimeError) return trap('unknown', String(e.message));
+  return trap('host_error', `${description('host_error')} (${e && e.message ? e.message : String(e)})`);
+}
+
+// ---------------------------------------------------------------------------
+// Printing values as `vera run` 0.2.3 does (format.rs)
+// ---------------------------------------------------------------------------
+
+/** Python's repr(float). */
+export function pythonFloatRepr(x) {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [mantissa, e] = Math.abs(x).toExponential().split('e');
+  const exp = Number(e);
+  const digits = mantissa.replace('.', '');
+  const sign = x < 0 ? '-' : '';
+  const n = digits.length;
+  if (exp >= -4 && exp < 16) {
+    let body;
+    if (exp >= n - 1) body = digits + '0'.repeat(exp - n + 1) + '.0';
+    else if (exp >= 0) body = digits.slice(0, exp + 1) + '.' + digits.slice(exp + 1);
+    else body = '0.' + '0'.repeat(-exp - 1) + digits;
+    return sign + body;
+  }
+  const m = n === 1 ? digits : digits[0] + '.' + digits.slice(1);
+  return `${sign}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+}
+
+/** The line `vera run` prints for a returned value, or null (Unit). */
+export function displayValue(v) {
+  switch (v.type) {
+    case 'unit': return null;
+    case 'int': return v.value.toString();
+    case 'float': return pythonFloatRepr(v.value);
+    case 'word': return String(v.value);
+    default: return v.value;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Arguments parsed like `vera run` does (lib.rs parse_args)
+// ---------------------------------------------------------------------------
+
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+
+/** Rust's `str::parse::<i64>`: the value or the ParseIntError text. */
+function parseI64(text) {
+  if (text === '') return { error: 'cannot parse integer from empty string' };
+  if (!/^[+-]?[0-9]+$/.test(text)) return { error: 'invalid digit found in string' };
+  const v = BigInt(text);
+  if (v > I64_MAX) return { error: 'number too large to fit in target type' };
+  if (v < I64_MIN) return { error: 'number too small to fit in target type' };
+  return { value: v };
+}
+
+function parsePythonFloat(text) {
+  const t = text.trim().toLowerCase().replaceAll('_', '');
+  if (['inf', '+inf', 'infinity', '+infinity'].includes(t)) return Infinity;
+  if (['-inf', '-infinity'].includes(t)) return -Infinity;
+  if (['nan', '+nan', '-nan'].includes(t)) return NaN;
+  if (!/^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?$/.test(t)) return null;
+  return Number(t);
+}
+
+function parseWord(text) {
+  const t = text.toLowerCase();
+  if (['true', 'yes', '1'].includes(t)) return 1;
+  if (['false', 'no', '0'].includes(t)) return 0;
+  const p = parseI64(t.trim());
+  return p.value !== undefined && p.value >= -(2n ** 31n) && p.value < 2n ** 31n ? Number(p.value) : null;
+}
+
+const arityMessage = (name, n, m) => `Function '${name}' expects ${n} argument${n === 1 ? '' : 's'} but ${m} ${m === 1 ? 'was' : 'were'} provided.`;
+
+class Usage extends Error {}
+
+function parseArgs(rt, name, params, raw) {
+  const stringsNeeded = Math.max(0, params.length - raw.length);
+  const out = [];
+  let pairsLeft = stringsNeeded;
+  let i = 0;
+  raw.forEach((text, n) => {
+    const ty = params[i];
+    if (ty === undefined) throw new Usage(arityMessage(name, params.length - stringsNeeded, raw.length));
+    const invalid = (e, t) => new Usage(`Argument ${pythonReprStr(text)} is not valid for parameter type '${t}': ${e}`);
+    if (ty === 'i64') {
+      const p = parseI64(text.trim().replaceAll('_', ''));
+      if (p.error) throw invalid(p.error, 'i64');
+      out.push(p.value);
+    } else if (ty === 'f64') {
+      const v = parsePythonFloat(text);
+      if (v === null) throw invalid('could not convert string to float', 'f64');
+      out.push(v);
+    } else if (ty === 'i32' && pairsLeft > 0 && params[i + 1] === 'i32'
+      && (parseWord(text) === null || params.length - i - 1 < raw.length - n - 1 + pairsLeft)) {
+      pairsLeft -= 1;
+      const bytes = encoder.encode(text);
+      if (bytes.length === 0) out.push(0, 0);
+      else {
+        if (!rt.exports.alloc) throw new Usage("Cannot allocate String argument: module has no 'memory' or 'alloc' export");
+        const ptr = rt.exports.alloc(bytes.length) >>> 0;
+        new Uint8Array(rt.exports.memory.buffer).set(bytes, ptr);
+        out.push(ptr | 0, bytes.length);
+      }
+      i += 1;
+    } else if (ty === 'i32') {
+      const v = parseWord(text);
+      if (v === null) throw invalid('invalid literal for int()', 'i32');
+      out.push(v);
+    } else {
+      throw new Usage(`parameter type ${ty} is not supported`);
+    }
+    i += 1;
+  });
+  if (out.length !== params.length) throw new Usage(arityMessage(name, params.length - stringsNeeded, raw.length));
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Standard input over a byte source
+// ---------------------------------------------------------------------------
+
+class Stdin {
+  constructor(source) {
+    this.buf = new Uint8Array(0);
+    this.at = 0;
+    this.done = false;
+    if (typeof source === 'function') this.next = source;
+    else if (source === 'prompt') {
+      // A page's user types each line (Cancel is end of input).
+      this.next = () => {
+        const line = typeof globalThis.prompt === 'function' ? globalThis.prompt('Input:') : null;
+        return line === null ? null : encoder.encode(line + '\n');
+      };
+    } else {
+      let data = source == null ? new Uint8Array(0) : typeof source === 'string' ? encoder.encode(source) : source;
+      this.next = () => { const d = data; data = null; return d; };
+    }
+  }
+  fill() {
+    if (this.at < this.buf.length) return true;
+    if (this.done) return false;
+    const chunk = this.next();
+    if (!chunk || chunk.length === 0) { this.done = true; return false; }
+    this.buf = chunk;
+    this.at = 0;
+    return true;
+  }
+  readUntil(delim) {
+    const parts = [];
+    let total = 0;
+    while (this.fill()) {
+      const end = this.buf.indexOf(delim, this.at);
+      const stop = end < 0 ? this.buf.length : end + 1;
+      const part = this.buf.slice(this.at, stop);
+      parts.push(part);
+      total += part.length;
+      this.at = stop;
+      if (end >= 0) break;
+    }
+    const out = new Uint8Array(total);
+    let o = 0;
+    for (const p of parts) { out.set(p, o); o += p.length; }
+    return out;
+  }
+  /** One UTF-8 character (an invalid sequence reads as U+FFFD), or null at EOF. */
+  readChar() {
+    if (!this.fill()) return null;
+    const first = this.buf[this.at++];
+    const width = first < 0x80 ? 1 : first >= 0xc0 && first <= 0xdf ? 2 : first >= 0xe0 && first <= 0xef ? 3
+      : first >= 0xf0 && first <= 0xf7 ? 4 : 1;
+    const bytes = [first];
+    for (let k = 1; k < width; k++) {
+      if (!this.fill() || (this.buf[this.at] & 0xc0) !== 0x80) break;
+      bytes.push(this.buf[this.at++]);
+    }
+    return String.fromCodePoint(decoder.decode(new Uint8Array(bytes)).codePointAt(0));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Loading and running
+// ---------------------------------------------------------------------------
+
+const RUNTIME_EXPORTS = ['alloc', 'register_wrapper', 'gc_collect'];
+
+/** Compiles `bytes` and checks every import; throws LoadError. */
+export async function load(bytes, options = {}) {
+  bytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  if (!(bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d)) {
+    throw new LoadError('not a valid WebAssembly module: it does not start with the \\0asm magic number');
+  }
+  let module;
+  try {
+    module = await WebAssembly.compile(bytes);
+  } catch (e) {
+    throw new LoadError(`not a valid WebAssembly module: ${e.message}`);
+  }
+  const sigs = readSignatures(bytes);
+  // Probe every import against the families once, so a missing one is
+  // refused at load, naming each.
+  const missing = [];
+  const probe = newRunState(options);
+  for (const imp of sigs.imports) {
+    const name = `${imp.module}.${imp.name}`;
+    if (imp.kind !== 'function') missing.push(`${name} (not a function)`);
+    else if (imp.module !== 'vera' || defineImport(imp.name, imp.type, probe) === null) missing.push(name);
+  }
+  if (missing.length) {
+    throw new LoadError(`the module imports ${missing.length} function(s) vera-rt does not provide: ${missing.join(', ')}`);
+  }
+  return new Program(module, sigs, options);
+}
+
+function defineImport(name, type, rt) {
+  for (const [, definer] of FAMILIES) {
+    const f = definer(name, type, rt);
+    if (f) return f;
+  }
+  return null;
+}
+
+function newRunState(options) {
+  const textOut = (cb, flag, captured) => (text) => {
+    if (text.length === 0) return;
+    rt[flag] = text.endsWith('\n');
+    captured.push(text);
+    if (cb) cb(text);
+  };
+  const rt = {
+    options,
+    args: (options.args || []).map(String),
+    stdin: new Stdin(options.stdin),
+    violation: null,
+    trapSignal: null,
+    cells: new Map(),
+    releases: {},
+    ext: {},
+    stats: { mapOps: 0, setOps: 0 },
+    stdoutEndsNewline: null,
+    stderrEndsNewline: null,
+    exports: {},
+    heap: null,
+  };
+  rt.captured = { stdout: [], stderr: [] };
+  rt.out = textOut(options.stdout, 'stdoutEndsNewline', rt.captured.stdout);
+  rt.err = textOut(options.stderr, 'stderrEndsNewline', rt.captured.stderr);
+  return rt;
+}
+
+function guestHeap(rt) {
+  const ex = rt.exports;
+  const limit = ex.gc_stack_limit ? ex.gc_stack_limit.value >>> 0 : null;
+  return new Heap({
+    buffer: () => {
+      if (!ex.memory) throw new GuestError('host_error', 'the module exports no `memory`');
+      return ex.memory.buffer;
+    },
+    allocRaw: (size) => {
+      if (!ex.alloc) throw new GuestError('host_error', 'the module exports no `alloc`');
+      return ex.alloc(size | 0);
+    },
+    shadowStack: () => (ex.gc_sp && limit !== null ? [ex.gc_sp.value >>> 0, limit] : null),
+    setGcSp: (sp) => { if (ex.gc_sp) ex.gc_sp.value = sp | 0; },
+  });
+}
+
+class Program {
+  constructor(module, sigs, options) {
+    this.module = module;
+    this.sigs = sigs;
+    this.options = options;
+  }
+
+  /** Functions a user can call, in export order. */
+  entryPoints() {
+    return [...this.sigs.exports].filter(([n, e]) => e.kind === 0 && !RUNTIME_EXPORTS.includes(n)).map(([n]) => n);
+  }
+
+  select(wanted) {
+    const entries = this.entryPoints();
+    const available = entries.length ? entries.join(', ') : '(none)';
+    if (wanted != null) {
+      if (entries.includes(wanted)) return [wanted, null];
+      throw new Usage(`Function '${wanted}' not found in exports. Available: ${available}`);
+    }
+    if (entries.includes('main')) return ['main', null];
+    if (entries.length) return [entries[0], `Note: no 'main' declared — running public function '${entries[0]}'.`];
+    throw new Usage('No exported functions to call');
+  }
+
+  /** Instantiates the module and calls `fnName` (default main); returns a report. */
+  async run(fnName = null) {
+    const rt = newRunState(this.options);
+    const report = { outcome: null, note: null, stats: rt.stats, rt };
+    const done = (outcome) => {
+      report.outcome = outcome;
+      report.stdoutEndsNewline = rt.stdoutEndsNewline;
+      report.stderrEndsNewline = rt.stderrEndsNewline;
+      report.output = { stdout: rt.captured.stdout.join(''), stderr: rt.captured.stderr.join('') };
+      return report;
+    };
+    let name;
+    try {
+      [name, report.note] = this.select(fnName);
+    } catch (e) {
+      return done({ trap: { kind: 'usage', message: e.message, frames: [] } });
+    }
+    const imports = { vera: {} };
+    for (const imp of this.sigs.imports) {
+      if (imp.module === 'vera' && imp.kind === 'function') imports.vera[imp.name] = defineImport(imp.name, imp.type, rt);
+    }
+    let instance;
+    try {
+      instance = await WebAssembly.instantiate(this.module, imports);
+    } catch (e) {
+      return done(classify(e, rt));
+    }
+    rt.exports = instance.exports;
+    rt.heap = guestHeap(rt);
+    const sig = this.sigs.exports.get(name).type || { params: [], results: [] };
+    let params;
+    try {
+      params = parseArgs(rt, name, sig.params, rt.args);
+    } catch (e) {
+      if (e instanceof Usage) return done({ trap: { kind: 'usage', message: e.message, frames: [] } });
+      return done(classify(e, rt));
+    }
+    let result;
+    try {
+      result = instance.exports[name](...params);
+    } catch (e) {
+      return done(classify(e, rt));
+    }
+    return done({ value: resultValue(rt, sig.results, result) });
+  }
+}
+
+function resultValue(rt, types, result) {
+  switch (types.join(',')) {
+    case '': return { type: 'unit' };
+    case 'i64': return { type: 'int', value: result };
+    case 'f64': return { type: 'float', value: result };
+    case 'i32': return { type: 'word', value: result };
+    case 'i32,i32': {
+      const [p, l] = result;
+      try {
+        return { type: 'str', value: readString(rt.heap, p, l) };
+      } catch {
+        return { type: 'word', value: p };
+      }
+    }
+    default: return { type: 'str', value: String(result) };
+  }
+}
+
+/**
+ * Writes what `vera-rt run` writes after the program ran and returns its
+ * exit code: the note, missing final newlines, the value (when the
+ * program printed nothing), or `Error: ...` with the backtrace.
+ */
+export function finish(report, { stdout = () => {}, stderr = () => {} } = {}) {
+  if (report.note) stderr(report.note + '\n');
+  if (report.stdoutEndsNewline === false) stdout('\n');
+  if (report.stderrEndsNewline === false) stderr('\n');
+  const o = report.outcome;
+  if (o.value) {
+    if (report.stdoutEndsNewline == null) {
+      const line = displayValue(o.value);
+      if (line !== null) stdout(line + '\n');
+    }
+    return 0;
+  }
+  if (o.exit !== undefined) return Number(BigInt.asUintN(8, BigInt(o.exit)));
+  const { kind, message, frames } = o.trap;
+  let text = `Error: ${message}\n`;
+  if (frames.length && kind !== 'usage') {
+    text += 'Backtrace (innermost first):\n' + frames.map((f) => `  in ${f}\n`).join('');
+  }
+  stderr(text);
+  return 1;
+}
+
+/** load + run + finish, as `vera-rt run NAME` does; returns the exit code. */
+export async function runModule(bytes, options = {}, label = 'module.wasm') {
+  let program;
+  try {
+    program = await load(bytes, options);
+  } catch (e) {
+    if (!(e instanceof LoadError)) throw e;
+    if (options.stderr) options.stderr(`Error: ${label}: ${e.message}\n`);
+    return 1;
+  }
+  const report = await program.run(options.fn ?? null);
+  return finish(report, { stdout: options.stdout, stderr: options.stderr });
+}
+
+// ---------------------------------------------------------------------------
+// JSON (families/json.rs): json_parse is Python's json.loads with Vera's
+// accept-domain gates (same messages and positions, in code points);
+// json_stringify writes Vera's canonical form. Json ADT tags: JNull 0,
+// JBool 1, JNumber 2 (f64 @+8), JString 3, JArray 4 (4-byte cells),
+// JObject 5 (a Map<String, Json> wrapper @+4, built in guest memory).
+// ---------------------------------------------------------------------------
+
+const JNULL = 0, JBOOL = 1, JNUMBER = 2, JSTRING = 3, JARRAY = 4, JOBJECT = 5;
+export const JSON_MAX_DEPTH = 1000;
+
+/** A decoded JSON string: WTF-8 bytes and the first lone surrogate. */
+class JStr {
+  constructor() { this.bytes = []; this.lone = null; }
+  push(cp) {
+    const b = this.bytes;
+    if (cp >= 0xd800 && cp <= 0xdfff) {
+      if (this.lone === null) this.lone = cp;
+      b.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    } else if (cp < 0x80) b.push(cp);
+    else if (cp < 0x800) b.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) b.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else b.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+}
+
+class JsonFail {
+  constructor(msg, pos, depth = null) { Object.assign(this, { msg, pos, depth }); }
+}
+
+const CP = (c) => c.codePointAt(0);
+const isWs = (c) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+const isDigit = (c) => c !== undefined && c >= 0x30 && c <= 0x39;
+
+function hex4(s, from) {
+  let v = 0;
+  for (let i = from; i < from + 4; i++) {
+    const c = s[i];
+    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 87 : c >= 0x41 && c <= 0x46 ? c - 55 : -1;
+    if (d < 0) return null;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+class JsonParser {
+  constructor(s) { this.s = s; this.constant = null; }
+  skipWs(i) { while (i < this.s.length && isWs(this.s[i])) i++; return i; }
+  at(i, word) { for (let k = 0; k < word.length; k++) if (this.s[i + k] !== word.charCodeAt(k)) return false; return true; }
+
+  value(idx, depth) {
+    const s = this.s;
+    const len = s.length;
+    if (idx >= len) throw new JsonFail('Expecting value', idx);
+    const c = s[idx];
+    const constant = (name) => { if (this.constant === null) this.constant = name; return [{ t: 'num', v: 0 }, idx + name.length]; };
+    switch (c) {
+      case 0x22: { const [str, i] = this.string(idx + 1); return [{ t: 'str', v: str }, i]; }
+      case 0x7b:
+        if (depth >= JSON_MAX_DEPTH) throw new JsonFail(null, 0, 'object');
+        return this.object(idx + 1, depth + 1);
+      case 0x5b:
+        if (depth >= JSON_MAX_DEPTH) throw new JsonFail(null, 0, 'array');
+        return this.array(idx + 1, depth + 1);
+      case 0x6e: if (idx + 3 < len && this.at(idx, 'null')) return [{ t: 'null' }, idx + 4]; break;
+      case 0x74: if (idx + 3 < len && this.at(idx, 'true')) return [{ t: 'bool', v: true }, idx + 4]; break;
+      case 0x66: if (idx + 4 < len && this.at(idx, 'false')) return [{ t: 'bool', v: false }, idx + 5]; break;
+      case 0x4e: if (idx + 2 < len && this.at(idx, 'NaN')) return constant('NaN'); break;
+      case 0x49: if (idx + 7 < len && this.at(idx, 'Infinity')) return constant('Infinity'); break;
+      case 0x2d: if (idx + 8 < len && this.at(idx, '-Infinity')) return constant('-Infinity'); break;
+      default: break;
+    }
+    return this.number(idx);
+  }
+
+  number(start) {
+    const s = this.s;
+    const end = s.length - 1;
+    const stop = () => new JsonFail('Expecting value', start);
+    let idx = start;
+    if (s[idx] === 0x2d) { idx++; if (idx > end) throw stop(); }
+    if (s[idx] >= 0x31 && s[idx] <= 0x39) { idx++; while (idx <= end && isDigit(s[idx])) idx++; }
+    else if (s[idx] === 0x30) idx++;
+    else throw stop();
+    const negative = s[start] === 0x2d;
+    const intDigits = idx - start - (negative ? 1 : 0);
+    let isFloat = false;
+    if (idx < end && s[idx] === 0x2e && isDigit(s[idx + 1])) {
+      isFloat = true;
+      idx += 2;
+      while (idx <= end && isDigit(s[idx])) idx++;
+    }
+    if (idx < end && (s[idx] === 0x65 || s[idx] === 0x45)) {
+      const eStart = idx;
+      idx++;
+      if (idx < end && (s[idx] === 0x2d || s[idx] === 0x2b)) idx++;
+      while (idx <= end && isDigit(s[idx])) idx++;
+      if (isDigit(s[idx - 1])) isFloat = true;
+      else idx = eStart;
+    }
+    let value;
+    if (!isFloat && intDigits > 4300) value = negative ? -Infinity : Infinity;
+    else {
+      value = Number(String.fromCharCode(...s.slice(start, idx)));
+      if (!isFloat && value === 0) value = 0;
+    }
+    return [{ t: 'num', v: value }, idx];
+  }
+
+  string(end) {
+    const s = this.s;
+    const len = s.length;
+    const begin = end - 1;
+    const out = new JStr();
+    for (;;) {
+      let next = end;
+      while (next < len) {
+        const d = s[next];
+        if (d === 0x22 || d === 0x5c) break;
+        if (d <= 0x1f) throw new JsonFail('Invalid control character at', next);
+        next++;
+      }
+      for (let i = end; i < next; i++) out.push(s[i]);
+      if (next === len) throw new JsonFail('Unterminated string starting at', begin);
+      if (s[next] === 0x22) return [out, next + 1];
+      next++;
+      if (next === len) throw new JsonFail('Unterminated string starting at', begin);
+      const c = s[next];
+      if (c !== 0x75) {
+        end = next + 1;
+        const simple = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 }[c];
+        if (simple === undefined) throw new JsonFail('Invalid \\escape', end - 2);
+        out.push(simple);
+        continue;
+      }
+      next++;
+      end = next + 4;
+      if (end >= len) throw new JsonFail('Invalid \\uXXXX escape', next - 1);
+      let cp = hex4(s, next);
+      if (cp === null) throw new JsonFail('Invalid \\uXXXX escape', end - 5);
+      if (cp >= 0xd800 && cp <= 0xdbff && end + 6 < len && s[end] === 0x5c && s[end + 1] === 0x75) {
+        const low = hex4(s, end + 2);
+        if (low === null) throw new JsonFail('Invalid \\uXXXX escape', end + 1);
+        if (low >= 0xdc00 && low <= 0xdfff) {
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+          end += 6;
+        }
+      }
+      out.push(cp);
+    }
+  }
+
+  object(idx, depth) {
+    const s = this.s;
+    idx = this.skipWs(idx);
+    const pairs = [];
+    const index = Object.create(null); // duplicate keys: first place, last value
+    if (s[idx] !== 0x7d) {
+      for (;;) {
+        if (s[idx] !== 0x22) throw new JsonFail('Expecting property name enclosed in double quotes', idx);
+        const [key, next] = this.string(idx + 1);
+        idx = this.skipWs(next);
+        if (s[idx] !== 0x3a) throw new JsonFail("Expecting ':' delimiter", idx);
+        idx = this.skipWs(idx + 1);
+        const [val, after] = this.value(idx, depth);
+        const id = key.bytes.join(',');
+        if (id in index) pairs[index[id]][1] = val;
+        else { index[id] = pairs.length; pairs.push([key, val]); }
+        idx = this.skipWs(after);
+        if (s[idx] === 0x7d) break;
+        if (s[idx] !== 0x2c) throw new JsonFail("Expecting ',' delimiter", idx);
+        idx = this.skipWs(idx + 1);
+      }
+    }
+    return [{ t: 'obj', v: pairs }, idx + 1];
+  }
+
+  array(idx, depth) {
+    const s = this.s;
+    idx = this.skipWs(idx);
+    const items = [];
+    if (s[idx] !== 0x5d) {
+      for (;;) {
+        const [val, next] = this.value(idx, depth);
+        items.push(val);
+        idx = this.skipWs(next);
+        if (s[idx] === 0x5d) break;
+        if (s[idx] !== 0x2c) throw new JsonFail("Expecting ',' delimiter", idx);
+        idx = this.skipWs(idx + 1);
+      }
+    }
+    return [{ t: 'arr', v: items }, idx + 1];
+  }
+}
+
+function decodeError(s, msg, pos) {
+  let line = 1, lastNl = -1;
+  for (let i = 0; i < Math.min(pos, s.length); i++) if (s[i] === 0x0a) { line++; lastNl = i; }
+  const col = lastNl >= 0 ? pos - lastNl : pos + 1;
+  return `${msg}: line ${line} column ${col} (char ${pos})`;
+}
+
+const nonFiniteParseMessage = (name) => `json_parse: ${name} is not valid JSON — RFC 8259 has no NaN or Infinity.  json_parse accepts RFC 8259 text only, not the JavaScript constants: quote the value as a string, or write null.`;
+const loneSurrogateMessage = (cp) => `json_parse: \\u${cp.toString(16).toUpperCase().padStart(4, '0')} decodes to a lone surrogate, which is not a Unicode scalar value — a Vera string is a sequence of scalar values, so this text has no representable decoding.  Write the character as a matched high-then-low surrogate escape pair, or remove the escape.`;
+const nonFiniteNumberMessage = (name) => `json_parse: a number in the text overflows to ${name}, which JSON cannot represent — RFC 8259 §6 lets an implementation set limits on the range of numbers it accepts, and Vera's accepted range is the finite Float64 values.  Keep the magnitude at or below 1.7976931348623157e308, or carry the value as a string.`;
+
+function firstViolation(v) {
+  switch (v.t) {
+    case 'str': return v.v.lone === null ? null : loneSurrogateMessage(v.v.lone);
+    case 'num': return Number.isFinite(v.v) || Number.isNaN(v.v) ? null : nonFiniteNumberMessage(v.v > 0 ? 'Infinity' : '-Infinity');
+    case 'arr': for (const item of v.v) { const m = firstViolation(item); if (m) return m; } return null;
+    case 'obj':
+      for (const [k, val] of v.v) {
+        if (k.lone !== null) return loneSurrogateMessage(k.lone);
+        const m = firstViolation(val);
+        if (m) return m;
+      }
+      return null;
+    default: return null;
+  }
+}
+
+/** json_parse's decision: {ok: value} | {err: message} | {trap: message}. */
+export function jsonParse(text) {
+  const s = Array.from(text, CP);
+  if (s[0] === 0xfeff) return { err: decodeError(s, 'Unexpected UTF-8 BOM (decode using utf-8-sig)', 0) };
+  const p = new JsonParser(s);
+  let v;
+  try {
+    const [val, end] = p.value(p.skipWs(0), 0);
+    const e = p.skipWs(end);
+    if (e !== s.length) throw new JsonFail('Extra data', e);
+    v = val;
+  } catch (e) {
+    if (!(e instanceof JsonFail)) throw e;
+    if (e.depth) return { trap: `maximum recursion depth exceeded while decoding a JSON ${e.depth} from a unicode string` };
+    return { err: decodeError(s, e.msg, e.pos) };
+  }
+  if (p.constant !== null) return { err: nonFiniteParseMessage(p.constant) };
+  const bad = firstViolation(v);
+  return bad ? { err: bad } : { ok: v };
+}
+
+/** Builds `v` in guest memory; the result is not rooted. */
+function jsonWrite(h, v) {
+  switch (v.t) {
+    case 'null': return allocBlock(h, 8, JNULL, [], []);
+    case 'bool': return allocBlock(h, 8, JBOOL, [[4, v.v ? 1 : 0]], []);
+    case 'num': return allocAdt(h, JNUMBER, Payload.wide(Field.float(v.v)));
+    case 'str': return allocAdtWithStr(h, JSTRING, new Uint8Array(v.v.bytes));
+    case 'arr': {
+      const [backing, n] = allocArrayWith(h, v.v.length, 4, (i) => jsonWrite(h, v.v[i]));
+      return allocAdt(h, JARRAY, Payload.str(backing, n));
+    }
+    default: {
+      // Key and value pointers of every entry, in one block the collector
+      // traces while the bucket is built.
+      const entries = [];
+      const [scratchBlock] = allocArrayWith(h, v.v.length, 8, (i) => {
+        const [key, val] = v.v[i];
+        const [kp, kl] = allocStr(h, new Uint8Array(key.bytes));
+        const vp = h.withRoots([kp], () => jsonWrite(h, val));
+        entries.push([Field.str(kp, kl), Field.word(vp)]);
+        return { lo: kp, hi: vp };
+      });
+      return h.withRoots([scratchBlock], () => {
+        const map = collection.fromEntries(h, 'Map', 's', entries);
+        return allocAdt(h, JOBJECT, Payload.word(map));
+      });
+    }
+  }
+}
+
+class Refusal {
+  constructor(message) { this.message = message; }
+}
+
+/** json.dumps(s, ensure_ascii=False). */
+function jsonQuote(s) {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0);
+    if (ch === '"') out += '\\"';
+    else if (ch === '\\') out += '\\\\';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c === 8) out += '\\b';
+    else if (c === 12) out += '\\f';
+    else if (c < 0x20) out += '\\u' + c.toString(16).padStart(4, '0');
+    else out += ch;
+  }
+  return out + '"';
+}
+
+function jsonEmit(h, ptr, out, depth) {
+  if (depth > JSON_MAX_DEPTH) throw new Refusal('maximum recursion depth exceeded while calling a Python object');
+  switch (h.u32(ptr)) {
+    case JNULL: out.push('null'); break;
+    case JBOOL: out.push(h.u32(ptr + 4) !== 0 ? 'true' : 'false'); break;
+    case JNUMBER: {
+      const x = h.f64(ptr + 8);
+      if (!Number.isFinite(x)) {
+        const name = Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';
+        throw new Refusal(`json_stringify: ${name} is not representable in JSON — RFC 8259 has no NaN or Infinity.  Guard with float_is_nan / float_is_infinite before serialising.`);
+      }
+      out.push(String(x));
+      break;
+    }
+    case JSTRING: out.push(jsonQuote(readString(h, h.u32(ptr + 4), h.u32(ptr + 8)))); break;
+    case JARRAY: {
+      const p = h.u32(ptr + 4);
+      const l = h.u32(ptr + 8);
+      if (l > 0) h.check(p, l * 4);
+      out.push('[');
+      for (let i = 0; i < l; i++) {
+        if (i > 0) out.push(',');
+        jsonEmit(h, h.u32(p + 4 * i), out, depth + 1);
+      }
+      out.push(']');
+      break;
+    }
+    case JOBJECT: {
+      const entries = collection.entries(h, 'Map', h.u32(ptr + 4));
+      out.push('{');
+      entries.forEach(([k, v], i) => {
+        if (i > 0) out.push(',');
+        out.push(jsonQuote(decoder.decode(fieldStrBytes(h, k))), ':');
+        jsonEmit(h, v.lo, out, depth + 1);
+      });
+      out.push('}');
+      break;
+    }
+    default: out.push('null'); // read_json reads an unknown tag as None
+  }
+}
+
+const json = {
+  json_parse: (_n, _t, rt) => (p, l) => {
+    const text = withHeap(rt, 'json_parse', (h) => readString(h, p, l));
+    const parsed = jsonParse(text);
+    if (parsed.trap) throw new HostTrap('refused', parsed.trap);
+    return i32(withHeap(rt, 'json_parse', (h) => (parsed.ok
+      ? allocAdt(h, OK, Payload.word(jsonWrite(h, parsed.ok)))
+      : allocAdtWithStr(h, ERR, parsed.err))));
+  },
+  json_stringify: (_n, _t, rt) => (ptr) => {
+    const out = [];
+    try {
+      withHeap(rt, 'json_stringify', (h) => jsonEmit(h, ptr >>> 0, out, 0));
+    } catch (e) {
+      if (e instanceof Refusal) throw new HostTrap('refused', e.message);
+      throw e;
+    }
+    return withHeap(rt, 'json_stringify', (h) => allocStr(h, out.join(''))).map(i32);
+  },
+};
+FAMILIES.push(['json', table(json)]);
+
+// ---------------------------------------------------------------------------
+// Decimal (families/decimal.rs): Python's `decimal` as Vera 0.2.3 uses it,
+// on BigInt (coefficients and exponents). Values live in a per-run handle
+// table (a JS Map of handles, not a collection); the guest's collector
+// frees entries through host_decref_handle(3, handle).
+// A value: {nan: true} | {inf: true, neg} | {neg, coef: BigInt, exp: BigInt}
+// ---------------------------------------------------------------------------
+
+const DECIMAL_TAG = 0xfeedc003;
+const KIND_DECIMAL = 3;
+const DEC_DEFAULT = { prec: 28n, emax: 999999n, emin: -999999n };
+const DEC_WIDE = { prec: 28n, emax: 999999999999999999n, emin: -999999999999999999n };
+const etiny = (ctx) => ctx.emin - ctx.prec + 1n;
+const etop = (ctx) => ctx.emax - ctx.prec + 1n;
+
+class DecSignal extends Error {
+  constructor(name) { super(`[<class 'decimal.${name}'>]`); this.signal = name; }
+}
+
+const DNaN = Object.freeze({ nan: true });
+const dinf = (neg) => ({ inf: true, neg });
+const dfin = (neg, coef, exp) => ({ neg, coef, exp });
+const isFinite_ = (d) => !d.nan && !d.inf;
+const bigMax = (a, b) => (a > b ? a : b);
+const bigMin = (a, b) => (a < b ? a : b);
+const pow10n = (n) => 10n ** n;
+const ndigits = (c) => BigInt(c.toString().length);
+
+/** c / 10^n rounded half-even. */
+function divPow10HalfEven(c, n) {
+  if (n <= 0n) return c;
+  if (n > ndigits(c)) return 0n;
+  const p = pow10n(n);
+  const q = c / p;
+  const twice = (c % p) * 2n;
+  if (twice < p) return q;
+  if (twice > p) return q + 1n;
+  return q % 2n === 1n ? q + 1n : q;
+}
+
+export const Dec = {
+  fromInt: (v) => dfin(v < 0n, v < 0n ? -v : v, 0n),
+
+  /** Decimal(str(v)): the exact value of Python's repr of the float. */
+  fromFloat(v) {
+    if (Number.isNaN(v)) return DNaN;
+    if (!Number.isFinite(v)) return dinf(v < 0);
+    const neg = v < 0 || Object.is(v, -0);
+    if (v === 0) return dfin(neg, 0n, -1n);
+    const [mantissa, e] = Math.abs(v).toExponential().split('e');
+    const x10 = BigInt(e);
+    const digits = mantissa.replace('.', '');
+    const len = BigInt(digits.length);
+    const d = BigInt(digits);
+    if (!(x10 >= -4n && x10 < 16n)) return dfin(neg, d, x10 - (len - 1n));
+    const decpt = x10 + 1n;
+    if (decpt >= len) return dfin(neg, d * pow10n(decpt - len) * 10n, -1n);
+    return dfin(neg, d, decpt - len);
+  },
+
+  /** decimal_from_string's grammar, or null. */
+  parse(text) {
+    const m = /^[\t\n\x0b\x0c\r ]*([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?)([0-9]+))?[\t\n\x0b\x0c\r ]*$/.exec(text);
+    if (!m) return null;
+    const [, sign, intPart, fracPart = '', esign, edigits] = m;
+    if (intPart === '' && fracPart === '') return null;
+    let exp = 0n;
+    if (edigits !== undefined) {
+      const tok = edigits.replace(/^0+/, '');
+      if (tok.length > 7) return null;
+      const v = tok === '' ? 0n : BigInt(tok);
+      if (v > 999999n) return null;
+      exp = esign === '-' ? -v : v;
+    }
+    return dfin(sign === '-', BigInt(intPart + fracPart), exp - BigInt(fracPart.length));
+  },
+
+  isZero: (d) => isFinite_(d) && d.coef === 0n,
+
+  /** Python's str(Decimal). */
+  toString(d) {
+    if (d.nan) return 'NaN';
+    if (d.inf) return d.neg ? '-Infinity' : 'Infinity';
+    const digits = d.coef.toString();
+    const len = BigInt(digits.length);
+    const leftdigits = d.exp + len;
+    const dotplace = d.exp <= 0n && leftdigits > -6n ? leftdigits : 1n;
+    let out = d.neg ? '-' : '';
+    if (dotplace <= 0n) out += '0.' + '0'.repeat(Number(-dotplace)) + digits;
+    else if (dotplace >= len) out += digits + '0'.repeat(Number(dotplace - len));
+    else out += digits.slice(0, Number(dotplace)) + '.' + digits.slice(Number(dotplace));
+    if (leftdigits !== dotplace) {
+      const e = leftdigits - dotplace;
+      out += 'E' + (e >= 0n ? '+' : '') + e.toString();
+    }
+    return out;
+  },
+
+  /** float(Decimal): the nearest double. */
+  toFloat(d) {
+    if (d.nan) return NaN;
+    if (d.inf) return d.neg ? -Infinity : Infinity;
+    if (d.coef === 0n) return d.neg ? -0 : 0;
+    // Beyond these exponents the value is 0 or infinite whatever the digits.
+    const adj = ndigits(d.coef) + d.exp;
+    if (adj > 400n) return d.neg ? -Infinity : Infinity;
+    if (adj < -400n) return d.neg ? -0 : 0;
+    return Number(`${d.neg ? '-' : ''}${d.coef}e${d.exp}`);
+  },
+
+  /** _fix: rounds to the context's precision and checks its range. */
+  fix(neg, coef, exp, ctx) {
+    if (coef === 0n) return dfin(neg, 0n, bigMin(bigMax(exp, etiny(ctx)), ctx.emax));
+    const len = ndigits(coef);
+    let expMin = len + exp - ctx.prec;
+    if (expMin > etop(ctx)) throw new DecSignal('Overflow');
+    expMin = bigMax(expMin, etiny(ctx));
+    if (exp >= expMin) return dfin(neg, coef, exp);
+    let c = divPow10HalfEven(coef, expMin - exp);
+    let e = expMin;
+    if (ndigits(c) > ctx.prec) { c /= 10n; e += 1n; }
+    if (e > etop(ctx)) throw new DecSignal('Overflow');
+    return dfin(neg, c, e);
+  },
+
+  rescale(neg, coef, exp, to) {
+    if (coef === 0n) return [neg, 0n, to];
+    if (exp >= to) return [neg, coef * pow10n(exp - to), to];
+    return [neg, divPow10HalfEven(coef, to - exp), to];
+  },
+
+  add(a, b, ctx) {
+    if (a.nan || b.nan) return DNaN;
+    if (a.inf && b.inf && a.neg !== b.neg) throw new DecSignal('InvalidOperation');
+    if (a.inf) return dinf(a.neg);
+    if (b.inf) return dinf(b.neg);
+    const exp = bigMin(a.exp, b.exp);
+    if (a.coef === 0n && b.coef === 0n) return Dec.fix(a.neg && b.neg, 0n, exp, ctx);
+    if (a.coef === 0n || b.coef === 0n) {
+      const x = a.coef === 0n ? b : a;
+      const to = bigMax(exp, x.exp - ctx.prec - 1n);
+      const [n, c, e] = Dec.rescale(x.neg, x.coef, x.exp, to);
+      return Dec.fix(n, c, e, ctx);
+    }
+    let hi, lo;
+    if (a.exp < b.exp) { hi = { ...b }; lo = { ...a }; } else { hi = { ...a }; lo = { ...b }; }
+    const hiLen = ndigits(hi.coef);
+    const loLen = ndigits(lo.coef);
+    const floor = hi.exp + bigMin(-1n, hiLen - ctx.prec - 2n);
+    if (loLen + lo.exp - 1n < floor) { lo.coef = 1n; lo.exp = floor; }
+    hi.coef *= pow10n(hi.exp - lo.exp);
+    hi.exp = lo.exp;
+    let neg, coef;
+    if (hi.neg === lo.neg) { neg = hi.neg; coef = hi.coef + lo.coef; }
+    else if (hi.coef === lo.coef) return Dec.fix(false, 0n, exp, ctx);
+    else if (hi.coef > lo.coef) { neg = hi.neg; coef = hi.coef - lo.coef; }
+    else { neg = lo.neg; coef = lo.coef - hi.coef; }
+    return Dec.fix(neg, coef, hi.exp, ctx);
+  },
+
+  negated(d) {
+    if (d.nan) return DNaN;
+    if (d.inf) return dinf(!d.neg);
+    return dfin(!d.neg, d.coef, d.exp);
+  },
+
+  sub: (a, b, ctx) => Dec.add(a, Dec.negated(b), ctx),
+
+  mul(a, b, ctx) {
+    if (a.nan || b.nan) return DNaN;
+    if (a.inf || b.inf) {
+      const [x, y] = a.inf ? [a, b] : [b, a];
+      if (Dec.isZero(y)) throw new DecSignal('InvalidOperation');
+      return dinf(x.neg !== y.neg);
+    }
+    return Dec.fix(a.neg !== b.neg, a.coef * b.coef, a.exp + b.exp, ctx);
+  },
+
+  div(a, b, ctx) {
+    const neg = !!a.neg !== !!b.neg;
+    if (a.nan || b.nan) return DNaN;
+    if (a.inf && b.inf) throw new DecSignal('InvalidOperation');
+    if (a.inf) return dinf(neg);
+    if (b.inf) return dfin(neg, 0n, etiny(ctx));
+    if (b.coef === 0n) throw new DecSignal('InvalidOperation');
+    if (a.coef === 0n) return Dec.fix(neg, 0n, a.exp - b.exp, ctx);
+    const shift = ndigits(b.coef) - ndigits(a.coef) + ctx.prec + 1n;
+    let exp = a.exp - b.exp - shift;
+    let coef, rem;
+    if (shift >= 0n) { const n = a.coef * pow10n(shift); coef = n / b.coef; rem = n % b.coef; }
+    else { const dd = b.coef * pow10n(-shift); coef = a.coef / dd; rem = a.coef % dd; }
+    if (rem !== 0n) {
+      if (coef % 5n === 0n) coef += 1n;
+    } else {
+      const ideal = a.exp - b.exp;
+      while (exp < ideal && coef % 10n === 0n) { coef /= 10n; exp += 1n; }
+    }
+    return Dec.fix(neg, coef, exp, ctx);
+  },
+
+  neg(d, ctx) {
+    if (!isFinite_(d)) return Dec.negated(d);
+    return Dec.fix(d.coef === 0n ? false : !d.neg, d.coef, d.exp, ctx);
+  },
+
+  abs(d, ctx) {
+    if (d.nan) return DNaN;
+    if (d.inf) return dinf(false);
+    return Dec.fix(false, d.coef, d.exp, ctx);
+  },
+
+  /** _cmp of two non-NaN values: -1, 0, 1. */
+  cmpValues(a, b) {
+    const inf = (d) => (d.inf ? (d.neg ? -1 : 1) : 0);
+    if (inf(a) !== 0 || inf(b) !== 0) return Math.sign(inf(a) - inf(b));
+    const signed = (neg, o) => (neg ? -o : o);
+    const za = a.coef === 0n, zb = b.coef === 0n;
+    if (za && zb) return 0;
+    if (za) return signed(b.neg, -1);
+    if (zb) return signed(a.neg, 1);
+    if (a.neg !== b.neg) return a.neg ? -1 : 1;
+    const adjA = ndigits(a.coef) + a.exp - 1n;
+    const adjB = ndigits(b.coef) + b.exp - 1n;
+    let mag;
+    if (adjA !== adjB) mag = adjA < adjB ? -1 : 1;
+    else {
+      const [x, y] = a.exp >= b.exp ? [a.coef * pow10n(a.exp - b.exp), b.coef] : [a.coef, b.coef * pow10n(b.exp - a.exp)];
+      mag = x < y ? -1 : x > y ? 1 : 0;
+    }
+    return signed(a.neg, mag);
+  },
+
+  compare(a, b) {
+    if (a.nan || b.nan) throw new DecSignal('InvalidOperation');
+    return Dec.cmpValues(a, b);
+  },
+
+  equals: (a, b) => !a.nan && !b.nan && Dec.cmpValues(a, b) === 0,
+
+  /** decimal_round: quantize in the default context, or unchanged where Python raises. */
+  round(d, places) {
+    if (!isFinite_(d)) return d;
+    const ctx = DEC_DEFAULT;
+    let target;
+    if (places >= 0n) target = bigMax(-places, etiny(ctx));
+    else {
+      const k = -places;
+      if (k > ctx.emax) return d;
+      target = bigMax(k - (ctx.prec - 1n), 0n);
+    }
+    if (!(etiny(ctx) <= target && target <= ctx.emax)) return d;
+    if (d.coef === 0n) return dfin(d.neg, 0n, target);
+    const adjusted = ndigits(d.coef) + d.exp - 1n;
+    if (adjusted > ctx.emax || adjusted - target + 1n > ctx.prec) return d;
+    const [n, c, e] = Dec.rescale(d.neg, d.coef, d.exp, target);
+    const len = ndigits(c);
+    if ((c !== 0n && len + e - 1n > ctx.emax) || len > ctx.prec) return d;
+    return dfin(n, c, e);
+  },
+};
+
+function decimalTable(rt) {
+  if (!rt.ext.decimal) {
+    const t = { values: new Map(), next: 1 };
+    rt.ext.decimal = t;
+    rt.releases[KIND_DECIMAL] = (handle) => { t.values.delete(handle); };
+  }
+  return rt.ext.decimal;
+}
+
+function decStore(rt, d) {
+  const t = decimalTable(rt);
+  if (t.next >= 0x80000000) throw new HostTrap('limit', 'Decimal handles exhausted (2^31 allocated)');
+  const h = t.next++;
+  t.values.set(h, d);
+  return h;
+}
+
+function decLoad(rt, imp, h) {
+  const d = decimalTable(rt).values.get(h >>> 0);
+  if (d === undefined) throw new HostTrap('refused', `vera.${imp}: ${h | 0} is not a live Decimal handle`);
+  return d;
+}
+
+/** Runs a Decimal operation, turning a Python signal into the run-ending trap. */
+function decSignal(body) {
+  try {
+    return body();
+  } catch (e) {
+    if (e instanceof DecSignal) throw new HostTrap('refused', e.message);
+    throw e;
+  }
+}
+
+/** Allocates and registers the wrapper of `handle`; returns Some(wrapper). */
+function someWrapped(rt, imp, handle) {
+  return withHeap(rt, imp, (h) => {
+    const w = h.alloc(12);
+    h.setU32(w, DECIMAL_TAG);
+    h.setU32(w + 4, (handle | 0x80000000) >>> 0);
+    h.setU32(w + 8, 0);
+    return h.withRoots([w], () => {
+      if (rt.exports.register_wrapper) rt.exports.register_wrapper(w | 0, KIND_DECIMAL, handle | 0);
+      return allocAdt(h, SOME, Payload.word(w));
+    });
+  }) | 0;
+}
+
+const decNone = (rt, imp) => withHeap(rt, imp, (h) => allocAdt(h, NONE, Payload.empty)) | 0;
+
+const decBinary = (op) => (name, _t, rt) => (a, b) => {
+  const [x, y] = [decLoad(rt, name, a), decLoad(rt, name, b)];
+  return decStore(rt, decSignal(() => op(x, y, DEC_WIDE)));
+};
+
+const decimal = {
+  decimal_add: decBinary(Dec.add),
+  decimal_sub: decBinary(Dec.sub),
+  decimal_mul: decBinary(Dec.mul),
+  decimal_from_int: (_n, _t, rt) => (v) => decStore(rt, Dec.fromInt(v)),
+  decimal_from_float: (_n, _t, rt) => (v) => decStore(rt, Dec.fromFloat(v)),
+  decimal_from_string: (name, _t, rt) => (p, l) => {
+    const d = Dec.parse(withHeap(rt, name, (h) => readString(h, p, l)));
+    return d === null ? decNone(rt, name) : someWrapped(rt, name, decStore(rt, d));
+  },
+  decimal_to_string: (name, _t, rt) => (hd) => {
+    const text = Dec.toString(decLoad(rt, name, hd));
+    return withHeap(rt, name, (h) => allocStr(h, text)).map(i32);
+  },
+  decimal_to_float: (name, _t, rt) => (hd) => Dec.toFloat(decLoad(rt, name, hd)),
+  decimal_div: (name, _t, rt) => (a, b) => {
+    const [x, y] = [decLoad(rt, name, a), decLoad(rt, name, b)];
+    if (Dec.isZero(y)) return decNone(rt, name);
+    return someWrapped(rt, name, decStore(rt, decSignal(() => Dec.div(x, y, DEC_WIDE))));
+  },
+  decimal_neg: (name, _t, rt) => (hd) => decStore(rt, decSignal(() => Dec.neg(decLoad(rt, name, hd), DEC_WIDE))),
+  decimal_abs: (name, _t, rt) => (hd) => decStore(rt, decSignal(() => Dec.abs(decLoad(rt, name, hd), DEC_WIDE))),
+  decimal_round: (name, _t, rt) => (hd, places) => decStore(rt, Dec.round(decLoad(rt, name, hd), places)),
+  decimal_compare: (name, _t, rt) => (a, b) => {
+    const [x, y] = [decLoad(rt, name, a), decLoad(rt, name, b)];
+    const tag = decSignal(() => Dec.compare(x, y)) + 1;
+    return withHeap(rt, name, (h) => allocAdt(h, tag, Payload.empty)) | 0;
+  },
+  decimal_eq: (name, _t, rt) => (a, b) => (Dec.equals(decLoad(rt, name, a), decLoad(rt, name, b)) ? 1 : 0),
+};
+FAMILIES.push(['decimal', table(decimal)]);
+
+/** The same as `load`, under the name the issue proposed. */
+export const instantiate = load;

@@ -1,0 +1,102 @@
+// Every fixture under browser/run.mjs must print what `vera run` 0.2.3
+// printed (fixtures/NAME.expected.json): the same stdout, first stderr line
+// and exit status, run as crates/vera-rt/tests/fixtures.rs runs them (a
+// fresh temporary directory, NAME.stdin on stdin, NAME.run.json's fn and
+// args, VERA_RT_FIXTURE_ENV=fixture-env-value), eager-GC builds included.
+//
+// SKIP names fixtures this runtime cannot run, with the reason. Those whose
+// reason is a family the browser runtime does not provide must still fail
+// to load naming a missing import, so the list cannot go stale.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixtures = path.resolve(here, '../../fixtures');
+const runner = path.resolve(here, '../run.mjs');
+
+const NOT_PROVIDED = 'family not provided by the browser runtime';
+/** [prefix or exact name, reason, must fail for a missing import] */
+export const SKIP = [
+  ['check_uncaught_exn', "Node 20's V8 cannot compile try_table (exnref); the Playwright test runs it in Chromium", false],
+  ['db_', `SQLite: ${NOT_PROVIDED}`, true],
+  ['app_db_json', `SQLite: ${NOT_PROVIDED}`, true],
+  ['app_json_page', `regex and HTML: ${NOT_PROVIDED}`, true],
+  ['regex_', `regex: ${NOT_PROVIDED}`, true],
+  ['md_', `Markdown: ${NOT_PROVIDED}`, true],
+  ['html_', `HTML: ${NOT_PROVIDED}`, true],
+];
+
+const skipOf = (name) => SKIP.find(([p]) => name === p || (p.endsWith('_') && name.startsWith(p)));
+
+function runFixture(stem, wasm) {
+  const spec = fs.existsSync(`${stem}.run.json`) ? JSON.parse(fs.readFileSync(`${stem}.run.json`, 'utf8')) : {};
+  const args = [runner, wasm];
+  if (spec.fn) args.push('--fn', spec.fn);
+  if (spec.args) args.push('--', ...spec.args);
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'vera-browser-'));
+  const stdinFile = `${stem}.stdin`;
+  const stdin = fs.existsSync(stdinFile) ? fs.openSync(stdinFile, 'r') : 'ignore';
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, {
+      cwd, stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, VERA_RT_FIXTURE_ENV: 'fixture-env-value' },
+    });
+    const out = [], err = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    child.on('close', (code) => {
+      if (typeof stdin === 'number') fs.closeSync(stdin);
+      fs.rmSync(cwd, { recursive: true, force: true });
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code });
+    });
+  });
+}
+
+function compare(got, want) {
+  const problems = [];
+  if (got.stdout !== want.stdout) problems.push(`stdout:\n--- want\n${want.stdout}\n--- got\n${got.stdout}`);
+  const first = got.stderr.split('\n')[0];
+  if (first !== want.stderr_first_line) problems.push(`stderr first line: want ${JSON.stringify(want.stderr_first_line)}, got ${JSON.stringify(first)}`);
+  if (got.code !== want.exit_code) problems.push(`exit: want ${want.exit_code}, got ${got.code}`);
+  return problems;
+}
+
+async function check(name) {
+  const stem = path.join(fixtures, name);
+  const got = await runFixture(stem, `${stem}.wasm`);
+  const skip = skipOf(name);
+  if (skip) {
+    if (skip[2] && !(got.code === 1 && got.stderr.split('\n')[0].includes('does not provide'))) {
+      return [`${name}: skipped (${skip[1]}) but did not fail for a missing import: ${got.stderr.split('\n')[0]}`];
+    }
+    return [];
+  }
+  const want = JSON.parse(fs.readFileSync(`${stem}.expected.json`, 'utf8'));
+  const problems = compare(got, want);
+  if (fs.existsSync(`${stem}.eager-gc.wasm`)) {
+    const eager = await runFixture(stem, `${stem}.eager-gc.wasm`);
+    problems.push(...compare(eager, want).map((p) => `[eager-gc build] ${p}`));
+  }
+  return problems.length ? [`${name}: ${problems.join('\n')}`] : [];
+}
+
+const only = process.env.FIXTURES ? process.env.FIXTURES.split(',') : null;
+const names = fs.readdirSync(fixtures).filter((f) => f.endsWith('.vera')).map((f) => f.slice(0, -5))
+  .filter((n) => !only || only.includes(n)).sort();
+
+test('every fixture matches vera run under browser/run.mjs', async () => {
+  assert.ok(names.length >= 1, 'no fixtures found');
+  const failures = [];
+  const queue = [...names];
+  const workers = Math.max(2, Math.min(4, os.availableParallelism ? os.availableParallelism() : 2));
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (queue.length) failures.push(...await check(queue.shift()));
+  }));
+  const failing = failures.map((f) => f.split(':')[0]).join(', ');
+  assert.equal(failures.length, 0, `${failures.length} fixture(s) differ: ${failing}\n\n${failures.join('\n\n')}`);
+});
