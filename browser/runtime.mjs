@@ -673,10 +673,11 @@ function allocBucket(heap, cap) {
   return new Bucket(ptr, cap, 0, 0);
 }
 
-/** Capacity for a bucket about to hold `live` entries. */
+/** Capacity for a bucket about to hold `live` entries, with room for half
+ *  as many again (a full bucket doubles); as LAYOUT.md and collection.rs. */
 function capacityFor(live) {
   let cap = MIN_CAPACITY;
-  while (cap < 2 * live) cap *= 2;
+  while (cap < live + Math.floor(live / 2)) cap *= 2;
   if (cap > MAX_CAPACITY) throw GuestError.tooLarge(live);
   return cap;
 }
