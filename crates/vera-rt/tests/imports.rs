@@ -46,7 +46,10 @@ fn every_reference_import_links_with_its_signature() {
     let table = table();
     assert!(table.len() > 100, "import table too short: {}", table.len());
     for family in ["http_get", "async_await", "inference_complete", "db_query", "print"] {
-        assert!(table.iter().any(|(n, _)| n == family), "{family} missing from the table");
+        assert!(
+            table.iter().any(|(n, _)| n == family),
+            "{family} missing from the table"
+        );
     }
     let failures: Vec<String> = table
         .iter()

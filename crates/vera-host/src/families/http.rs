@@ -1,0 +1,192 @@
+//! `Http`: `http_get` and `http_post`, blocking, returning
+//! `Result<String, String>`.
+//!
+//! As Vera 0.2.3's host (`urllib.request.urlopen`, 60 s timeout): only
+//! `http`/`https` URLs are fetched (anything else is refused with Vera's
+//! message); redirects are followed; a status outside 2xx after that is
+//! `Err("HTTP Error 404: Not Found")`; a transport failure is urllib's
+//! `<urlopen error ...>` text; the body is decoded as UTF-8 with U+FFFD
+//! for invalid bytes, whatever the charset says. `http_post` always sends
+//! `Content-Type: application/json`. No compression is asked for
+//! (urllib asks for `identity`).
+//!
+//! [`fetch_get`] and [`fetch_post`] are pure (no guest memory), so the
+//! `async_*` family runs them on worker threads.
+
+use std::io;
+use std::time::Duration;
+
+use vera_layout::values::{self, ERR, OK};
+use vera_layout::{GuestResult, Heap};
+use wasmtime::Result;
+use wasmtime::{Caller, FuncType, Linker};
+
+use super::with_heap;
+use crate::state::HostState;
+
+type C<'a> = Caller<'a, HostState>;
+
+/// Seconds before a request is abandoned (Vera's `_HTTP_TIMEOUT`).
+pub const TIMEOUT_SECS: u64 = 60;
+
+/// What a fetch produced: `Ok(body)` or `Err(message)`, both for the guest.
+pub type Outcome = std::result::Result<String, String>;
+
+pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
+    match name {
+        "http_get" => linker.func_wrap("vera", name, |mut c: C<'_>, up: i32, ul: i32| -> Result<i32> {
+            let url = with_heap(&mut c, "http_get", |h| {
+                values::read_string(h.memory(), up as u32, ul as u32)
+            })?;
+            let outcome = fetch_get(&url);
+            with_heap(&mut c, "http_get", |h| alloc_outcome(h, &outcome)).map(|p| p as i32)
+        })?,
+        "http_post" => linker.func_wrap(
+            "vera",
+            name,
+            |mut c: C<'_>, up: i32, ul: i32, bp: i32, bl: i32| -> Result<i32> {
+                let (url, body) = with_heap(&mut c, "http_post", |h| {
+                    let m = h.memory();
+                    Ok((
+                        values::read_string(m, up as u32, ul as u32)?,
+                        values::read_string(m, bp as u32, bl as u32)?,
+                    ))
+                })?;
+                let outcome = fetch_post(&url, &body);
+                with_heap(&mut c, "http_post", |h| alloc_outcome(h, &outcome)).map(|p| p as i32)
+            },
+        )?,
+        _ => return Ok(false),
+    };
+    Ok(true)
+}
+
+/// Builds the guest `Result<String, String>` of a fetch.
+pub fn alloc_outcome(heap: &mut impl Heap, outcome: &Outcome) -> GuestResult<u32> {
+    match outcome {
+        Ok(body) => values::alloc_adt_with_str(heap, OK, body.as_bytes()),
+        Err(message) => values::alloc_adt_with_str(heap, ERR, message.as_bytes()),
+    }
+}
+
+/// `Http.get`.
+pub fn fetch_get(url: &str) -> Outcome {
+    if !is_http_url(url) {
+        return Err(refused("get"));
+    }
+    finish(agent().get(url).call())
+}
+
+/// `Http.post`: `body` as `application/json`.
+pub fn fetch_post(url: &str, body: &str) -> Outcome {
+    if !is_http_url(url) {
+        return Err(refused("post"));
+    }
+    finish(
+        agent()
+            .post(url)
+            .header("Content-Type", "application/json")
+            .send(body.as_bytes()),
+    )
+}
+
+fn refused(op: &str) -> String {
+    format!("Http.{op}: refusing non-HTTP(S) URL; only 'http' and 'https' schemes are permitted")
+}
+
+/// Whether `url`'s scheme (as Python's `urlparse` reads it) is http(s).
+pub fn is_http_url(url: &str) -> bool {
+    let Some((scheme, _)) = url.split_once(':') else {
+        return false;
+    };
+    let valid = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    valid && matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
+}
+
+/// A client configured like urllib's `urlopen`: status codes are looked at
+/// here, bodies are unlimited.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(TIMEOUT_SECS)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn finish(sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Outcome {
+    let mut response = sent.map_err(|e| urlopen_error(&e))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!(
+            "HTTP Error {}: {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        ));
+    }
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(u64::MAX)
+        .read_to_vec()
+        .map_err(|e| read_error(&e))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A failure before the response, in urllib's words (`str(URLError)`).
+pub fn urlopen_error(e: &ureq::Error) -> String {
+    let reason = match e {
+        ureq::Error::Io(io) => os_error(io),
+        ureq::Error::HostNotFound => "[Errno -2] Name or service not known".to_owned(),
+        ureq::Error::Timeout(_) => "timed out".to_owned(),
+        other => other.to_string(),
+    };
+    format!("<urlopen error {reason}>")
+}
+
+/// A failure while reading the body (Python raises the socket error itself).
+fn read_error(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Io(io) => os_error(io),
+        ureq::Error::Timeout(_) => "timed out".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// Python's `str(OSError)`: `[Errno N] strerror`.
+fn os_error(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => {
+            let text = e.to_string();
+            let strerror = text.split(" (os error").next().unwrap_or(&text);
+            format!("[Errno {code}] {strerror}")
+        }
+        None if e.kind() == io::ErrorKind::TimedOut => "timed out".to_owned(),
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_schemes() {
+        assert!(is_http_url("http://x/"));
+        assert!(is_http_url("HTTPS://x/"));
+        assert!(!is_http_url("file:///etc/passwd"));
+        assert!(!is_http_url("ftp://x/"));
+        assert!(!is_http_url("no scheme"));
+        assert!(!is_http_url(""));
+        assert_eq!(
+            fetch_get("file:///etc/passwd").unwrap_err(),
+            "Http.get: refusing non-HTTP(S) URL; only 'http' and 'https' schemes are permitted"
+        );
+    }
+
+    #[test]
+    fn os_errors_read_like_python() {
+        let e = io::Error::from_raw_os_error(111);
+        assert_eq!(os_error(&e), "[Errno 111] Connection refused");
+    }
+}
