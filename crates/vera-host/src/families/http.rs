@@ -118,11 +118,7 @@ fn finish(sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Erro
     let mut response = sent.map_err(|e| urlopen_error(&e))?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!(
-            "HTTP Error {}: {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("")
-        ));
+        return Err(format!("HTTP Error {}: {}", status.as_u16(), reason_phrase(status.as_u16())));
     }
     let bytes = response
         .body_mut()
@@ -131,6 +127,78 @@ fn finish(sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Erro
         .read_to_vec()
         .map_err(|e| read_error(&e))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The reason phrase for `code`. urllib quotes the server's own phrase,
+/// which ureq does not expose; this is the one Python's `http.server`
+/// sends (`http.HTTPStatus`, Python 3.11), the RFC wording for nearly
+/// every code.
+pub fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        102 => "Processing",
+        103 => "Early Hints",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        207 => "Multi-Status",
+        208 => "Already Reported",
+        226 => "IM Used",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        305 => "Use Proxy",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Request Entity Too Large",
+        414 => "Request-URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Requested Range Not Satisfiable",
+        417 => "Expectation Failed",
+        418 => "I'm a Teapot",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Entity",
+        423 => "Locked",
+        424 => "Failed Dependency",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        506 => "Variant Also Negotiates",
+        507 => "Insufficient Storage",
+        508 => "Loop Detected",
+        510 => "Not Extended",
+        511 => "Network Authentication Required",
+        _ => "",
+    }
 }
 
 /// A failure before the response, in urllib's words (`str(URLError)`).
