@@ -19,8 +19,8 @@
 //! provide yet: they must fail to load naming a missing import, so the list
 //! cannot go stale once the family lands.
 
-use std::path::{Path, PathBuf};
 use std::io::BufRead;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 

@@ -118,7 +118,11 @@ fn finish(sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Erro
     let mut response = sent.map_err(|e| urlopen_error(&e))?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!("HTTP Error {}: {}", status.as_u16(), reason_phrase(status.as_u16())));
+        return Err(format!(
+            "HTTP Error {}: {}",
+            status.as_u16(),
+            reason_phrase(status.as_u16())
+        ));
     }
     let bytes = response
         .body_mut()
