@@ -54,7 +54,7 @@ def start_server() -> subprocess.Popen:
     FIXTURE_ENV["VERA_RT_FIXTURE_HTTP"] = f"http://127.0.0.1:{port}"
     FIXTURE_ENV["VERA_RT_FIXTURE_CLOSED"] = f"http://127.0.0.1:{closed}"
     return server
-EAGER_GC_PREFIXES = ("map_", "set_", "json_", "app_", "html_", "md_")
+EAGER_GC_PREFIXES = ("map_", "set_", "json_", "app_", "html_", "md_", "http_", "async_")
 # Vera 0.2.3 miscompiles html_tree's rooting: its eager-GC build prints
 # garbage under `vera run` too.
 EAGER_GC_SKIP = {"html_tree"}
