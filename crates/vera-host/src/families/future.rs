@@ -25,6 +25,7 @@ use wasmtime::{Caller, FuncType, Linker};
 use super::http::{self, Outcome};
 use super::with_heap;
 use crate::state::HostState;
+use crate::trap::HostTrap;
 
 type C<'a> = Caller<'a, HostState>;
 
@@ -46,6 +47,8 @@ struct Futures {
 
 struct Pending {
     result: Option<Outcome>,
+    /// The fetch raised instead (Python's `urlparse`): awaiting it traps.
+    raised: Option<String>,
     receiver: Receiver<Outcome>,
     cancelled: Arc<AtomicBool>,
 }
@@ -86,21 +89,24 @@ impl Pool {
 }
 
 impl Futures {
-    fn submit(&mut self, fetch: impl FnOnce() -> Outcome + Send + 'static) -> u32 {
+    fn submit(&mut self, raised: Option<String>, fetch: impl FnOnce() -> Outcome + Send + 'static) -> u32 {
         let (send, receiver) = mpsc::channel();
         let cancelled = Arc::new(AtomicBool::new(false));
         let flag = cancelled.clone();
-        self.pool.get_or_insert_with(Pool::new).submit(Box::new(move || {
-            if !flag.load(Ordering::SeqCst) {
-                let _ = send.send(fetch());
-            }
-        }));
+        if raised.is_none() {
+            self.pool.get_or_insert_with(Pool::new).submit(Box::new(move || {
+                if !flag.load(Ordering::SeqCst) {
+                    let _ = send.send(fetch());
+                }
+            }));
+        }
         self.next += 1;
         let handle = self.next;
         self.live.insert(
             handle,
             Pending {
                 result: None,
+                raised,
                 receiver,
                 cancelled,
             },
@@ -108,19 +114,25 @@ impl Futures {
         handle
     }
 
-    /// Blocks until the future behind `handle` is done.
-    fn wait(&mut self, handle: u32) -> Outcome {
+    /// Blocks until the future behind `handle` is done; `Err` when its
+    /// fetch raised (the await then traps with that message).
+    fn wait(&mut self, handle: u32) -> std::result::Result<Outcome, String> {
         let Some(pending) = self.live.get_mut(&handle) else {
-            return Err("await: future was already reclaimed (#841 invariant violation — please report)".to_owned());
+            return Ok(Err(
+                "await: future was already reclaimed (#841 invariant violation — please report)".to_owned(),
+            ));
         };
+        if let Some(message) = &pending.raised {
+            return Err(message.clone());
+        }
         if pending.result.is_none() {
             let got = pending.receiver.recv();
             pending.result = Some(got.unwrap_or_else(|_| Err("await: future was cancelled".to_owned())));
         }
-        pending
+        Ok(pending
             .result
             .clone()
-            .unwrap_or_else(|| Err("await: future was cancelled".to_owned()))
+            .unwrap_or_else(|| Err("await: future was cancelled".to_owned())))
     }
 }
 
@@ -144,7 +156,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                 values::read_string(h.memory(), up as u32, ul as u32)
             })?;
             let futures = c.data_mut().extensions.get_or_default::<Futures>();
-            Ok(futures.submit(move || http::fetch_get(&url)) as i32)
+            Ok(futures.submit(http::parse_failure(&url), move || http::fetch_get(&url)) as i32)
         })?,
         "async_http_post" => linker.func_wrap(
             "vera",
@@ -158,11 +170,16 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                     ))
                 })?;
                 let futures = c.data_mut().extensions.get_or_default::<Futures>();
-                Ok(futures.submit(move || http::fetch_post(&url, &body)) as i32)
+                Ok(futures.submit(http::parse_failure(&url), move || http::fetch_post(&url, &body)) as i32)
             },
         )?,
         "async_await" => linker.func_wrap("vera", name, |mut c: C<'_>, handle: i32| -> Result<i32> {
-            let outcome = c.data_mut().extensions.get_or_default::<Futures>().wait(handle as u32);
+            let outcome = c
+                .data_mut()
+                .extensions
+                .get_or_default::<Futures>()
+                .wait(handle as u32)
+                .map_err(HostTrap::Refused)?;
             with_heap(&mut c, "async_await", |h| http::alloc_outcome(h, &outcome)).map(|p| p as i32)
         })?,
         _ => return Ok(false),

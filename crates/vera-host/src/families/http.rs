@@ -23,6 +23,7 @@ use wasmtime::{Caller, FuncType, Linker};
 
 use super::with_heap;
 use crate::state::HostState;
+use crate::trap::HostTrap;
 
 type C<'a> = Caller<'a, HostState>;
 
@@ -38,6 +39,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let url = with_heap(&mut c, "http_get", |h| {
                 values::read_string(h.memory(), up as u32, ul as u32)
             })?;
+            check_parse(&url)?;
             let outcome = fetch_get(&url);
             with_heap(&mut c, "http_get", |h| alloc_outcome(h, &outcome)).map(|p| p as i32)
         })?,
@@ -52,6 +54,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                         values::read_string(m, bp as u32, bl as u32)?,
                     ))
                 })?;
+                check_parse(&url)?;
                 let outcome = fetch_post(&url, &body);
                 with_heap(&mut c, "http_post", |h| alloc_outcome(h, &outcome)).map(|p| p as i32)
             },
@@ -69,10 +72,69 @@ pub fn alloc_outcome(heap: &mut impl Heap, outcome: &Outcome) -> GuestResult<u32
     }
 }
 
+/// Python's `urlparse` raises (uncaught by Vera's host, so the run
+/// ends) for a netloc with unbalanced IPv6 brackets.
+pub fn parse_failure(url: &str) -> Option<String> {
+    let netloc = url.split_once("//").map(|(_, rest)| {
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        &rest[..end]
+    })?;
+    (netloc.contains('[') != netloc.contains(']')).then(|| "Invalid IPv6 URL".to_owned())
+}
+
+/// [`parse_failure`] as a trap.
+pub fn check_parse(url: &str) -> Result<()> {
+    match parse_failure(url) {
+        Some(message) => Err(HostTrap::Refused(message).into()),
+        None => Ok(()),
+    }
+}
+
+/// What urllib and http.client refuse before connecting, in their words.
+fn precheck(url: &str) -> Option<String> {
+    let url = url.split('#').next().unwrap_or(url);
+    let rest = &url[url.find(':').map_or(0, |i| i + 1)..];
+    let (host, selector) = match rest.strip_prefix("//") {
+        Some(r) => {
+            let end = r.find(['/', '?']).unwrap_or(r.len());
+            (&r[..end], &r[end..])
+        }
+        None => ("", rest),
+    };
+    if host.is_empty() {
+        return Some("<urlopen error no host given>".to_owned());
+    }
+    let colon = host.rfind(':');
+    if colon > host.rfind(']') {
+        let port = &host[colon.unwrap_or(0) + 1..];
+        if !port.is_empty() && port.trim().parse::<i64>().is_err() {
+            return Some(format!("nonnumeric port: '{port}'"));
+        }
+    }
+    let bad = |c: char| c <= ' ' || c == '\x7f';
+    for text in [selector, host] {
+        if let Some(found) = text.chars().find(|&c| bad(c)) {
+            return Some(format!(
+                "URL can't contain control characters. {} (found at least {})",
+                super::io::python_repr_str(text),
+                super::io::python_repr_str(&found.to_string())
+            ));
+        }
+    }
+    if host.contains('@') {
+        // http.client resolves the whole netloc, user info included.
+        return Some("<urlopen error [Errno -2] Name or service not known>".to_owned());
+    }
+    None
+}
+
 /// `Http.get`.
 pub fn fetch_get(url: &str) -> Outcome {
     if !is_http_url(url) {
         return Err(refused("get"));
+    }
+    if let Some(e) = precheck(url) {
+        return Err(e);
     }
     finish(agent().get(url).call())
 }
@@ -81,6 +143,9 @@ pub fn fetch_get(url: &str) -> Outcome {
 pub fn fetch_post(url: &str, body: &str) -> Outcome {
     if !is_http_url(url) {
         return Err(refused("post"));
+    }
+    if let Some(e) = precheck(url) {
+        return Err(e);
     }
     finish(
         agent()
@@ -234,7 +299,19 @@ fn os_error(e: &io::Error) -> String {
             format!("[Errno {code}] {strerror}")
         }
         None if e.kind() == io::ErrorKind::TimedOut => "timed out".to_owned(),
-        None => e.to_string(),
+        None => match e.to_string().strip_prefix("failed to lookup address information: ") {
+            // getaddrinfo's EAI_* codes, as Python's socket.gaierror numbers them.
+            Some(text) => {
+                let code = match text {
+                    "Temporary failure in name resolution" => -3,
+                    "Non-recoverable failure in name resolution" => -4,
+                    "No address associated with hostname" => -5,
+                    _ => -2,
+                };
+                format!("[Errno {code}] {text}")
+            }
+            None => e.to_string(),
+        },
     }
 }
 
