@@ -20,6 +20,8 @@ Routes (every answer is fixed; nothing depends on time or order):
   GET  /slow/MS         waits MS milliseconds (at most 2000), then names itself
   POST /echo            JSON: the request's content type and body
   POST /count           text: how many bytes and words the body has
+  POST /redirect        302 to /hello (followed as a GET)
+  POST /redirect307     307 to /echo
 anything else           404
 """
 
@@ -100,6 +102,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/echo":
             doc = {"content_type": self.headers.get("Content-Type"), "body": body}
             self.reply(200, json.dumps(doc, ensure_ascii=False).encode(), "application/json")
+        elif self.path == "/redirect":
+            self.reply(302, b"moved", headers=[("Location", "/hello")])
+        elif self.path == "/redirect307":
+            self.reply(307, b"moved", headers=[("Location", "/echo")])
         elif self.path == "/count":
             self.reply(200, f"{len(body.encode())} bytes, {len(body.split())} words".encode())
         else:

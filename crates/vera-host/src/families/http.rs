@@ -139,7 +139,8 @@ pub fn fetch_get(url: &str) -> Outcome {
     finish(agent().get(url).call())
 }
 
-/// `Http.post`: `body` as `application/json`.
+/// `Http.post`: `body` as `application/json`. As urllib: a 301/302/303
+/// answer is followed as a GET without the body, a 307/308 is an error.
 pub fn fetch_post(url: &str, body: &str) -> Outcome {
     if !is_http_url(url) {
         return Err(refused("post"));
@@ -147,12 +148,38 @@ pub fn fetch_post(url: &str, body: &str) -> Outcome {
     if let Some(e) = precheck(url) {
         return Err(e);
     }
-    finish(
-        agent()
-            .post(url)
-            .header("Content-Type", "application/json")
-            .send(body.as_bytes()),
-    )
+    let agent: ureq::Agent = config().max_redirects(0).build().into();
+    let sent = agent
+        .post(url)
+        .header("Content-Type", "application/json")
+        .send(body.as_bytes())
+        .map_err(|e| urlopen_error(&e))?;
+    let status = sent.status().as_u16();
+    let location = sent.headers().get("location").and_then(|v| v.to_str().ok());
+    match (status, location) {
+        (301..=303, Some(location)) => fetch_get(&join(url, location)),
+        _ => finish(Ok(sent)),
+    }
+}
+
+/// `location` resolved against `base` (absolute, host-relative or
+/// path-relative).
+fn join(base: &str, location: &str) -> String {
+    if is_http_url(location) {
+        return location.to_owned();
+    }
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(base.len(), |i| scheme_end + i);
+    if location.starts_with('/') {
+        return format!("{}{location}", &base[..host_end]);
+    }
+    let path = &base[host_end..];
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let dir = if dir.is_empty() { "/" } else { dir };
+    format!("{}{dir}{location}", &base[..host_end])
 }
 
 fn refused(op: &str) -> String {
@@ -172,11 +199,13 @@ pub fn is_http_url(url: &str) -> bool {
 /// A client configured like urllib's `urlopen`: status codes are looked at
 /// here, bodies are unlimited.
 pub fn agent() -> ureq::Agent {
+    config().build().into()
+}
+
+fn config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
     ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(TIMEOUT_SECS)))
         .http_status_as_error(false)
-        .build()
-        .into()
 }
 
 fn finish(sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Outcome {
@@ -331,6 +360,14 @@ mod tests {
             fetch_get("file:///etc/passwd").unwrap_err(),
             "Http.get: refusing non-HTTP(S) URL; only 'http' and 'https' schemes are permitted"
         );
+    }
+
+    #[test]
+    fn redirect_targets() {
+        assert_eq!(join("http://h:1/a/b?q", "/c"), "http://h:1/c");
+        assert_eq!(join("http://h:1/a/b?q", "c"), "http://h:1/a/c");
+        assert_eq!(join("http://h:1", "c"), "http://h:1/c");
+        assert_eq!(join("http://h:1/a", "https://x/y"), "https://x/y");
     }
 
     #[test]
