@@ -144,11 +144,6 @@ pub fn release(state: &mut HostState, handle: u32) {
     }
 }
 
-/// Futures not yet reclaimed (for tests and `--stats`).
-pub fn live_count(state: &HostState) -> usize {
-    state.extensions.get::<Futures>().map_or(0, |f| f.live.len())
-}
-
 pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
     match name {
         "async_http_get" => linker.func_wrap("vera", name, |mut c: C<'_>, up: i32, ul: i32| -> Result<i32> {
@@ -194,14 +189,17 @@ mod tests {
     #[test]
     fn handles_count_from_one_and_results_memoize() {
         let mut f = Futures::default();
-        let a = f.submit(|| Ok("a".to_owned()));
-        let b = f.submit(|| Err("b".to_owned()));
-        assert_eq!((a, b), (1, 2));
-        assert_eq!(f.wait(b), Err("b".to_owned()));
-        assert_eq!(f.wait(a), Ok("a".to_owned()));
-        assert_eq!(f.wait(a), Ok("a".to_owned()));
+        let a = f.submit(None, || Ok("a".to_owned()));
+        let b = f.submit(None, || Err("b".to_owned()));
+        let c = f.submit(Some("Invalid IPv6 URL".to_owned()), || Ok("never".to_owned()));
+        assert_eq!((a, b, c), (1, 2, 3));
+        assert_eq!(f.wait(b), Ok(Err("b".to_owned())));
+        assert_eq!(f.wait(a), Ok(Ok("a".to_owned())));
+        assert_eq!(f.wait(a), Ok(Ok("a".to_owned())));
+        assert_eq!(f.wait(c), Err("Invalid IPv6 URL".to_owned()));
         assert!(f
             .wait(7)
+            .unwrap()
             .unwrap_err()
             .starts_with("await: future was already reclaimed"));
     }
