@@ -56,7 +56,7 @@ struct Pending {
 struct Pool {
     jobs: Sender<Job>,
     queue: Arc<Mutex<Receiver<Job>>>,
-    workers: usize,
+    workers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Pool {
@@ -65,7 +65,7 @@ impl Pool {
         Pool {
             jobs,
             queue: Arc::new(Mutex::new(queue)),
-            workers: 0,
+            workers: Vec::new(),
         }
     }
 
@@ -74,16 +74,15 @@ impl Pool {
         if self.jobs.send(job).is_err() {
             return;
         }
-        if self.workers < MAX_WORKERS {
-            self.workers += 1;
+        if self.workers.len() < MAX_WORKERS {
             let queue = self.queue.clone();
-            std::thread::spawn(move || loop {
+            self.workers.push(std::thread::spawn(move || loop {
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
                 match next {
                     Ok(job) => job(),
                     Err(_) => return,
                 }
-            });
+            }));
         }
     }
 }
@@ -114,6 +113,18 @@ impl Futures {
         handle
     }
 
+    fn shutdown(&mut self) {
+        for pending in self.live.values() {
+            pending.cancelled.store(true, Ordering::SeqCst);
+        }
+        if let Some(pool) = self.pool.take() {
+            drop(pool.jobs);
+            for worker in pool.workers {
+                let _ = worker.join();
+            }
+        }
+    }
+
     /// Blocks until the future behind `handle` is done; `Err` when its
     /// fetch raised (the await then traps with that message).
     fn wait(&mut self, handle: u32) -> std::result::Result<Outcome, String> {
@@ -134,6 +145,13 @@ impl Futures {
             .clone()
             .unwrap_or_else(|| Err("await: future was cancelled".to_owned())))
     }
+}
+
+/// The end of a run, as Vera's `executor.shutdown(wait=True,
+/// cancel_futures=True)`: requests no worker has started are cancelled,
+/// requests in flight are waited out.
+pub fn shutdown(state: &mut HostState) {
+    state.extensions.get_or_default::<Futures>().shutdown();
 }
 
 /// `host_decref_handle(4, handle)`: the wrapper died unawaited.
@@ -202,5 +220,28 @@ mod tests {
             .unwrap()
             .unwrap_err()
             .starts_with("await: future was already reclaimed"));
+    }
+    #[test]
+    fn shutdown_waits_for_running_requests_and_cancels_queued_ones() {
+        use std::sync::atomic::AtomicUsize;
+        let mut f = Futures::default();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
+        for _ in 0..MAX_WORKERS + 4 {
+            let (ran, started) = (ran.clone(), started.clone());
+            f.submit(None, move || {
+                started.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(String::new())
+            });
+        }
+        while started.load(Ordering::SeqCst) < MAX_WORKERS {
+            std::thread::yield_now();
+        }
+        f.shutdown();
+        // The first MAX_WORKERS had started and were waited out; the
+        // four still queued were cancelled.
+        assert_eq!(ran.load(Ordering::SeqCst), MAX_WORKERS);
     }
 }
