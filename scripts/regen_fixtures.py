@@ -24,6 +24,10 @@ Written:
 Every program runs with the current directory set to a fresh temporary
 directory, VERA_RT_FIXTURE_ENV=fixture-env-value in its environment and
 stdin from NAME.stdin (empty otherwise): the Rust test does the same.
+Both also start scripts/fixture_server.py and pass its addresses as
+VERA_RT_FIXTURE_HTTP and VERA_RT_FIXTURE_CLOSED, and remove the
+Inference variables (VERA_INFERENCE_*, VERA_*_API_KEY), so a program
+sees no provider configured.
 """
 
 import json
@@ -36,7 +40,21 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FIXTURE_ENV = {"VERA_RT_FIXTURE_ENV": "fixture-env-value"}
-EAGER_GC_PREFIXES = ("map_", "set_", "json_", "app_", "html_", "md_")
+SERVER = Path(__file__).resolve().parent / "fixture_server.py"
+INFERENCE_VARS = ("VERA_INFERENCE_PROVIDER", "VERA_INFERENCE_MODEL", "VERA_INFERENCE_URL",
+                  "VERA_ANTHROPIC_API_KEY", "VERA_OPENAI_API_KEY", "VERA_MOONSHOT_API_KEY",
+                  "VERA_MISTRAL_API_KEY", "VERA_XAI_API_KEY", "VERA_DEEPSEEK_API_KEY")
+
+
+def start_server() -> subprocess.Popen:
+    """Starts the fixture HTTP server; its addresses go into FIXTURE_ENV."""
+    server = subprocess.Popen([sys.executable, str(SERVER)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    port, closed = server.stdout.readline().split()
+    FIXTURE_ENV["VERA_RT_FIXTURE_HTTP"] = f"http://127.0.0.1:{port}"
+    FIXTURE_ENV["VERA_RT_FIXTURE_CLOSED"] = f"http://127.0.0.1:{closed}"
+    return server
+EAGER_GC_PREFIXES = ("map_", "set_", "json_", "app_", "html_", "md_", "http_", "async_")
 # Vera 0.2.3 miscompiles html_tree's rooting: its eager-GC build prints
 # garbage under `vera run` too.
 EAGER_GC_SKIP = {"html_tree"}
@@ -56,6 +74,8 @@ def run_reference(vera: str, source: Path) -> dict:
     if run_spec.get("args"):
         cmd += ["--"] + run_spec["args"]
     env = dict(os.environ, **FIXTURE_ENV)
+    for var in INFERENCE_VARS:
+        env.pop(var, None)
     with tempfile.TemporaryDirectory() as cwd:
         proc = subprocess.run(cmd, input=stdin, capture_output=True,
                               cwd=cwd, env=env, timeout=600)
@@ -100,8 +120,13 @@ def main() -> None:
     sources = sorted(FIXTURES.glob("*.vera"))
     if names:
         sources = [s for s in sources if s.stem in names]
-    for source in sources:
-        regen(vera, source)
+    server = start_server()
+    try:
+        for source in sources:
+            regen(vera, source)
+    finally:
+        server.stdin.close()
+        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

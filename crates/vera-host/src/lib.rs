@@ -269,6 +269,7 @@ impl Program {
         let mut results: Vec<Val> = ty.results().map(|t| zero(&t)).collect();
         let start = Instant::now();
         let called = func.call(&mut store, &params, &mut results);
+        families::future::shutdown(store.data_mut());
         report.stats.run_time = start.elapsed();
         report.outcome = match called {
             Ok(()) => Ok(result_value(&mut store, &results)),

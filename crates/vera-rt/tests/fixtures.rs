@@ -11,12 +11,19 @@
 //! through that `alloc`: it must print exactly the same, so a pointer the
 //! host holds across `alloc` without rooting it shows up as a difference.
 //!
+//! Network fixtures talk to `scripts/fixture_server.py` (the same server
+//! the regeneration script starts): its addresses reach the program as
+//! `VERA_RT_FIXTURE_HTTP` and `VERA_RT_FIXTURE_CLOSED`, and the Inference
+//! variables are removed, as `vera run` had them.
+//!
 //! Fixtures listed in `fixtures/PENDING` use a host family vera-rt does not
 //! provide yet: they must fail to load naming a missing import, so the list
 //! cannot go stale once the family lands.
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -31,6 +38,47 @@ fn pending() -> Vec<String> {
         .map(|l| l.split('#').next().unwrap_or("").trim().to_owned())
         .filter(|l| !l.is_empty())
         .collect()
+}
+
+/// Variables of the Inference family, unset for every fixture.
+const INFERENCE_VARS: &[&str] = &[
+    "VERA_INFERENCE_PROVIDER",
+    "VERA_INFERENCE_MODEL",
+    "VERA_INFERENCE_URL",
+    "VERA_ANTHROPIC_API_KEY",
+    "VERA_OPENAI_API_KEY",
+    "VERA_MOONSHOT_API_KEY",
+    "VERA_MISTRAL_API_KEY",
+    "VERA_XAI_API_KEY",
+    "VERA_DEEPSEEK_API_KEY",
+];
+
+/// Starts the fixture HTTP server once; returns (`VERA_RT_FIXTURE_HTTP`,
+/// `VERA_RT_FIXTURE_CLOSED`). It serves until this process exits (its
+/// stdin, a pipe held here, then closes).
+fn server() -> &'static (String, String) {
+    static SERVER: OnceLock<(String, String)> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let script = fixtures_dir().join("../scripts/fixture_server.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs scripts/fixture_server.py");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("the fixture server prints its ports");
+        let ports: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(ports.len(), 2, "fixture server said {line:?}");
+        let addresses = (
+            format!("http://127.0.0.1:{}", ports[0]),
+            format!("http://127.0.0.1:{}", ports[1]),
+        );
+        std::mem::forget(child);
+        addresses
+    })
 }
 
 struct Observed {
@@ -59,9 +107,15 @@ fn run_fixture(stem: &Path, wasm: &Path, extra: &[&str]) -> Observed {
     } else {
         Stdio::null()
     });
+    for var in INFERENCE_VARS {
+        cmd.env_remove(var);
+    }
+    let (http, closed) = server();
     let out = cmd
         .current_dir(cwd.path())
         .env("VERA_RT_FIXTURE_ENV", "fixture-env-value")
+        .env("VERA_RT_FIXTURE_HTTP", http)
+        .env("VERA_RT_FIXTURE_CLOSED", closed)
         .output()
         .expect("vera-rt runs");
     Observed {

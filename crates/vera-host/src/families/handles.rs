@@ -1,5 +1,5 @@
 //! `host_decref_handle` and `attach_bucket_to_wrapper`: the collector's
-//! destructor hook for registered wrappers (Decimal only in 0.2.3) and the
+//! destructor hook for registered wrappers (Decimal and fused-async futures in 0.2.3) and the
 //! no-op that Decimal wrapping still calls. Map/Set wrappers are never
 //! registered: their buckets are plain guest blocks.
 
@@ -15,7 +15,10 @@ pub type Release = fn(&mut HostState, handle: u32);
 pub const KIND_DECIMAL: i32 = 3;
 
 /// The families that keep handle tables, by wrapper kind.
-const RELEASES: &[(i32, Release)] = &[(KIND_DECIMAL, super::decimal::release)];
+const RELEASES: &[(i32, Release)] = &[
+    (KIND_DECIMAL, super::decimal::release),
+    (super::future::KIND_FUTURE, super::future::release),
+];
 
 pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
     match name {

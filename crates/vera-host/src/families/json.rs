@@ -57,6 +57,11 @@ pub struct JStr {
 }
 
 impl JStr {
+    /// The text, a lone surrogate as U+FFFD.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
     fn push(&mut self, cp: u32) {
         match char::from_u32(cp) {
             Some(ch) => {

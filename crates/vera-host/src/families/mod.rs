@@ -17,8 +17,11 @@ pub mod checks;
 pub mod collections;
 pub mod db;
 pub mod decimal;
+pub mod future;
 pub mod handles;
 pub mod html;
+pub mod http;
+pub mod inference;
 pub mod io;
 pub mod json;
 pub mod md;
@@ -44,6 +47,9 @@ pub const FAMILIES: &[(&str, Definer)] = &[
     ("md", md::define),
     ("db", db::define),
     ("html", html::define),
+    ("http", http::define),
+    ("future", future::define),
+    ("inference", inference::define),
 ];
 
 /// Defines import `name`; `false` when no family provides it.

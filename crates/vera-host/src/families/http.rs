@@ -1,0 +1,378 @@
+//! `Http`: `http_get` and `http_post`, blocking, returning
+//! `Result<String, String>`.
+//!
+//! As Vera 0.2.3's host (`urllib.request.urlopen`, 60 s timeout): only
+//! `http`/`https` URLs are fetched (anything else is refused with Vera's
+//! message); redirects are followed; a status outside 2xx after that is
+//! `Err("HTTP Error 404: Not Found")`; a transport failure is urllib's
+//! `<urlopen error ...>` text; the body is decoded as UTF-8 with U+FFFD
+//! for invalid bytes, whatever the charset says. `http_post` always sends
+//! `Content-Type: application/json`. No compression is asked for
+//! (urllib asks for `identity`).
+//!
+//! [`fetch_get`] and [`fetch_post`] are pure (no guest memory), so the
+//! `async_*` family runs them on worker threads.
+
+use std::io;
+use std::time::Duration;
+
+use vera_layout::values::{self, ERR, OK};
+use vera_layout::{GuestResult, Heap};
+use wasmtime::Result;
+use wasmtime::{Caller, FuncType, Linker};
+
+use super::with_heap;
+use crate::state::HostState;
+use crate::trap::HostTrap;
+
+type C<'a> = Caller<'a, HostState>;
+
+/// Seconds before a request is abandoned (Vera's `_HTTP_TIMEOUT`).
+pub const TIMEOUT_SECS: u64 = 60;
+
+/// What a fetch produced: `Ok(body)` or `Err(message)`, both for the guest.
+pub type Outcome = std::result::Result<String, String>;
+
+pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
+    match name {
+        "http_get" => linker.func_wrap("vera", name, |mut c: C<'_>, up: i32, ul: i32| -> Result<i32> {
+            let url = with_heap(&mut c, "http_get", |h| {
+                values::read_string(h.memory(), up as u32, ul as u32)
+            })?;
+            check_parse(&url)?;
+            let outcome = fetch_get(&url);
+            with_heap(&mut c, "http_get", |h| alloc_outcome(h, &outcome)).map(|p| p as i32)
+        })?,
+        "http_post" => linker.func_wrap(
+            "vera",
+            name,
+            |mut c: C<'_>, up: i32, ul: i32, bp: i32, bl: i32| -> Result<i32> {
+                let (url, body) = with_heap(&mut c, "http_post", |h| {
+                    let m = h.memory();
+                    Ok((
+                        values::read_string(m, up as u32, ul as u32)?,
+                        values::read_string(m, bp as u32, bl as u32)?,
+                    ))
+                })?;
+                check_parse(&url)?;
+                let outcome = fetch_post(&url, &body);
+                with_heap(&mut c, "http_post", |h| alloc_outcome(h, &outcome)).map(|p| p as i32)
+            },
+        )?,
+        _ => return Ok(false),
+    };
+    Ok(true)
+}
+
+/// Builds the guest `Result<String, String>` of a fetch.
+pub fn alloc_outcome(heap: &mut impl Heap, outcome: &Outcome) -> GuestResult<u32> {
+    match outcome {
+        Ok(body) => values::alloc_adt_with_str(heap, OK, body.as_bytes()),
+        Err(message) => values::alloc_adt_with_str(heap, ERR, message.as_bytes()),
+    }
+}
+
+/// Python's `urlparse` raises (uncaught by Vera's host, so the run
+/// ends) for a netloc with unbalanced IPv6 brackets.
+pub fn parse_failure(url: &str) -> Option<String> {
+    let netloc = url.split_once("//").map(|(_, rest)| {
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        &rest[..end]
+    })?;
+    (netloc.contains('[') != netloc.contains(']')).then(|| "Invalid IPv6 URL".to_owned())
+}
+
+/// [`parse_failure`] as a trap.
+pub fn check_parse(url: &str) -> Result<()> {
+    match parse_failure(url) {
+        Some(message) => Err(HostTrap::Refused(message).into()),
+        None => Ok(()),
+    }
+}
+
+/// What urllib and http.client refuse before connecting, in their words.
+fn precheck(url: &str) -> Option<String> {
+    let url = url.split('#').next().unwrap_or(url);
+    let rest = &url[url.find(':').map_or(0, |i| i + 1)..];
+    let (host, selector) = match rest.strip_prefix("//") {
+        Some(r) => {
+            let end = r.find(['/', '?']).unwrap_or(r.len());
+            (&r[..end], &r[end..])
+        }
+        None => ("", rest),
+    };
+    if host.is_empty() {
+        return Some("<urlopen error no host given>".to_owned());
+    }
+    let colon = host.rfind(':');
+    if colon > host.rfind(']') {
+        let port = &host[colon.unwrap_or(0) + 1..];
+        if !port.is_empty() && port.trim().parse::<i64>().is_err() {
+            return Some(format!("nonnumeric port: '{port}'"));
+        }
+    }
+    let bad = |c: char| c <= ' ' || c == '\x7f';
+    for text in [selector, host] {
+        if let Some(found) = text.chars().find(|&c| bad(c)) {
+            return Some(format!(
+                "URL can't contain control characters. {} (found at least {})",
+                super::io::python_repr_str(text),
+                super::io::python_repr_str(&found.to_string())
+            ));
+        }
+    }
+    if host.contains('@') {
+        // http.client resolves the whole netloc, user info included.
+        return Some("<urlopen error [Errno -2] Name or service not known>".to_owned());
+    }
+    None
+}
+
+/// `Http.get`.
+pub fn fetch_get(url: &str) -> Outcome {
+    if !is_http_url(url) {
+        return Err(refused("get"));
+    }
+    if let Some(e) = precheck(url) {
+        return Err(e);
+    }
+    finish(agent().get(url).call())
+}
+
+/// `Http.post`: `body` as `application/json`. As urllib: a 301/302/303
+/// answer is followed as a GET without the body, a 307/308 is an error.
+pub fn fetch_post(url: &str, body: &str) -> Outcome {
+    if !is_http_url(url) {
+        return Err(refused("post"));
+    }
+    if let Some(e) = precheck(url) {
+        return Err(e);
+    }
+    let agent: ureq::Agent = config().max_redirects(0).build().into();
+    let sent = agent
+        .post(url)
+        .header("Content-Type", "application/json")
+        .send(body.as_bytes())
+        .map_err(|e| urlopen_error(&e))?;
+    let status = sent.status().as_u16();
+    let location = sent.headers().get("location").and_then(|v| v.to_str().ok());
+    match (status, location) {
+        (301..=303, Some(location)) => fetch_get(&join(url, location)),
+        _ => finish(Ok(sent)),
+    }
+}
+
+/// `location` resolved against `base` (absolute, host-relative or
+/// path-relative).
+fn join(base: &str, location: &str) -> String {
+    if is_http_url(location) {
+        return location.to_owned();
+    }
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(base.len(), |i| scheme_end + i);
+    if location.starts_with('/') {
+        return format!("{}{location}", &base[..host_end]);
+    }
+    let path = &base[host_end..];
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let dir = if dir.is_empty() { "/" } else { dir };
+    format!("{}{dir}{location}", &base[..host_end])
+}
+
+fn refused(op: &str) -> String {
+    format!("Http.{op}: refusing non-HTTP(S) URL; only 'http' and 'https' schemes are permitted")
+}
+
+/// Whether `url`'s scheme (as Python's `urlparse` reads it) is http(s).
+pub fn is_http_url(url: &str) -> bool {
+    let Some((scheme, _)) = url.split_once(':') else {
+        return false;
+    };
+    let valid = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    valid && matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
+}
+
+/// A client configured like urllib's `urlopen`: status codes are looked at
+/// here, bodies are unlimited.
+pub fn agent() -> ureq::Agent {
+    config().build().into()
+}
+
+fn config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(TIMEOUT_SECS)))
+        .http_status_as_error(false)
+}
+
+fn finish(sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Outcome {
+    let mut response = sent.map_err(|e| urlopen_error(&e))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!(
+            "HTTP Error {}: {}",
+            status.as_u16(),
+            reason_phrase(status.as_u16())
+        ));
+    }
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(u64::MAX)
+        .read_to_vec()
+        .map_err(|e| read_error(&e))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The reason phrase for `code`. urllib quotes the server's own phrase,
+/// which ureq does not expose; this is the one Python's `http.server`
+/// sends (`http.HTTPStatus`, Python 3.11), the RFC wording for nearly
+/// every code.
+pub fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        102 => "Processing",
+        103 => "Early Hints",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        207 => "Multi-Status",
+        208 => "Already Reported",
+        226 => "IM Used",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        305 => "Use Proxy",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Request Entity Too Large",
+        414 => "Request-URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Requested Range Not Satisfiable",
+        417 => "Expectation Failed",
+        418 => "I'm a Teapot",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Entity",
+        423 => "Locked",
+        424 => "Failed Dependency",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        506 => "Variant Also Negotiates",
+        507 => "Insufficient Storage",
+        508 => "Loop Detected",
+        510 => "Not Extended",
+        511 => "Network Authentication Required",
+        _ => "",
+    }
+}
+
+/// A failure before the response, in urllib's words (`str(URLError)`).
+pub fn urlopen_error(e: &ureq::Error) -> String {
+    let reason = match e {
+        ureq::Error::Io(io) => os_error(io),
+        ureq::Error::HostNotFound => "[Errno -2] Name or service not known".to_owned(),
+        ureq::Error::Timeout(_) => "timed out".to_owned(),
+        other => other.to_string(),
+    };
+    format!("<urlopen error {reason}>")
+}
+
+/// A failure while reading the body (Python raises the socket error itself).
+fn read_error(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Io(io) => os_error(io),
+        ureq::Error::Timeout(_) => "timed out".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// Python's `str(OSError)`: `[Errno N] strerror`.
+fn os_error(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => {
+            let text = e.to_string();
+            let strerror = text.split(" (os error").next().unwrap_or(&text);
+            format!("[Errno {code}] {strerror}")
+        }
+        None if e.kind() == io::ErrorKind::TimedOut => "timed out".to_owned(),
+        None => match e.to_string().strip_prefix("failed to lookup address information: ") {
+            // getaddrinfo's EAI_* codes, as Python's socket.gaierror numbers them.
+            Some(text) => {
+                let code = match text {
+                    "Temporary failure in name resolution" => -3,
+                    "Non-recoverable failure in name resolution" => -4,
+                    "No address associated with hostname" => -5,
+                    _ => -2,
+                };
+                format!("[Errno {code}] {text}")
+            }
+            None => e.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_schemes() {
+        assert!(is_http_url("http://x/"));
+        assert!(is_http_url("HTTPS://x/"));
+        assert!(!is_http_url("file:///etc/passwd"));
+        assert!(!is_http_url("ftp://x/"));
+        assert!(!is_http_url("no scheme"));
+        assert!(!is_http_url(""));
+        assert_eq!(
+            fetch_get("file:///etc/passwd").unwrap_err(),
+            "Http.get: refusing non-HTTP(S) URL; only 'http' and 'https' schemes are permitted"
+        );
+    }
+
+    #[test]
+    fn redirect_targets() {
+        assert_eq!(join("http://h:1/a/b?q", "/c"), "http://h:1/c");
+        assert_eq!(join("http://h:1/a/b?q", "c"), "http://h:1/a/c");
+        assert_eq!(join("http://h:1", "c"), "http://h:1/c");
+        assert_eq!(join("http://h:1/a", "https://x/y"), "https://x/y");
+    }
+
+    #[test]
+    fn os_errors_read_like_python() {
+        let e = io::Error::from_raw_os_error(111);
+        assert_eq!(os_error(&e), "[Errno 111] Connection refused");
+    }
+}
