@@ -30,6 +30,10 @@ export const SKIP = [
   ['regex_', `regex: ${NOT_PROVIDED}`, true],
   ['md_', `Markdown: ${NOT_PROVIDED}`, true],
   ['html_', `HTML: ${NOT_PROVIDED}`, true],
+  ['http_', `HTTP: ${NOT_PROVIDED}`, true],
+  ['async_', `HTTP futures: ${NOT_PROVIDED}`, true],
+  ['app_fetch_', `HTTP, regex, HTML, SQLite: ${NOT_PROVIDED}`, true],
+  ['inference_', `inference: ${NOT_PROVIDED}`, true],
 ];
 
 const skipOf = (name) => SKIP.find(([p]) => name === p || (p.endsWith('_') && name.startsWith(p)));
