@@ -179,11 +179,15 @@ impl GuestHeap<'_, '_> {
     /// after a collection freed too little, so a heap that keeps growing
     /// (a collection being built) would otherwise collect on nearly every
     /// page and pay for the whole live heap each time. When the guest has
-    /// just grown, the host makes the free space at the top as large as the
-    /// heap in use, so collections run at geometrically spaced sizes and
-    /// their cost is amortised, like a garbage-collected runtime's growth
-    /// factor. Peak memory stays within about twice the live heap; a grow
-    /// refused by the memory limit just leaves the guest's own policy.
+    /// just grown, the host makes the free space at the top twice the heap
+    /// in use, so collections run at geometrically spaced sizes and their
+    /// cost is amortised, like a garbage-collected runtime's growth factor,
+    /// and host blocks are bumped there rather than taken from the free
+    /// list (measured on the 100K Int chain: factor 2 sent half the host
+    /// allocations through `alloc`, factor 3 none, for 17% fewer
+    /// instructions). Memory stays within about three times the heap the
+    /// guest needed; a grow refused by the memory limit just leaves the
+    /// guest's own policy.
     fn leave_headroom(&mut self) {
         self.caller.data_mut().stats.guest_grows += 1;
         let Some(heap_ptr) = self.caller.data().exports.heap_ptr else {
@@ -193,7 +197,7 @@ impl GuestHeap<'_, '_> {
             return;
         };
         let end = self.memory.size(&*self.caller) * PAGE;
-        let wanted_end = top.saturating_mul(2).min(u32::MAX as u64 + 1);
+        let wanted_end = top.saturating_mul(3).min(u32::MAX as u64 + 1);
         if wanted_end > end {
             let _ = self.memory.grow(&mut *self.caller, (wanted_end - end).div_ceil(PAGE));
         }
