@@ -153,13 +153,20 @@ fn write_version(memory: &mut [u8], w: u32, state: u32, link: u32, diff: Diff) -
         Diff::Kill { slot } => (OP_KILL, slot, 0, Field(0), Field(0)),
         Diff::SetVal { slot, val } => (OP_SETVAL, slot, 0, Field(0), val),
     };
-    write_u32(memory, w + W_STATE, state)?;
-    write_u32(memory, w + W_LINK, link)?;
-    write_u32(memory, w + W_OP, op)?;
-    write_u32(memory, w + W_SLOT, slot)?;
-    write_u32(memory, w + W_POS, pos)?;
-    write_u64(memory, w + W_KEY, key.0)?;
-    write_u64(memory, w + W_VAL, val.0)
+    // One bounds check and copy for the 36 bytes after the tag.
+    let mut record = [0u8; (WRAPPER_SIZE - W_STATE) as usize];
+    let mut put = |at: u32, bytes: &[u8]| {
+        let at = (at - W_STATE) as usize;
+        record[at..at + bytes.len()].copy_from_slice(bytes);
+    };
+    put(W_STATE, &state.to_le_bytes());
+    put(W_LINK, &link.to_le_bytes());
+    put(W_OP, &op.to_le_bytes());
+    put(W_SLOT, &slot.to_le_bytes());
+    put(W_POS, &pos.to_le_bytes());
+    put(W_KEY, &key.0.to_le_bytes());
+    put(W_VAL, &val.0.to_le_bytes());
+    crate::mem::write_bytes(memory, w + W_STATE, &record)
 }
 
 fn set_root(memory: &mut [u8], w: u32, bucket: u32) -> GuestResult<()> {
@@ -634,11 +641,14 @@ fn update(
             }
         };
         let memory = heap.memory_mut();
-        let ptr = bucket.map_or(0, |b| b.ptr);
-        let mut b = Bucket::load(memory, ptr)?;
+        // The header read before the allocation still holds: the bucket is
+        // reachable from the rooted `w`, and the collector never moves or
+        // writes into a live block.
+        let mut b =
+            bucket.ok_or_else(|| GuestError::corrupt("Map/Set version", w, "in-place update without a bucket"))?;
         let inverse = b.apply(memory, forward)?;
         write_version(memory, w, DIFF, new_w, inverse)?;
-        set_root(memory, new_w, ptr)?;
+        set_root(memory, new_w, b.ptr)?;
         Ok(new_w)
     })
 }
