@@ -9,6 +9,7 @@ use wasmtime::Result;
 use wasmtime::{AsContextMut, Caller, Global, Instance, Memory, TypedFunc, Val};
 
 use crate::state::HostState;
+use crate::trap::HostTrap;
 
 /// The exports of a Vera module that imports need, captured once.
 #[derive(Clone)]
@@ -86,12 +87,18 @@ impl Heap for GuestHeap<'_, '_> {
             .alloc
             .clone()
             .ok_or_else(|| GuestError::host("the module exports no `alloc`"))?;
-        let ptr = alloc
-            .call(&mut *self.caller, size as i32)
-            .map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
-                Some(code) => GuestError::host(*code),
-                None => GuestError::host(format!("{e:#}")),
-            })?;
+        let outer = std::mem::replace(&mut self.caller.data_mut().in_alloc, true);
+        let called = alloc.call(&mut *self.caller, size as i32);
+        self.caller.data_mut().in_alloc = outer;
+        let ptr = called.map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
+            Some(code) => GuestError::host(*code),
+            // An import the guest called from inside `alloc` stopped the
+            // run: keep its reason for `trap::classify`.
+            None => match e.downcast::<HostTrap>() {
+                Ok(host) => GuestError::host(host),
+                Err(e) => GuestError::host(format!("{e:#}")),
+            },
+        })?;
         Ok(ptr as u32)
     }
     fn shadow_stack(&mut self) -> GuestResult<Option<(u32, u32)>> {

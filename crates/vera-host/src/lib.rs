@@ -194,6 +194,7 @@ impl Program {
         let mut state = HostState::new(options.stdout, options.stderr, options.stdin);
         state.args = options.args.clone();
         state.env = options.env;
+        state.host_limits = options.limits.clone();
         let mut limits = wasmtime::StoreLimitsBuilder::new();
         if let Some(max) = options.max_memory {
             limits = limits.memory_size(max);
@@ -297,6 +298,32 @@ pub struct RunOptions {
     pub max_memory: Option<usize>,
     /// Wall-clock limit (needs [`LoadOptions::timeouts`]).
     pub timeout: Option<Duration>,
+    /// Bounds on what the host itself allocates for the guest.
+    pub limits: HostLimits,
+}
+
+/// Bounds on the host's own work for a guest, so a hostile module cannot
+/// make vera-rt allocate without limit or run unboundedly inside an
+/// import (where `--timeout` cannot interrupt it). Exceeding one traps
+/// with a message naming the limit.
+#[derive(Clone, Debug)]
+pub struct HostLimits {
+    /// Longest string the host parses (`json_parse`, `decimal_from_string`)
+    /// or builds (`json_stringify`), in bytes.
+    pub max_host_string: usize,
+}
+
+impl HostLimits {
+    /// 64 MiB.
+    pub const DEFAULT_MAX_HOST_STRING: usize = 64 << 20;
+}
+
+impl Default for HostLimits {
+    fn default() -> Self {
+        HostLimits {
+            max_host_string: HostLimits::DEFAULT_MAX_HOST_STRING,
+        }
+    }
 }
 
 impl RunOptions {
@@ -311,6 +338,7 @@ impl RunOptions {
             env: None,
             max_memory: None,
             timeout: None,
+            limits: HostLimits::default(),
         }
     }
 

@@ -30,6 +30,12 @@ pub struct HostState {
     pub state_cells: HashMap<String, Vec<u64>>,
     pub stats: Stats,
     pub limits: wasmtime::StoreLimits,
+    /// Bounds on the host's own allocations.
+    pub host_limits: crate::HostLimits,
+    /// Set while the host is inside a call of the guest's `alloc`: an
+    /// import that touches guest memory then refuses (re-entry would
+    /// change the collection the outer import is in the middle of).
+    pub in_alloc: bool,
     /// Extension slots for families that keep per-run data (Decimal
     /// handles, regex cache...).
     pub extensions: anymap::Extensions,
@@ -67,6 +73,8 @@ impl HostState {
             state_cells: HashMap::new(),
             stats: Stats::default(),
             limits: wasmtime::StoreLimitsBuilder::new().build(),
+            host_limits: crate::HostLimits::default(),
+            in_alloc: false,
             extensions: anymap::Extensions::default(),
         }
     }

@@ -67,6 +67,15 @@ pub fn with_heap<R>(
         import: import.to_owned(),
         source,
     };
+    // `alloc` may signal its own trap (`vera.trap`) or print; anything
+    // that allocates or updates guest memory from inside it is refused.
+    const READ_ONLY: &[&str] = &["trap", "contract_fail", "print", "stderr"];
+    if caller.data().in_alloc && !READ_ONLY.contains(&import) {
+        return Err(HostTrap::Refused(format!(
+            "vera.{import}: the guest re-entered vera-rt from inside `alloc`"
+        ))
+        .into());
+    }
     let mut heap = GuestHeap::new(caller).map_err(guest_error)?;
     body(&mut heap).map_err(|e| guest_error(e).into())
 }
