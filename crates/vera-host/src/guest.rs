@@ -67,6 +67,26 @@ impl<'a, 'c> GuestHeap<'a, 'c> {
     pub fn caller(&mut self) -> &mut Caller<'c, HostState> {
         self.caller
     }
+
+    /// Calls into the guest (`alloc`, `register_wrapper`). Imports the
+    /// guest calls meanwhile are refused (see `families::with_heap`); a
+    /// trap keeps its reason for `trap::classify`.
+    pub fn call_guest<R>(
+        &mut self,
+        call: impl FnOnce(&mut Caller<'c, HostState>) -> wasmtime::Result<R>,
+    ) -> GuestResult<R> {
+        let outer = std::mem::replace(&mut self.caller.data_mut().in_alloc, true);
+        let called = call(&mut *self.caller);
+        self.caller.data_mut().in_alloc = outer;
+        called.map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
+            Some(code) => GuestError::host(*code),
+            // An import the guest called meanwhile stopped the run.
+            None => match e.downcast::<HostTrap>() {
+                Ok(host) => GuestError::host(host),
+                Err(e) => GuestError::host(format!("{e:#}")),
+            },
+        })
+    }
 }
 
 impl Heap for GuestHeap<'_, '_> {
@@ -87,18 +107,7 @@ impl Heap for GuestHeap<'_, '_> {
             .alloc
             .clone()
             .ok_or_else(|| GuestError::host("the module exports no `alloc`"))?;
-        let outer = std::mem::replace(&mut self.caller.data_mut().in_alloc, true);
-        let called = alloc.call(&mut *self.caller, size as i32);
-        self.caller.data_mut().in_alloc = outer;
-        let ptr = called.map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
-            Some(code) => GuestError::host(*code),
-            // An import the guest called from inside `alloc` stopped the
-            // run: keep its reason for `trap::classify`.
-            None => match e.downcast::<HostTrap>() {
-                Ok(host) => GuestError::host(host),
-                Err(e) => GuestError::host(format!("{e:#}")),
-            },
-        })?;
+        let ptr = self.call_guest(|caller| alloc.call(caller, size as i32))?;
         Ok(ptr as u32)
     }
     fn shadow_stack(&mut self) -> GuestResult<Option<(u32, u32)>> {

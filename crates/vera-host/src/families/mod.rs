@@ -79,3 +79,16 @@ pub fn with_heap<R>(
     let mut heap = GuestHeap::new(caller).map_err(guest_error)?;
     body(&mut heap).map_err(|e| guest_error(e).into())
 }
+
+/// Refuses a string of `len` bytes that `what` would parse or build when it
+/// is over `--max-host-string`.
+pub fn check_host_string(state: &HostState, what: &str, len: usize) -> Result<()> {
+    let max = state.host_limits.max_host_string;
+    if len > max {
+        return Err(HostTrap::Limit(format!(
+            "limit exceeded: {what} of {len} bytes is over --max-host-string ({max} bytes)"
+        ))
+        .into());
+    }
+    Ok(())
+}
