@@ -1719,3 +1719,22 @@ fn table_is_current() {
         );
     }
 }
+
+/// What the harness relies on: wasmtime catches a panic in a host function
+/// at the wasm boundary and resumes it when the call returns to the
+/// embedder, so it reaches `catch_unwind` around `Program::run` (and, in
+/// the CLI, ends the process with "panicked" on stderr and status 101,
+/// which `crates/vera-rt/tests/{bad_input,hostile}.rs` look for).
+#[test]
+fn a_panic_in_a_host_function_reaches_the_embedder() {
+    let engine = wasmtime::Engine::default();
+    let wat = r#"(module (import "x" "boom" (func $b)) (func (export "main") (call $b)))"#;
+    let module = wasmtime::Module::new(&engine, wat).unwrap();
+    let mut linker = wasmtime::Linker::new(&engine);
+    linker.func_wrap("x", "boom", || panic!("boom")).unwrap();
+    let mut store = wasmtime::Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let main = instance.get_typed_func::<(), ()>(&mut store, "main").unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| main.call(&mut store, ())));
+    assert!(result.is_err(), "the host panic did not reach the embedder");
+}

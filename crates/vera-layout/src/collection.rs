@@ -313,7 +313,9 @@ impl Bucket {
         Ok(match diff {
             Diff::Same => Diff::Same,
             Diff::Unappend { slot, pos } => {
-                if slot + 1 != self.used
+                if self.used == 0
+                    || slot != self.used - 1
+                    || pos > self.index_mask()
                     || read_u32(memory, self.index_at(pos))? != INDEX_LIVE | slot
                     || !self.live(memory, slot)?
                 {

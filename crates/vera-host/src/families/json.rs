@@ -476,6 +476,27 @@ fn write(h: &mut impl Heap, v: &JVal) -> GuestResult<u32> {
     }
 }
 
+/// Builds a parsed document in guest memory, as `json_parse` does inside
+/// its `Ok`; the result is not rooted.
+pub fn build(h: &mut impl Heap, v: &JVal) -> GuestResult<u32> {
+    write(h, v)
+}
+
+/// `json_stringify` of the tree at `ptr` with output limit `max` (bytes);
+/// `Err` is the trap message.
+pub fn stringify(memory: &mut [u8], ptr: u32, max: usize) -> std::result::Result<String, String> {
+    let mut out = Output {
+        text: String::new(),
+        max,
+    };
+    match emit(memory, ptr, &mut out, 0) {
+        Ok(()) => Ok(out.text),
+        Err(StringifyError::Guest(e)) => Err(e.to_string()),
+        Err(StringifyError::Refused(msg)) => Err(msg),
+        Err(StringifyError::TooLong) => Err("output too long".to_owned()),
+    }
+}
+
 /// Why `json_stringify` could not produce text.
 enum StringifyError {
     Guest(GuestError),
@@ -574,7 +595,7 @@ fn emit(memory: &mut [u8], ptr: u32, out: &mut Output, depth: usize) -> std::res
     }
     match mem::read_u32(memory, ptr)? {
         JNULL => out.push_str("null"),
-        JBOOL => out.push_str(if mem::read_u32(memory, ptr + 4)? != 0 {
+        JBOOL => out.push_str(if mem::read_u32(memory, mem::offset(ptr, 4)?)? != 0 {
             "true"
         } else {
             "false"
@@ -589,13 +610,13 @@ fn emit(memory: &mut [u8], ptr: u32, out: &mut Output, depth: usize) -> std::res
             }
         },
         JSTRING => {
-            let p = mem::read_u32(memory, ptr + 4)?;
-            let l = mem::read_u32(memory, ptr + 8)?;
+            let p = mem::read_u32(memory, mem::offset(ptr, 4)?)?;
+            let l = mem::read_u32(memory, mem::offset(ptr, 8)?)?;
             quote(&values::read_string(memory, p, l)?, &mut out.text);
         }
         JARRAY => {
-            let p = mem::read_u32(memory, ptr + 4)?;
-            let l = mem::read_u32(memory, ptr + 8)?;
+            let p = mem::read_u32(memory, mem::offset(ptr, 4)?)?;
+            let l = mem::read_u32(memory, mem::offset(ptr, 8)?)?;
             if l > 0 {
                 mem::bytes(memory, p, l as usize * 4)?;
             }
@@ -610,7 +631,7 @@ fn emit(memory: &mut [u8], ptr: u32, out: &mut Output, depth: usize) -> std::res
             out.push(']');
         }
         JOBJECT => {
-            let w = mem::read_u32(memory, ptr + 4)?;
+            let w = mem::read_u32(memory, mem::offset(ptr, 4)?)?;
             let entries = collection::entries(memory, Kind::Map, w)?;
             out.push('{');
             for (i, (key, val)) in entries.into_iter().enumerate() {
