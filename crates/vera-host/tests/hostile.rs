@@ -42,6 +42,17 @@ struct Case {
     expect: Expect,
 }
 
+/// Builds and checks cases on a thread with the main thread's 8 MiB stack
+/// (the CLI runs programs there; the test harness's threads have 2 MiB).
+fn check_cases(cases: fn() -> Vec<Case>) {
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || check(&cases()))
+        .unwrap()
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
 fn check(cases: &[Case]) {
     let mut programs: HashMap<*const String, Program> = HashMap::new();
     let mut failures = Vec::new();
@@ -826,17 +837,17 @@ fn alloc_cases() -> Vec<Case> {
 
 #[test]
 fn forged_collections_trap_cleanly() {
-    check(&collection_cases());
+    check_cases(collection_cases);
 }
 
 #[test]
 fn forged_string_fields_trap_cleanly() {
-    check(&string_field_cases());
+    check_cases(string_field_cases);
 }
 
 #[test]
 fn hostile_alloc_is_reported() {
-    check(&alloc_cases());
+    check_cases(alloc_cases);
 }
 
 #[allow(dead_code)]
@@ -1149,7 +1160,7 @@ fn json_cases() -> Vec<Case> {
 
 #[test]
 fn hostile_json_is_refused() {
-    check(&json_cases());
+    check_cases(json_cases);
 }
 
 // ---------------------------------------------------------------- Decimal
@@ -1340,7 +1351,7 @@ fn decimal_cases() -> Vec<Case> {
 
 #[test]
 fn hostile_decimal_is_refused() {
-    check(&decimal_cases());
+    check_cases(decimal_cases);
 }
 
 // ------------------------------------------------------- strings (IO etc.)
@@ -1402,7 +1413,7 @@ fn io_string_cases() -> Vec<Case> {
 
 #[test]
 fn forged_io_strings_trap_cleanly() {
-    check(&io_string_cases());
+    check_cases(io_string_cases);
 }
 
 // ------------------------------------------- exports and the shadow stack
@@ -1623,7 +1634,7 @@ fn export_cases() -> Vec<Case> {
 
 #[test]
 fn hostile_exports_are_reported() {
-    check(&export_cases());
+    check_cases(export_cases);
 }
 
 // ------------------------------------------------------------------ table
@@ -1638,6 +1649,7 @@ fn all_cases() -> Vec<Case> {
         decimal_cases(),
         io_string_cases(),
         export_cases(),
+        tree_cases(),
     ]
     .into_iter()
     .flatten()
@@ -1731,10 +1743,107 @@ fn a_panic_in_a_host_function_reaches_the_embedder() {
     let wat = r#"(module (import "x" "boom" (func $b)) (func (export "main") (call $b)))"#;
     let module = wasmtime::Module::new(&engine, wat).unwrap();
     let mut linker = wasmtime::Linker::new(&engine);
-    linker.func_wrap("x", "boom", || panic!("boom")).unwrap();
+    fn boom() {
+        panic!("boom")
+    }
+    linker.func_wrap("x", "boom", boom).unwrap();
     let mut store = wasmtime::Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let main = instance.get_typed_func::<(), ()>(&mut store, "main").unwrap();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| main.call(&mut store, ())));
     assert!(result.is_err(), "the host panic did not reach the embedder");
+}
+
+// -------------------------------------------------------- Markdown / HTML
+
+fn tree_cases() -> Vec<Case> {
+    let imports = r#"
+  (import "vera" "md_render" (func $md_render (param i32) (result i32 i32)))
+  (import "vera" "md_has_heading" (func $md_has_heading (param i32 i64) (result i32)))
+  (import "vera" "html_to_string" (func $html_to_string (param i32) (result i32 i32)))
+  (import "vera" "html_text" (func $html_text (param i32) (result i32 i32)))
+"#;
+    let mut img = Image::default();
+    // MdBlock: 40 levels of BlockQuote [below, below] over a ThematicBreak.
+    let md = FORGE;
+    img.words(md, &[5]);
+    for level in 1..=40u32 {
+        let at = md + 0x20 * level;
+        img.words(at, &[3, at + 12, 2, at - 0x20, at - 0x20]);
+    }
+    let md_top = md + 0x20 * 40;
+    // MdBlock: a BlockQuote holding itself twice.
+    let md_cycle = FORGE + 0x800;
+    img.words(md_cycle, &[3, md_cycle + 12, 2, md_cycle, md_cycle]);
+    // HtmlNode: 40 levels of Element "p" (empty attribute Map) with
+    // children [below, below] over a Text "abc".
+    let html = FORGE + 0x1000;
+    let attrs = FORGE + 0x0f00;
+    version(&mut img, attrs, MAP_TAG, 0, 0, [0; 3], 0, 0);
+    img.words(html, &[1, STR_ABC, 3]);
+    for level in 1..=40u32 {
+        let at = html + 0x20 * level;
+        img.words(at, &[0, STR_ABC, 1, attrs, at + 24, 2, at - 0x20, at - 0x20]);
+    }
+    let html_top = html + 0x20 * 40;
+    let shared = "more nodes than memory holds (shared or cyclic nodes)";
+    let cases: Vec<(&str, String, Expect)> = vec![
+        (
+            "md_render of 40 shared levels (2^40 blocks)",
+            format!("(call $md_render (i32.const {md_top})) drop drop"),
+            trap(&["corrupt Markdown value", shared]),
+        ),
+        (
+            "md_has_heading of 40 shared levels",
+            format!("(drop (call $md_has_heading (i32.const {md_top}) (i64.const 1)))"),
+            trap(&["corrupt Markdown value", shared]),
+        ),
+        (
+            "md_render of a block holding itself twice",
+            format!("(call $md_render (i32.const {md_cycle})) drop drop"),
+            trap(&["corrupt Markdown value"]),
+        ),
+        (
+            "md_render of 10 shared levels (1024 blocks, fits)",
+            format!("(call $md_render (i32.const {})) drop drop", md + 0x20 * 10),
+            Expect::Ok,
+        ),
+        (
+            "html_to_string of 40 shared levels (2^40 nodes)",
+            format!("(call $html_to_string (i32.const {html_top})) drop drop"),
+            trap(&["corrupt HtmlNode", shared]),
+        ),
+        (
+            "html_text of 40 shared levels",
+            format!("(call $html_text (i32.const {html_top})) drop drop"),
+            trap(&["corrupt HtmlNode", shared]),
+        ),
+        (
+            "html_to_string of 10 shared levels (fits)",
+            format!("(call $html_to_string (i32.const {})) drop drop", html + 0x20 * 10),
+            Expect::Ok,
+        ),
+    ];
+    let mut funcs = String::new();
+    for (i, (_, body, _)) in cases.iter().enumerate() {
+        funcs.push_str(&format!("  (func (export \"t{i}\") {body})\n"));
+    }
+    let wat = std::rc::Rc::new(module(imports, &img, &funcs, None));
+    cases
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, _, expect))| Case {
+            class: "Markdown and HTML: trees sharing nodes",
+            name: name.into(),
+            wat: wat.clone(),
+            func: format!("t{i}"),
+            opts: Opts::default(),
+            expect,
+        })
+        .collect()
+}
+
+#[test]
+fn shared_trees_are_bounded() {
+    check_cases(tree_cases);
 }

@@ -104,3 +104,12 @@ fn decimal_handle_limit() {
         &["limit exceeded: 1000 live Decimal handles (--max-handles)"],
     );
 }
+
+#[test]
+fn markdown_cycle_stops_at_the_depth_bound() {
+    assert_error(
+        "md_cycle.wat",
+        &[],
+        &["corrupt Markdown value at 0x100: nested too deeply"],
+    );
+}

@@ -92,3 +92,23 @@ pub fn check_host_string(state: &HostState, what: &str, len: usize) -> Result<()
     }
     Ok(())
 }
+
+thread_local! {
+    static TREE_NODES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// Counts one node of a guest tree read into the host (Markdown, HTML);
+/// `depth == 0` starts a new read. A tree whose nodes are each stored once
+/// has at most one node per 4 bytes of memory, so `false` (more visits
+/// than that) means the guest shares nodes: a DAG whose expansion would be
+/// exponential in host memory and time.
+pub fn visit_tree_node(memory_len: usize, depth: u32) -> bool {
+    TREE_NODES_LEFT.with(|left| {
+        if depth == 0 {
+            left.set(memory_len / 4 + 1);
+        }
+        let n = left.get();
+        left.set(n.saturating_sub(1));
+        n > 0
+    })
+}
