@@ -61,14 +61,10 @@ fn check(cases: &[Case]) {
             run_with(&case.wat, &case.func, &case.opts)
         } else {
             let key = std::rc::Rc::as_ptr(&case.wat);
-            if !programs.contains_key(&key) {
-                match Program::load(case.wat.as_bytes()) {
-                    Ok(p) => {
-                        programs.insert(key, p);
-                    }
-                    Err(_) => {
-                        // Let run_with report the load error.
-                    }
+            if let std::collections::hash_map::Entry::Vacant(slot) = programs.entry(key) {
+                // A load error is reported by `run` below.
+                if let Ok(p) = Program::load(case.wat.as_bytes()) {
+                    slot.insert(p);
                 }
             }
             match programs.get(&key) {
@@ -180,6 +176,7 @@ fn names_of(kind: Kind) -> Vec<String> {
 }
 
 /// A 40-byte version record: tag, state, link, op, slot, pos, key, val.
+#[allow(clippy::too_many_arguments)]
 fn version(img: &mut Image, at: u32, tag: u32, state: u32, link: u32, op: [u32; 3], key: u64, val: u64) {
     img.words(at - 4, &[40 << 1]);
     img.words(
@@ -790,7 +787,7 @@ fn alloc_cases() -> Vec<Case> {
             Kind::Set => format!("(call $i2 {w} (i64.const {k}))"),
         };
         let setup = format!("(global.set $w {})", insert(&insert("(call $i0)", 1), 2));
-        let mut funcs = format!("  (global $w (mut i32) (i32.const 0))\n");
+        let mut funcs = String::from("  (global $w (mut i32) (i32.const 0))\n");
         let mut planned = Vec::new();
         for mode in AllocMode::ALL {
             for (i, name) in names.iter().enumerate() {
