@@ -1581,6 +1581,13 @@ fn export_cases() -> Vec<Case> {
             trap(&["Function 'main' expects 0 arguments but 0 were provided."]),
         ),
     ];
+    cases.push((
+        "State<Int> pushed in a loop",
+        r#"(module (import "vera" "state_push_Int" (func $push))
+             (func (export "main") (loop $l (call $push) (br $l))))"#
+            .into(),
+        trap(&["limit exceeded: State<Int> handlers nested 1048576 deep"]),
+    ));
     let decimal = r#"(import "vera" "decimal_from_string" (func $ds (param i32 i32) (result i32)))"#;
     let ds_main = format!("(func (export \"main\") (drop (call $ds (i32.const {STR_ABC}) (i32.const 1))))");
     let mem1 = "(memory (export \"memory\") 2) (data (i32.const 0x7000) \"1\")";
