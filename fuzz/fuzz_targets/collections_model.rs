@@ -6,7 +6,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use vera_layout::collection::{self, Kind};
 use vera_layout::test_heap::TestHeap;
-use vera_layout::{Field, Tag};
+use vera_layout::{Field, Heap, Tag};
 
 type Model = Vec<(i64, i64)>;
 

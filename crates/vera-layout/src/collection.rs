@@ -298,12 +298,17 @@ impl Bucket {
         if s >= self.used || self.live(memory, s)? == live {
             return Err(self.corrupt(format!("slot {s} cannot become {}", if live { "live" } else { "dead" })));
         }
-        write_u32(memory, self.slot(s) + S_OCC, live as u32)?;
-        if live {
-            self.count += 1;
+        // The header's count may lie about the live slots.
+        let count = if live {
+            Some(self.count + 1).filter(|&c| c <= self.used)
         } else {
-            self.count -= 1;
-        }
+            self.count.checked_sub(1)
+        };
+        let Some(count) = count else {
+            return Err(self.corrupt(format!("count {} disagrees with the live slots", self.count)));
+        };
+        write_u32(memory, self.slot(s) + S_OCC, live as u32)?;
+        self.count = count;
         self.store_counts(memory)
     }
 
@@ -314,6 +319,7 @@ impl Bucket {
             Diff::Same => Diff::Same,
             Diff::Unappend { slot, pos } => {
                 if self.used == 0
+                    || self.count == 0
                     || slot != self.used - 1
                     || pos > self.index_mask()
                     || read_u32(memory, self.index_at(pos))? != INDEX_LIVE | slot
