@@ -28,7 +28,11 @@ struct Input {
 
 fuzz_target!(|input: Input| {
     let kind = if input.set { Kind::Set } else { Kind::Map };
-    let mut heap = if input.stress { TestHeap::stressed() } else { TestHeap::new() };
+    let mut heap = if input.stress {
+        TestHeap::stressed()
+    } else {
+        TestHeap::new()
+    };
     let w0 = collection::new(&mut heap, kind).unwrap();
     heap.pin(w0);
     let mut versions: Vec<(u32, Model)> = vec![(w0, Vec::new())];

@@ -14,7 +14,9 @@ fn round(v: &json::JVal, stress: bool) -> String {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, data)) = data.split_first() else { return };
+    let Some((&flags, data)) = data.split_first() else {
+        return;
+    };
     let text = String::from_utf8_lossy(data);
     let Parsed::Ok(v) = json::parse(&text) else { return };
     let out = round(&v, flags & 1 == 1 && data.len() < 512);
