@@ -6,9 +6,12 @@
 
 use vera_layout::{GuestError, GuestResult, Heap};
 use wasmtime::Result;
-use wasmtime::{AsContextMut, Caller, Extern, Func, Global, Instance, Memory, TypedFunc, Val, ValRaw};
+use wasmtime::{
+    AsContextMut, Caller, Extern, Func, Global, Instance, Memory, Mutability, TypedFunc, Val, ValRaw, ValType,
+};
 
 use crate::state::HostState;
+use crate::trap::HostTrap;
 
 /// The exports of a Vera module that imports need, captured once.
 #[derive(Clone)]
@@ -35,8 +38,13 @@ impl GuestExports {
         let alloc = export("alloc").and_then(Extern::into_func);
         let gc_sp = export("gc_sp").and_then(Extern::into_global);
         let gc_stack_limit = export("gc_stack_limit").and_then(Extern::into_global);
+        // Only a mutable i32 is a bump pointer the host can advance.
         let heap_ptr = export("heap_ptr").and_then(Extern::into_global);
         let register_wrapper = export("register_wrapper").and_then(Extern::into_func);
+        let heap_ptr = heap_ptr.filter(|g| {
+            let ty = g.ty(&store);
+            ty.mutability() == Mutability::Var && matches!(ty.content(), ValType::I32)
+        });
         GuestExports {
             memory,
             alloc: alloc
@@ -152,7 +160,7 @@ impl Drop for GuestHeap<'_, '_> {
     }
 }
 
-impl GuestHeap<'_, '_> {
+impl<'c> GuestHeap<'_, 'c> {
     fn call_alloc(&mut self, size: u32) -> GuestResult<u32> {
         if size > i32::MAX as u32 {
             return Err(GuestError::TooLarge(size as u64));
@@ -166,12 +174,7 @@ impl GuestHeap<'_, '_> {
         self.flush_bump();
         self.bump_exhausted = false;
         self.caller.data_mut().stats.guest_allocs += 1;
-        let ptr = alloc
-            .call(&mut *self.caller, size as i32)
-            .map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
-                Some(code) => GuestError::host(*code),
-                None => GuestError::host(format!("{e:#}")),
-            })?;
+        let ptr = self.call_guest(|caller| alloc.call(caller, size as i32))?;
         Ok(ptr as u32)
     }
 
@@ -201,6 +204,27 @@ impl GuestHeap<'_, '_> {
         if wanted_end > end {
             let _ = self.memory.grow(&mut *self.caller, (wanted_end - end).div_ceil(PAGE));
         }
+    }
+
+    /// Calls into the guest (`alloc`, `register_wrapper`). Imports the
+    /// guest calls meanwhile are refused (see `families::with_heap`); a
+    /// trap keeps its reason for `trap::classify`.
+    pub fn call_guest<R>(
+        &mut self,
+        call: impl FnOnce(&mut Caller<'c, HostState>) -> wasmtime::Result<R>,
+    ) -> GuestResult<R> {
+        self.flush_bump();
+        let outer = std::mem::replace(&mut self.caller.data_mut().in_alloc, true);
+        let called = call(&mut *self.caller);
+        self.caller.data_mut().in_alloc = outer;
+        called.map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
+            Some(code) => GuestError::host(*code),
+            // An import the guest called meanwhile stopped the run.
+            None => match e.downcast::<HostTrap>() {
+                Ok(host) => GuestError::host(host),
+                Err(e) => GuestError::host(format!("{e:#}")),
+            },
+        })
     }
 }
 

@@ -208,13 +208,14 @@ impl Program {
         state.args = options.args.clone();
         state.env = options.env;
         state.bump_allocate = options.bump_allocate;
+        state.host_limits = options.limits.clone();
         let mut limits = wasmtime::StoreLimitsBuilder::new();
         if let Some(max) = options.max_memory {
             limits = limits.memory_size(max);
         }
         state.limits = limits.build();
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| s);
         let mut report = Report {
             outcome: Err(Failure::Trap {
                 kind: "usage".into(),
@@ -275,6 +276,12 @@ impl Program {
             Ok(()) => Ok(result_value(&mut store, &results)),
             Err(e) => Err(trap::classify(&e, store.data())),
         };
+        if let (Err(Failure::Trap { message, .. }), Some(size)) = (&mut report.outcome, store.data().memory_denied) {
+            let max = options.max_memory.map_or(String::new(), |m| format!(" ({m} bytes)"));
+            message.push_str(&format!(
+                " [limit exceeded: growing linear memory to {size} bytes was refused by --max-memory{max}]"
+            ));
+        }
         let data = store.data();
         report.stdout_ends_newline = data.stdout_ends_newline;
         report.stderr_ends_newline = data.stderr_ends_newline;
@@ -321,6 +328,43 @@ pub struct RunOptions {
     /// collect on every allocation (`VERA_EAGER_GC=1`) checks the host's
     /// rooting at each one.
     pub bump_allocate: bool,
+    /// Bounds on what the host itself allocates for the guest.
+    pub limits: HostLimits,
+}
+
+/// Bounds on the host's own work for a guest, so a hostile module cannot
+/// make vera-rt allocate without limit or run unboundedly inside an
+/// import (where `--timeout` cannot interrupt it). Exceeding one traps
+/// with `limit exceeded: ...` naming the limit's flag.
+#[derive(Clone, Debug)]
+pub struct HostLimits {
+    /// Longest string the host parses (`json_parse`, `decimal_from_string`)
+    /// or builds (`json_stringify`), in bytes (`--max-host-string`).
+    pub max_host_string: usize,
+    /// Most digits of a Decimal the host parses from text: the exact
+    /// big-integer conversion is quadratic (`--max-decimal-digits`).
+    pub max_decimal_digits: usize,
+    /// Most live Decimal handles at once (`--max-handles`).
+    pub max_handles: usize,
+}
+
+impl HostLimits {
+    /// 64 MiB.
+    pub const DEFAULT_MAX_HOST_STRING: usize = 64 << 20;
+    /// 100 000 digits (a few milliseconds to convert).
+    pub const DEFAULT_MAX_DECIMAL_DIGITS: usize = 100_000;
+    /// 2^24 handles (about 1.5 GiB of host memory at most).
+    pub const DEFAULT_MAX_HANDLES: usize = 1 << 24;
+}
+
+impl Default for HostLimits {
+    fn default() -> Self {
+        HostLimits {
+            max_host_string: HostLimits::DEFAULT_MAX_HOST_STRING,
+            max_decimal_digits: HostLimits::DEFAULT_MAX_DECIMAL_DIGITS,
+            max_handles: HostLimits::DEFAULT_MAX_HANDLES,
+        }
+    }
 }
 
 impl RunOptions {
@@ -336,6 +380,7 @@ impl RunOptions {
             max_memory: None,
             timeout: None,
             bump_allocate: true,
+            limits: HostLimits::default(),
         }
     }
 

@@ -36,6 +36,15 @@ pub struct HostState {
     pub bump_allocate: bool,
     pub stats: Stats,
     pub limits: wasmtime::StoreLimits,
+    /// Bounds on the host's own allocations.
+    pub host_limits: crate::HostLimits,
+    /// Set while the host is inside a call of the guest's `alloc` (or
+    /// `register_wrapper`): an import that touches guest memory then
+    /// refuses (re-entry would change the collection the outer import is
+    /// in the middle of).
+    pub in_alloc: bool,
+    /// The memory size (bytes) of a `memory.grow` that `limits` refused.
+    pub memory_denied: Option<usize>,
     /// Extension slots for families that keep per-run data (Decimal
     /// handles, regex cache...).
     pub extensions: anymap::Extensions,
@@ -82,6 +91,9 @@ impl HostState {
             bump_allocate: true,
             stats: Stats::default(),
             limits: wasmtime::StoreLimitsBuilder::new().build(),
+            host_limits: crate::HostLimits::default(),
+            in_alloc: false,
+            memory_denied: None,
             extensions: anymap::Extensions::default(),
         }
     }
@@ -107,6 +119,30 @@ impl HostState {
             Some(map) => map.get(name).cloned(),
             None => std::env::var(name).ok(),
         }
+    }
+}
+
+/// `limits`, remembering a refused memory growth so the run can say which
+/// limit stopped it.
+impl wasmtime::ResourceLimiter for HostState {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if !allowed {
+            self.memory_denied = Some(desired);
+        }
+        Ok(allowed)
+    }
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+    fn memories(&self) -> usize {
+        self.limits.memories()
     }
 }
 

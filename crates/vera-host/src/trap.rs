@@ -103,7 +103,20 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
         message,
         frames: frames.clone(),
     };
-    if let Some(host) = err.downcast_ref::<HostTrap>() {
+    let mut host = err.downcast_ref::<HostTrap>();
+    // An import called from inside `alloc` stopped the run: its reason,
+    // not the outer import's, is the run's.
+    while let Some(HostTrap::Guest {
+        source: GuestError::Host(inner),
+        ..
+    }) = host
+    {
+        match inner.0.downcast_ref::<HostTrap>() {
+            Some(nested) => host = Some(nested),
+            None => break,
+        }
+    }
+    if let Some(host) = host {
         match host {
             HostTrap::Exit(code) => return Failure::Exit(*code),
             HostTrap::Refused(message) => return trap("host_error", message.clone()),
@@ -115,6 +128,9 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
                 // A trap inside the guest's `alloc` (heap exhausted, a
                 // collector limit) reached through a host import.
                 if let Some(code) = inner.0.downcast_ref::<Trap>() {
+                    if matches!(code, Trap::Interrupt | Trap::OutOfFuel) {
+                        return trap("limit", "time limit exceeded (--timeout)".to_owned());
+                    }
                     if state.violation.is_none() && state.trap_signal.is_none() {
                         if let Some(kind) = native_kind(*code) {
                             return trap(kind, description(kind).to_owned());

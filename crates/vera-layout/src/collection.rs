@@ -305,12 +305,17 @@ impl Bucket {
         if s >= self.used || self.live(memory, s)? == live {
             return Err(self.corrupt(format!("slot {s} cannot become {}", if live { "live" } else { "dead" })));
         }
-        write_u32(memory, self.slot(s) + S_OCC, live as u32)?;
-        if live {
-            self.count += 1;
+        // The header's count may lie about the live slots.
+        let count = if live {
+            Some(self.count + 1).filter(|&c| c <= self.used)
         } else {
-            self.count -= 1;
-        }
+            self.count.checked_sub(1)
+        };
+        let Some(count) = count else {
+            return Err(self.corrupt(format!("count {} disagrees with the live slots", self.count)));
+        };
+        write_u32(memory, self.slot(s) + S_OCC, live as u32)?;
+        self.count = count;
         self.store_counts(memory)
     }
 
@@ -320,7 +325,10 @@ impl Bucket {
         Ok(match diff {
             Diff::Same => Diff::Same,
             Diff::Unappend { slot, pos } => {
-                if slot + 1 != self.used
+                if self.used == 0
+                    || self.count == 0
+                    || slot != self.used - 1
+                    || pos > self.index_mask()
                     || read_u32(memory, self.index_at(pos))? != INDEX_LIVE | slot
                     || !self.live(memory, slot)?
                 {
@@ -641,14 +649,13 @@ fn update(
             }
         };
         let memory = heap.memory_mut();
-        // The header read before the allocation still holds: the bucket is
-        // reachable from the rooted `w`, and the collector never moves or
-        // writes into a live block.
-        let mut b =
-            bucket.ok_or_else(|| GuestError::corrupt("Map/Set version", w, "in-place update without a bucket"))?;
+        // Read again: the allocation ran guest code, which a hostile module
+        // can use to rewrite the bucket under us.
+        let ptr = bucket.map_or(0, |b| b.ptr);
+        let mut b = Bucket::load(memory, ptr)?;
         let inverse = b.apply(memory, forward)?;
         write_version(memory, w, DIFF, new_w, inverse)?;
-        set_root(memory, new_w, b.ptr)?;
+        set_root(memory, new_w, ptr)?;
         Ok(new_w)
     })
 }

@@ -102,10 +102,11 @@ impl Field {
     }
 
     /// Checks a field the guest passed in: a string's bytes must lie in
-    /// memory.
+    /// memory (an empty string is `""` whatever its pointer, as Vera 0.2.3
+    /// slices it).
     pub fn validate(self, tag: Tag, memory: &[u8]) -> GuestResult<()> {
         if tag == Tag::Str {
-            mem::bytes(memory, self.lo(), self.hi() as usize)?;
+            str_bytes(memory, self)?;
         }
         Ok(())
     }

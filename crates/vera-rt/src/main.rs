@@ -88,6 +88,17 @@ struct RunArgs {
     /// cache of compiled code (~/.cache/wasmtime).
     #[arg(long)]
     no_cache: bool,
+    /// Longest string vera-rt itself parses or builds for the program
+    /// (`json_parse` input, `json_stringify` output, `decimal_from_string`
+    /// input), in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    max_host_string: usize,
+    /// Most digits of a Decimal parsed from text.
+    #[arg(long, value_name = "N", default_value_t = vera_host::HostLimits::DEFAULT_MAX_DECIMAL_DIGITS)]
+    max_decimal_digits: usize,
+    /// Most Decimal values alive at once.
+    #[arg(long, value_name = "N", default_value_t = vera_host::HostLimits::DEFAULT_MAX_HANDLES)]
+    max_handles: usize,
     /// Arguments for the function (parsed by its parameter types) and for
     /// `IO.args`.
     #[arg(last = true)]
@@ -207,6 +218,11 @@ fn run(args: RunArgs) -> ExitCode {
         max_memory: Some(args.max_memory.saturating_mul(1 << 20)),
         timeout,
         bump_allocate: !args.guest_alloc,
+        limits: vera_host::HostLimits {
+            max_host_string: args.max_host_string.saturating_mul(1 << 20),
+            max_decimal_digits: args.max_decimal_digits,
+            max_handles: args.max_handles,
+        },
         ..RunOptions::inherit()
     };
     let report = program.run(options);

@@ -27,12 +27,12 @@ use num_bigint::BigUint;
 use num_integer::Integer;
 use num_traits::{ToPrimitive, Zero};
 use vera_layout::values::{self, Payload, NONE, SOME};
-use vera_layout::{mem, GuestError, Heap};
+use vera_layout::{mem, Heap};
 use wasmtime::Result;
 use wasmtime::{Caller, FuncType, Linker};
 
 use super::handles::KIND_DECIMAL;
-use super::with_heap;
+use super::{check_host_string, with_heap};
 use crate::state::HostState;
 use crate::trap::HostTrap;
 
@@ -610,6 +610,11 @@ fn store(state: &mut HostState, d: Dec) -> Result<u32> {
     if t.next >= 0x8000_0000 {
         return Err(HostTrap::Limit("Decimal handles exhausted (2^31 allocated)".to_owned()).into());
     }
+    let max = state.host_limits.max_handles;
+    let t = table(state);
+    if t.values.len() >= max {
+        return Err(HostTrap::Limit(format!("limit exceeded: {max} live Decimal handles (--max-handles)")).into());
+    }
     let h = t.next;
     t.next += 1;
     t.values.insert(h, d);
@@ -653,9 +658,7 @@ fn some_wrapped(c: &mut C<'_>, import: &str, handle: u32) -> Result<i32> {
             if let Some(register) = register {
                 // `register_wrapper` collects when its table is full.
                 h.collecting(|h| {
-                    register
-                        .call(&mut *h.caller(), (w as i32, KIND_DECIMAL, handle as i32))
-                        .map_err(GuestError::host)
+                    h.call_guest(|caller| register.call(caller, (w as i32, KIND_DECIMAL, handle as i32)))
                 })?;
             }
             values::alloc_adt(h, SOME, Payload::Word(w))
@@ -698,6 +701,16 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
         })?,
         "decimal_from_string" => linker.func_wrap("vera", name, |mut c: C<'_>, p: i32, l: i32| -> Result<i32> {
             const NAME: &str = "decimal_from_string";
+            if l > 0 {
+                let max = c.data().host_limits.max_decimal_digits;
+                check_host_string(c.data(), "decimal_from_string input", l as usize)?;
+                if l as usize > max {
+                    return Err(HostTrap::Limit(format!(
+                        "limit exceeded: decimal_from_string input of {l} bytes is over --max-decimal-digits ({max})"
+                    ))
+                    .into());
+                }
+            }
             let text = with_heap(&mut c, NAME, |h| values::read_string(h.memory(), p as u32, l as u32))?;
             match Dec::parse(&text) {
                 Some(d) => {

@@ -156,6 +156,9 @@ pub fn read_node(m: &mut [u8], ptr: u32, depth: u32) -> GuestResult<Node> {
     if depth > MAX_DEPTH {
         return Err(corrupt("nested too deeply".into()));
     }
+    if !super::visit_tree_node(m.len(), depth) {
+        return Err(corrupt("more nodes than memory holds (shared or cyclic nodes)".into()));
+    }
     Ok(match mem::read_u32(m, ptr)? {
         0 => {
             let name = read_str_at(m, ptr + 4)?;

@@ -31,7 +31,7 @@ use vera_layout::{mem, Field, GuestError, GuestResult, Heap, Tag};
 use wasmtime::Result;
 use wasmtime::{Caller, FuncType, Linker};
 
-use super::with_heap;
+use super::{check_host_string, with_heap};
 use crate::state::HostState;
 use crate::trap::HostTrap;
 
@@ -481,10 +481,50 @@ fn write(h: &mut impl Heap, v: &JVal) -> GuestResult<u32> {
     }
 }
 
+/// Builds a parsed document in guest memory, as `json_parse` does inside
+/// its `Ok`; the result is not rooted.
+pub fn build(h: &mut impl Heap, v: &JVal) -> GuestResult<u32> {
+    write(h, v)
+}
+
+/// `json_stringify` of the tree at `ptr` with output limit `max` (bytes);
+/// `Err` is the trap message.
+pub fn stringify(memory: &mut [u8], ptr: u32, max: usize) -> std::result::Result<String, String> {
+    let mut out = Output {
+        text: String::new(),
+        max,
+    };
+    match emit(memory, ptr, &mut out, 0) {
+        Ok(()) => Ok(out.text),
+        Err(StringifyError::Guest(e)) => Err(e.to_string()),
+        Err(StringifyError::Refused(msg)) => Err(msg),
+        Err(StringifyError::TooLong) => Err("output too long".to_owned()),
+    }
+}
+
 /// Why `json_stringify` could not produce text.
 enum StringifyError {
     Guest(GuestError),
     Refused(String),
+    /// The text grew past `--max-host-string`.
+    TooLong,
+}
+
+/// `json_stringify`'s text so far and its length limit. Every node adds
+/// at least one byte, so the limit also bounds the walk of a tree that
+/// shares (or cycles through) its nodes.
+struct Output {
+    text: String,
+    max: usize,
+}
+
+impl Output {
+    fn push(&mut self, c: char) {
+        self.text.push(c);
+    }
+    fn push_str(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
 }
 
 impl From<GuestError> for StringifyError {
@@ -549,7 +589,10 @@ pub fn quote(s: &str, out: &mut String) {
     out.push('"');
 }
 
-fn emit(memory: &mut [u8], ptr: u32, out: &mut String, depth: usize) -> std::result::Result<(), StringifyError> {
+fn emit(memory: &mut [u8], ptr: u32, out: &mut Output, depth: usize) -> std::result::Result<(), StringifyError> {
+    if out.text.len() > out.max {
+        return Err(StringifyError::TooLong);
+    }
     if depth > MAX_DEPTH {
         return Err(StringifyError::Refused(
             "maximum recursion depth exceeded while calling a Python object".to_owned(),
@@ -557,7 +600,7 @@ fn emit(memory: &mut [u8], ptr: u32, out: &mut String, depth: usize) -> std::res
     }
     match mem::read_u32(memory, ptr)? {
         JNULL => out.push_str("null"),
-        JBOOL => out.push_str(if mem::read_u32(memory, ptr + 4)? != 0 {
+        JBOOL => out.push_str(if mem::read_u32(memory, mem::offset(ptr, 4)?)? != 0 {
             "true"
         } else {
             "false"
@@ -572,13 +615,13 @@ fn emit(memory: &mut [u8], ptr: u32, out: &mut String, depth: usize) -> std::res
             }
         },
         JSTRING => {
-            let p = mem::read_u32(memory, ptr + 4)?;
-            let l = mem::read_u32(memory, ptr + 8)?;
-            quote(&values::read_string(memory, p, l)?, out);
+            let p = mem::read_u32(memory, mem::offset(ptr, 4)?)?;
+            let l = mem::read_u32(memory, mem::offset(ptr, 8)?)?;
+            quote(&values::read_string(memory, p, l)?, &mut out.text);
         }
         JARRAY => {
-            let p = mem::read_u32(memory, ptr + 4)?;
-            let l = mem::read_u32(memory, ptr + 8)?;
+            let p = mem::read_u32(memory, mem::offset(ptr, 4)?)?;
+            let l = mem::read_u32(memory, mem::offset(ptr, 8)?)?;
             if l > 0 {
                 mem::bytes(memory, p, l as usize * 4)?;
             }
@@ -593,7 +636,7 @@ fn emit(memory: &mut [u8], ptr: u32, out: &mut String, depth: usize) -> std::res
             out.push(']');
         }
         JOBJECT => {
-            let w = mem::read_u32(memory, ptr + 4)?;
+            let w = mem::read_u32(memory, mem::offset(ptr, 4)?)?;
             let entries = collection::entries(memory, Kind::Map, w)?;
             out.push('{');
             for (i, (key, val)) in entries.into_iter().enumerate() {
@@ -601,7 +644,7 @@ fn emit(memory: &mut [u8], ptr: u32, out: &mut String, depth: usize) -> std::res
                     out.push(',');
                 }
                 let key = String::from_utf8_lossy(vera_layout::field::str_bytes(memory, key)?).into_owned();
-                quote(&key, out);
+                quote(&key, &mut out.text);
                 out.push(':');
                 emit(memory, val.lo(), out, depth + 1)?;
             }
@@ -610,12 +653,18 @@ fn emit(memory: &mut [u8], ptr: u32, out: &mut String, depth: usize) -> std::res
         // read_json warns and reads an unknown tag as None.
         _ => out.push_str("null"),
     }
+    if out.text.len() > out.max {
+        return Err(StringifyError::TooLong);
+    }
     Ok(())
 }
 
 pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
     match name {
         "json_parse" => linker.func_wrap("vera", name, |mut c: C<'_>, p: i32, l: i32| -> Result<i32> {
+            if l > 0 {
+                check_host_string(c.data(), "json_parse input", l as usize)?;
+            }
             let text = with_heap(&mut c, "json_parse", |h| {
                 values::read_string(h.memory(), p as u32, l as u32)
             })?;
@@ -633,19 +682,29 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
         })?,
         "json_stringify" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32| -> Result<(i32, i32)> {
             let mut refused = None;
+            let max = c.data().host_limits.max_host_string;
             let text = with_heap(&mut c, "json_stringify", |h| {
-                let mut out = String::new();
+                let mut out = Output {
+                    text: String::new(),
+                    max,
+                };
                 match emit(h.memory_mut(), ptr as u32, &mut out, 0) {
-                    Ok(()) => Ok(Some(out)),
+                    Ok(()) => Ok(Some(out.text)),
                     Err(StringifyError::Guest(e)) => Err(e),
                     Err(StringifyError::Refused(msg)) => {
-                        refused = Some(msg);
+                        refused = Some(HostTrap::Refused(msg));
+                        Ok(None)
+                    }
+                    Err(StringifyError::TooLong) => {
+                        refused = Some(HostTrap::Limit(format!(
+                            "limit exceeded: json_stringify output is over --max-host-string ({max} bytes)"
+                        )));
                         Ok(None)
                     }
                 }
             })?;
             let Some(text) = text else {
-                return Err(HostTrap::Refused(refused.unwrap_or_default()).into());
+                return Err(refused.unwrap_or(HostTrap::Refused(String::new())).into());
             };
             let (p, l) = with_heap(&mut c, "json_stringify", |h| values::alloc_str(h, text.as_bytes()))?;
             Ok((p as i32, l as i32))

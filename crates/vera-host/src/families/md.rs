@@ -250,6 +250,9 @@ pub fn read_inline(m: &[u8], ptr: u32, depth: u32) -> GuestResult<Inline> {
     if depth > MAX_DEPTH {
         return Err(bad(ptr, "nested too deeply".into()));
     }
+    if !super::visit_tree_node(m.len(), depth) {
+        return Err(bad(ptr, "more nodes than memory holds (shared or cyclic nodes)".into()));
+    }
     Ok(match mem::read_u32(m, ptr)? {
         0 => Inline::Text(read_str_at(m, ptr + 4)?),
         1 => Inline::Code(read_str_at(m, ptr + 4)?),
@@ -265,6 +268,9 @@ pub fn read_inline(m: &[u8], ptr: u32, depth: u32) -> GuestResult<Inline> {
 pub fn read_block(m: &[u8], ptr: u32, depth: u32) -> GuestResult<Block> {
     if depth > MAX_DEPTH {
         return Err(bad(ptr, "nested too deeply".into()));
+    }
+    if !super::visit_tree_node(m.len(), depth) {
+        return Err(bad(ptr, "more nodes than memory holds (shared or cyclic nodes)".into()));
     }
     Ok(match mem::read_u32(m, ptr)? {
         0 => Block::Paragraph(read_inlines(m, ptr + 4, depth)?),

@@ -73,6 +73,48 @@ pub fn with_heap<R>(
         import: import.to_owned(),
         source,
     };
+    // `alloc` may signal its own trap (`vera.trap`) or print; anything
+    // that allocates or updates guest memory from inside it is refused.
+    const READ_ONLY: &[&str] = &["trap", "contract_fail", "print", "stderr"];
+    if caller.data().in_alloc && !READ_ONLY.contains(&import) {
+        return Err(HostTrap::Refused(format!(
+            "vera.{import}: the guest re-entered vera-rt from inside `alloc`"
+        ))
+        .into());
+    }
     let mut heap = GuestHeap::new(caller).map_err(guest_error)?;
     body(&mut heap).map_err(|e| guest_error(e).into())
+}
+
+/// Refuses a string of `len` bytes that `what` would parse or build when it
+/// is over `--max-host-string`.
+pub fn check_host_string(state: &HostState, what: &str, len: usize) -> Result<()> {
+    let max = state.host_limits.max_host_string;
+    if len > max {
+        return Err(HostTrap::Limit(format!(
+            "limit exceeded: {what} of {len} bytes is over --max-host-string ({max} bytes)"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+thread_local! {
+    static TREE_NODES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// Counts one node of a guest tree read into the host (Markdown, HTML);
+/// `depth == 0` starts a new read. A tree whose nodes are each stored once
+/// has at most one node per 4 bytes of memory, so `false` (more visits
+/// than that) means the guest shares nodes: a DAG whose expansion would be
+/// exponential in host memory and time.
+pub fn visit_tree_node(memory_len: usize, depth: u32) -> bool {
+    TREE_NODES_LEFT.with(|left| {
+        if depth == 0 {
+            left.set(memory_len / 4 + 1);
+        }
+        let n = left.get();
+        left.set(n.saturating_sub(1));
+        n > 0
+    })
 }

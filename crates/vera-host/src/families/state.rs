@@ -11,6 +11,11 @@ use wasmtime::{Caller, FuncType, Linker, Val, ValType};
 
 use crate::state::HostState;
 
+/// Deepest nesting of `State<T>` handlers: far beyond what the wasm stack
+/// allows a real program, it stops a guest that pushes in a loop from
+/// growing host memory without bound.
+pub const MAX_NESTING: usize = 1 << 20;
+
 pub fn define(linker: &mut Linker<HostState>, name: &str, ty: &FuncType) -> Result<bool> {
     let Some((op, cell)) = ["get", "put", "push", "pop"].iter().find_map(|op| {
         name.strip_prefix(&format!("state_{op}_"))
@@ -53,6 +58,12 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, ty: &FuncType) -> Resu
                     if let (Some(top), Some(v)) = (stack.last_mut(), params.first()) {
                         *top = decode(v);
                     }
+                }
+                "push" if stack.len() >= MAX_NESTING => {
+                    return Err(crate::trap::HostTrap::Limit(format!(
+                        "limit exceeded: State<{cell}> handlers nested {MAX_NESTING} deep"
+                    ))
+                    .into())
                 }
                 "push" => stack.push(0),
                 _ => {

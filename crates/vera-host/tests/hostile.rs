@@ -1,0 +1,1906 @@
+//! Hostile guests: hand-written modules that call every Map/Set, JSON,
+//! Decimal and string-reading import with forged arguments, lie about
+//! sizes, exhaust the shadow stack, and return garbage from `alloc`. Each
+//! case asserts its exact outcome (a trap naming what was wrong, or a
+//! value) and that nothing panicked. `docs/HOSTILE.md` is generated from
+//! these case lists (`table_is_current`).
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use common::*;
+use vera_host::families::collections::{Import, Op};
+use vera_host::{HostLimits, Program, Value};
+use vera_layout::collection::{bucket_size, Kind, MAP_TAG, SET_TAG};
+use vera_layout::{Field, Tag};
+use wasmtime::ValType;
+
+/// What a case must end in.
+#[derive(Clone, Debug)]
+enum Expect {
+    /// Returns normally (any value).
+    Ok,
+    /// Returns this value.
+    Value(Value),
+    /// Traps; the message contains every part.
+    Trap(Vec<String>),
+}
+
+fn trap(parts: &[&str]) -> Expect {
+    Expect::Trap(parts.iter().map(|s| s.to_string()).collect())
+}
+
+struct Case {
+    /// Row of the table in docs/HOSTILE.md.
+    class: &'static str,
+    name: String,
+    wat: std::rc::Rc<String>,
+    func: String,
+    opts: Opts,
+    expect: Expect,
+}
+
+/// Builds and checks cases on a thread with the main thread's 8 MiB stack
+/// (the CLI runs programs there; the test harness's threads have 2 MiB).
+fn check_cases(cases: fn() -> Vec<Case>) {
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || check(&cases()))
+        .unwrap()
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+fn check(cases: &[Case]) {
+    let mut programs: HashMap<*const String, Program> = HashMap::new();
+    let mut failures = Vec::new();
+    for case in cases {
+        let outcome = if case.opts.timeout.is_some() || case.opts.max_memory.is_some() || case.opts.limits.is_some() {
+            run_with(&case.wat, &case.func, &case.opts)
+        } else {
+            let key = std::rc::Rc::as_ptr(&case.wat);
+            if let std::collections::hash_map::Entry::Vacant(slot) = programs.entry(key) {
+                // A load error is reported by `run` below.
+                if let Ok(p) = Program::load(case.wat.as_bytes()) {
+                    slot.insert(p);
+                }
+            }
+            match programs.get(&key) {
+                Some(p) => run_loaded(p, &case.func, &case.wat),
+                None => run(&case.wat, &case.func),
+            }
+        };
+        let ok = match (&case.expect, &outcome) {
+            (Expect::Ok, Outcome::Value(_)) => true,
+            (Expect::Value(v), Outcome::Value(got)) => v == got,
+            (Expect::Trap(parts), Outcome::Trap { message, .. }) => parts.iter().all(|p| message.contains(p.as_str())),
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!(
+                "[{}] {}: expected {:?}, got {:?}",
+                case.class, case.name, case.expect, outcome
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------- Map/Set
+
+fn wat_types(types: impl Iterator<Item = ValType>) -> String {
+    types
+        .map(|t| match t {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F64 => "f64",
+            ValType::F32 => "f32",
+            _ => "v128",
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The import declaration of `name` with the signature Vera 0.2.3 gives it.
+fn import_decl(engine: &wasmtime::Engine, name: &str, id: &str) -> String {
+    let ty = Import::parse(name).expect("a Map/Set import").func_type(engine);
+    format!(
+        "  (import \"vera\" \"{name}\" (func ${id} (param {}) (result {})))\n",
+        wat_types(ty.params()),
+        wat_types(ty.results())
+    )
+}
+
+fn arg(tag: Tag) -> String {
+    match tag {
+        Tag::Int => "(i64.const 1)".into(),
+        Tag::Float => "(f64.const 1)".into(),
+        Tag::Str => format!("(i32.const {STR_ABC}) (i32.const 3)"),
+        Tag::Word => "(i32.const 1)".into(),
+    }
+}
+
+/// A call of import `id` on wrapper expression `w` with ordinary key/value
+/// arguments, results dropped; `key`/`val` override the argument text.
+fn call(import: Import, id: &str, w: &str, key: Option<&str>, val: Option<&str>) -> String {
+    let k = |t: Tag| key.map_or_else(|| arg(t), str::to_owned);
+    let v = |t: Tag| val.map_or_else(|| arg(t), str::to_owned);
+    let (args, results) = match import.op {
+        Op::New => (String::new(), 1),
+        Op::Size => (w.to_owned(), 1),
+        Op::Insert(kt, vt) if import.kind == Kind::Map => (format!("{w} {} {}", k(kt), v(vt)), 1),
+        Op::Insert(kt, _) | Op::Get(kt, _) | Op::Contains(kt) | Op::Remove(kt) => (format!("{w} {}", k(kt)), 1),
+        Op::Keys(_) | Op::Values(_) => (w.to_owned(), 2),
+    };
+    format!("(call ${id} {args}){}", " drop".repeat(results))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Size,
+    Probe,
+    Update,
+    Enum,
+}
+
+fn class_of(op: Op) -> Option<Class> {
+    Some(match op {
+        Op::New => return None,
+        Op::Size => Class::Size,
+        Op::Get(..) | Op::Contains(_) => Class::Probe,
+        Op::Insert(..) | Op::Remove(_) => Class::Update,
+        Op::Keys(_) | Op::Values(_) => Class::Enum,
+    })
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Map => "Map",
+        Kind::Set => "Set",
+    }
+}
+
+fn names_of(kind: Kind) -> Vec<String> {
+    Import::all_names()
+        .into_iter()
+        .filter(|n| Import::parse(n).is_some_and(|i| i.kind == kind))
+        .collect()
+}
+
+/// A 40-byte version record: tag, state, link, op, slot, pos, key, val.
+#[allow(clippy::too_many_arguments)]
+fn version(img: &mut Image, at: u32, tag: u32, state: u32, link: u32, op: [u32; 3], key: u64, val: u64) {
+    img.words(at - 4, &[40 << 1]);
+    img.words(
+        at,
+        &[
+            tag,
+            state,
+            link,
+            op[0],
+            op[1],
+            op[2],
+            key as u32,
+            (key >> 32) as u32,
+            val as u32,
+            (val >> 32) as u32,
+        ],
+    );
+}
+
+/// A bucket block at `at`: header, capacity, count, slots
+/// `(occupancy, key, val)`, `used`, and the index (`index(pos)` gives
+/// each entry; `None` leaves it 0).
+#[allow(clippy::too_many_arguments)]
+fn bucket(
+    img: &mut Image,
+    at: u32,
+    cap: u32,
+    count: u32,
+    used: u32,
+    slots: &[(u32, u64, u64)],
+    index: impl Fn(u32) -> Option<u32>,
+    block: Option<u32>,
+) {
+    let size = block.unwrap_or(bucket_size(cap));
+    img.words(at - 4, &[size << 1]);
+    img.words(at, &[cap, count]);
+    for (s, &(occ, key, val)) in slots.iter().enumerate() {
+        img.words(
+            at + 8 + 20 * s as u32,
+            &[occ, key as u32, (key >> 32) as u32, val as u32, (val >> 32) as u32],
+        );
+    }
+    img.words(at + 8 + 20 * cap, &[used]);
+    let entries: Vec<u32> = (0..2 * cap).map(|p| index(p).unwrap_or(0)).collect();
+    img.words(at + 12 + 20 * cap, &entries);
+}
+
+const W: u32 = FORGE;
+const W2: u32 = FORGE + 0x40;
+const B: u32 = FORGE + 0x100;
+
+/// Index position of `key` (tag `i`) in a bucket of capacity `cap`.
+fn pos_of(key: i64, cap: u32) -> u32 {
+    vera_layout::field::hash(Tag::Int, &[], Field::int(key)).unwrap() & (2 * cap - 1)
+}
+
+/// One forged wrapper: the memory image for a collection of `tag` (the
+/// other kind's tag is `other`), the wrapper pointer, and what each class
+/// of operation must do with it.
+struct Forgery {
+    name: &'static str,
+    build: fn(u32, u32) -> (Image, u32),
+    expect: fn(Class, &'static str) -> Expect,
+}
+
+fn all(parts: &'static [&'static str]) -> impl Fn(Class, &'static str) -> Expect {
+    move |_, _| trap(parts)
+}
+
+fn forgeries() -> Vec<Forgery> {
+    fn same(parts: &[&str]) -> Expect {
+        trap(parts)
+    }
+    let _ = all(&[]);
+    vec![
+        Forgery {
+            name: "null wrapper pointer (0)",
+            build: |_, _| (Image::default(), 0),
+            expect: |_, k| same(&[&format!("is not a {k} (tag 0x00000000)")]),
+        },
+        Forgery {
+            name: "wrapper pointer past the end of memory",
+            build: |_, _| (Image::default(), 0xFFFF_FFF0),
+            expect: |_, _| same(&["Out-of-bounds memory access", "40 byte(s) at offset 4294967280"]),
+        },
+        Forgery {
+            name: "wrapper straddling the end of memory",
+            build: |_, _| (Image::default(), MEMORY - 20),
+            expect: |_, _| same(&["Out-of-bounds memory access", "40 byte(s) at offset 131052"]),
+        },
+        Forgery {
+            name: "wrapper with a foreign tag",
+            build: |_, _| {
+                let mut img = Image::default();
+                version(&mut img, W, 0x1234_5678, 0, 0, [0; 3], 0, 0);
+                (img, W)
+            },
+            expect: |_, k| same(&[&format!("is not a {k} (tag 0x12345678)")]),
+        },
+        Forgery {
+            name: "Map wrapper passed as Set and vice versa",
+            build: |_, other| {
+                let mut img = Image::default();
+                version(&mut img, W, other, 0, 0, [0; 3], 0, 0);
+                (img, W)
+            },
+            expect: |_, k| same(&[&format!("is not a {k} (tag 0xfeedc00")]),
+        },
+        Forgery {
+            name: "Decimal wrapper passed as a collection",
+            build: |_, _| {
+                let mut img = Image::default();
+                img.words(W - 4, &[12 << 1]).words(W, &[0xFEED_C003, 0x8000_0001, 0]);
+                (img, W)
+            },
+            expect: |_, k| same(&[&format!("is not a {k} (tag 0xfeedc003)")]),
+        },
+        Forgery {
+            name: "unknown version state",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 7, 0, [0; 3], 0, 0);
+                (img, W)
+            },
+            expect: |_, _| same(&["corrupt Map/Set version", "unknown state 7"]),
+        },
+        Forgery {
+            name: "bucket pointer past the end of memory",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, 0xFFFF_FF00, [0; 3], 0, 0);
+                (img, W)
+            },
+            expect: |_, _| same(&["Out-of-bounds memory access", "at offset 4294967040"]),
+        },
+        Forgery {
+            name: "bucket pointer 2 (header before address 0)",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, 2, [0; 3], 0, 0);
+                (img, W)
+            },
+            expect: |_, _| same(&["corrupt bucket at 0x2", "capacity 0 is not a power of two"]),
+        },
+        Forgery {
+            name: "bucket capacity not a power of two",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, B, [0; 3], 0, 0);
+                img.words(B - 4, &[1000 << 1]).words(B, &[12, 0]);
+                (img, W)
+            },
+            expect: |_, _| same(&["capacity 12 is not a power of two in [8, 2^26]"]),
+        },
+        Forgery {
+            name: "bucket capacity 2^30 (over the maximum)",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, B, [0; 3], 0, 0);
+                img.words(B - 4, &[1000 << 1]).words(B, &[1 << 30, 0]);
+                (img, W)
+            },
+            expect: |_, _| same(&["capacity 1073741824 is not a power of two in [8, 2^26]"]),
+        },
+        Forgery {
+            name: "bucket capacity 2^26, block beyond memory",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, B, [0; 3], 0, 0);
+                img.words(B - 4, &[1000 << 1]).words(B, &[1 << 26, 0]);
+                (img, W)
+            },
+            expect: |_, _| same(&["Out-of-bounds memory access", "1879048204 byte(s) at offset 33024"]),
+        },
+        Forgery {
+            name: "bucket block smaller than its capacity needs",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, B, [0; 3], 0, 0);
+                bucket(&mut img, B, 8, 0, 0, &[], |_| None, Some(16));
+                (img, W)
+            },
+            expect: |_, _| same(&["block of 16 bytes is smaller than capacity 8 needs (236)"]),
+        },
+        Forgery {
+            name: "bucket count above used",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, B, [0; 3], 0, 0);
+                bucket(&mut img, B, 8, 5, 3, &[], |_| None, None);
+                (img, W)
+            },
+            expect: |_, _| same(&["count 5, used 3, capacity 8 disagree"]),
+        },
+        Forgery {
+            name: "bucket used above capacity",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, B, [0; 3], 0, 0);
+                bucket(&mut img, B, 8, 0, 9, &[], |_| None, None);
+                (img, W)
+            },
+            expect: |_, _| same(&["count 0, used 9, capacity 8 disagree"]),
+        },
+        Forgery {
+            name: "version linked to itself (cycle)",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 1, W, [0; 3], 0, 0);
+                (img, W)
+            },
+            expect: |_, _| same(&["diff chain has a cycle"]),
+        },
+        Forgery {
+            name: "two versions linked to each other (cycle)",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 1, W2, [0; 3], 0, 0);
+                version(&mut img, W2, tag, 1, W, [0; 3], 0, 0);
+                (img, W)
+            },
+            expect: |_, _| same(&["diff chain has a cycle"]),
+        },
+        Forgery {
+            name: "version linked past the end of memory",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 1, 0xFFFF_FFFC, [0; 3], 0, 0);
+                (img, W)
+            },
+            expect: |_, _| same(&["Out-of-bounds memory access", "at offset 4294967292"]),
+        },
+        Forgery {
+            name: "version linked to the other kind's wrapper",
+            build: |tag, other| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 1, W2, [0; 3], 0, 0);
+                version(&mut img, W2, other, 0, 0, [0; 3], 0, 0);
+                (img, W)
+            },
+            expect: |_, k| same(&[&format!("is not a {k}")]),
+        },
+        Forgery {
+            name: "unknown diff op",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 1, W2, [9, 0, 0], 0, 0);
+                version(&mut img, W2, tag, 0, B, [0; 3], 0, 0);
+                bucket(&mut img, B, 8, 0, 0, &[], |_| None, None);
+                (img, W)
+            },
+            expect: |_, _| same(&["unknown diff op 9"]),
+        },
+        Forgery {
+            name: "diff undoing an append of a slot that is not last",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 1, W2, [1, 0, 0], 0, 0);
+                version(&mut img, W2, tag, 0, B, [0; 3], 0, 0);
+                bucket(&mut img, B, 8, 2, 2, &[(1, 98, 0), (1, 99, 0)], |_| None, None);
+                (img, W)
+            },
+            expect: |_, _| same(&["cannot undo append of slot 0"]),
+        },
+        Forgery {
+            name: "diff redoing an append at the wrong slot",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 1, W2, [2, 5, 0], 0, 0);
+                version(&mut img, W2, tag, 0, B, [0; 3], 0, 0);
+                bucket(&mut img, B, 8, 0, 0, &[], |_| None, None);
+                (img, W)
+            },
+            expect: |_, _| same(&["cannot redo append of slot 5"]),
+        },
+        Forgery {
+            name: "diff killing a dead slot",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 1, W2, [4, 0, 0], 0, 0);
+                version(&mut img, W2, tag, 0, B, [0; 3], 0, 0);
+                bucket(&mut img, B, 8, 0, 1, &[(0, 99, 0)], |_| None, None);
+                (img, W)
+            },
+            expect: |_, _| same(&["slot 0 cannot become dead"]),
+        },
+        Forgery {
+            name: "diff setting the value of a slot beyond used",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 1, W2, [5, 3, 0], 0, 0);
+                version(&mut img, W2, tag, 0, B, [0; 3], 0, 0);
+                bucket(&mut img, B, 8, 0, 0, &[], |_| None, None);
+                (img, W)
+            },
+            expect: |_, _| same(&["cannot set value of slot 3"]),
+        },
+        Forgery {
+            name: "non-SAME diff against an empty root",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 1, W2, [3, 0, 0], 0, 0);
+                version(&mut img, W2, tag, 0, 0, [0; 3], 0, 0);
+                (img, W)
+            },
+            expect: |_, _| same(&["diff against an empty collection"]),
+        },
+        Forgery {
+            name: "index entry naming a slot beyond used",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, B, [0; 3], 0, 0);
+                bucket(&mut img, B, 8, 1, 1, &[(1, 99, 7)], |_| Some(0x8000_0005), None);
+                (img, W)
+            },
+            expect: |c, _| match c {
+                Class::Size | Class::Enum => Expect::Ok,
+                _ => same(&["names slot 5 beyond used 1"]),
+            },
+        },
+        Forgery {
+            name: "index with no free entry",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, B, [0; 3], 0, 0);
+                bucket(&mut img, B, 8, 1, 1, &[(1, 99, 7)], |_| Some(0x8000_0000), None);
+                (img, W)
+            },
+            expect: |c, _| match c {
+                Class::Size | Class::Enum => Expect::Ok,
+                _ => same(&["index has no free entry"]),
+            },
+        },
+        Forgery {
+            name: "index entry without the live bit",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, B, [0; 3], 0, 0);
+                bucket(&mut img, B, 8, 1, 1, &[(1, 99, 7)], |_| Some(5), None);
+                (img, W)
+            },
+            expect: |c, _| match c {
+                Class::Size | Class::Enum => Expect::Ok,
+                _ => same(&["holds 0x5"]),
+            },
+        },
+        Forgery {
+            name: "count disagreeing with the live slots",
+            build: |tag, _| {
+                let mut img = Image::default();
+                version(&mut img, W, tag, 0, B, [0; 3], 0, 0);
+                let p = pos_of(99, 8);
+                bucket(
+                    &mut img,
+                    B,
+                    8,
+                    2,
+                    2,
+                    &[(1, 99, 7), (0, 98, 0)],
+                    |i| (i == p).then_some(0x8000_0000),
+                    None,
+                );
+                (img, W)
+            },
+            expect: |c, _| match c {
+                Class::Enum => same(&["count 2 but 1 live slots"]),
+                _ => Expect::Ok,
+            },
+        },
+        Forgery {
+            name: "200 SAME diffs down to an empty root (valid)",
+            build: |tag, _| {
+                let mut img = Image::default();
+                for i in 0..200u32 {
+                    let at = FORGE + 0x100 + 0x30 * i;
+                    let link = if i == 199 { 0 } else { at + 0x30 };
+                    version(&mut img, at, tag, (i != 199) as u32, link, [0; 3], 0, 0);
+                }
+                (img, FORGE + 0x100)
+            },
+            expect: |_, _| Expect::Ok,
+        },
+    ]
+}
+
+fn collection_cases() -> Vec<Case> {
+    let engine = wasmtime::Engine::default();
+    let mut cases = Vec::new();
+    for kind in [Kind::Map, Kind::Set] {
+        let (tag, other) = match kind {
+            Kind::Map => (MAP_TAG, SET_TAG),
+            Kind::Set => (SET_TAG, MAP_TAG),
+        };
+        let names = names_of(kind);
+        let imports: String = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| import_decl(&engine, n, &format!("i{i}")))
+            .collect();
+        for forgery in forgeries() {
+            let (img, w) = (forgery.build)(tag, other);
+            let mut funcs = String::new();
+            let mut planned = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                let import = Import::parse(name).unwrap();
+                let Some(class) = class_of(import.op) else { continue };
+                let body = call(import, &format!("i{i}"), &format!("(i32.const {w})"), None, None);
+                funcs.push_str(&format!("  (func (export \"c{i}\") {body})\n"));
+                planned.push((format!("c{i}"), name.clone(), (forgery.expect)(class, kind_name(kind))));
+            }
+            let wat = std::rc::Rc::new(module(&imports, &img, &funcs, None));
+            for (func, name, expect) in planned {
+                cases.push(Case {
+                    class: "Map/Set: forged wrapper, bucket or version chain",
+                    name: format!("{name} on {}", forgery.name),
+                    wat: wat.clone(),
+                    func,
+                    opts: Opts::default(),
+                    expect,
+                });
+            }
+        }
+    }
+    cases
+}
+
+/// Forged `(ptr, len)` strings and what validating them must say.
+fn forged_strings() -> Vec<(&'static str, String, Expect)> {
+    vec![
+        (
+            "past the end of memory",
+            format!("(i32.const {}) (i32.const 100)", MEMORY - 2),
+            trap(&["Out-of-bounds memory access", "100 byte(s) at offset 131070"]),
+        ),
+        (
+            "negative length",
+            format!("(i32.const {STR_ABC}) (i32.const -1)"),
+            trap(&["Host binding error", "invalid length -1 for String"]),
+        ),
+        (
+            "pointer -1 (wraps)",
+            "(i32.const -1) (i32.const 2)".into(),
+            trap(&["Out-of-bounds memory access", "2 byte(s) at offset 4294967295"]),
+        ),
+        (
+            "length i32::MAX",
+            format!("(i32.const {STR_ABC}) (i32.const 0x7fffffff)"),
+            trap(&["Out-of-bounds memory access", "2147483647 byte(s) at offset 28672"]),
+        ),
+        (
+            "invalid UTF-8 (valid bounds)",
+            format!("(i32.const {STR_BAD_UTF8}) (i32.const 2)"),
+            Expect::Ok,
+        ),
+        (
+            "empty with a junk pointer",
+            "(i32.const -7) (i32.const 0)".into(),
+            Expect::Ok,
+        ),
+    ]
+}
+
+fn string_field_cases() -> Vec<Case> {
+    let engine = wasmtime::Engine::default();
+    let mut cases = Vec::new();
+    for kind in [Kind::Map, Kind::Set] {
+        let names = names_of(kind);
+        let new_name = if kind == Kind::Map { "map_new" } else { "set_new" };
+        let new_id = names.iter().position(|n| n == new_name).unwrap();
+        let imports: String = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| import_decl(&engine, n, &format!("i{i}")))
+            .collect();
+        let mut funcs = String::new();
+        let mut planned = Vec::new();
+        for (s, (sname, text, expect)) in forged_strings().into_iter().enumerate() {
+            for (i, name) in names.iter().enumerate() {
+                let import = Import::parse(name).unwrap();
+                let w = format!("(call $i{new_id})");
+                let key_is_str = match import.op {
+                    Op::Insert(k, _) | Op::Get(k, _) | Op::Contains(k) | Op::Remove(k) => k == Tag::Str,
+                    _ => false,
+                };
+                let val_is_str = kind == Kind::Map && matches!(import.op, Op::Insert(_, Tag::Str));
+                if key_is_str {
+                    let body = call(import, &format!("i{i}"), &w, Some(&text), None);
+                    funcs.push_str(&format!("  (func (export \"k{s}_{i}\") {body})\n"));
+                    planned.push((format!("k{s}_{i}"), format!("{name}: key {sname}"), expect.clone()));
+                }
+                if val_is_str {
+                    let body = call(import, &format!("i{i}"), &w, None, Some(&text));
+                    funcs.push_str(&format!("  (func (export \"v{s}_{i}\") {body})\n"));
+                    planned.push((format!("v{s}_{i}"), format!("{name}: value {sname}"), expect.clone()));
+                }
+            }
+        }
+        let wat = std::rc::Rc::new(module(&imports, &Image::default(), &funcs, None));
+        for (func, name, expect) in planned {
+            cases.push(Case {
+                class: "Map/Set: forged String key or value (ptr, len)",
+                name,
+                wat: wat.clone(),
+                func,
+                opts: Opts::default(),
+                expect,
+            });
+        }
+    }
+    cases
+}
+
+// ------------------------------------------------------------------ alloc
+
+/// What each `alloc` mode must do to an operation that allocates
+/// (`allocates`) or not, given the operation's import name.
+fn alloc_expect(mode: AllocMode, name: &str, allocates: bool) -> Expect {
+    if !allocates {
+        return Expect::Ok;
+    }
+    match mode {
+        AllocMode::Good | AllocMode::GrowsEachCall | AllocMode::Misaligned => Expect::Ok,
+        AllocMode::Zero | AllocMode::OutOfBounds | AllocMode::MinusOne | AllocMode::StraddlesEnd => {
+            trap(&["Host binding error (vera.", "which is not a usable block"])
+        }
+        AllocMode::Traps => trap(&["Reached `unreachable` WASM instruction"]),
+        AllocMode::Loops => trap(&["time limit exceeded (--timeout)"]),
+        AllocMode::Reenters => trap(&["re-entered vera-rt from inside `alloc`"]),
+        AllocMode::Huge => trap(&["Reached `unreachable` WASM instruction"]),
+        AllocMode::SamePointer | AllocMode::SmashesShadowStack | AllocMode::PoisonsHeap => {
+            match OBSERVED.iter().find(|(m, n, _)| *m == mode && *n == name) {
+                Some((_, _, Some(parts))) => trap(parts),
+                _ => Expect::Ok,
+            }
+        }
+    }
+}
+
+/// Outcomes of the modes that hand the host overlapping or destroyed
+/// blocks: whatever the corruption, the host reports it (or carries on
+/// over guest memory only); none of it reaches the host's own state.
+const OBSERVED: &[(AllocMode, &str, Option<&[&str]>)] = &[
+    (
+        AllocMode::PoisonsHeap,
+        "map_insert$ki_vi",
+        Some(&["corrupt bucket at 0x10064"]),
+    ),
+    (
+        AllocMode::PoisonsHeap,
+        "map_remove$ki",
+        Some(&["corrupt bucket at 0x10064"]),
+    ),
+    (
+        AllocMode::PoisonsHeap,
+        "map_insert$ks_vs",
+        Some(&["corrupt bucket at 0x10064"]),
+    ),
+    (
+        AllocMode::PoisonsHeap,
+        "set_remove$ei",
+        Some(&["corrupt bucket at 0x10064"]),
+    ),
+];
+
+fn alloc_cases() -> Vec<Case> {
+    let engine = wasmtime::Engine::default();
+    let mut cases = Vec::new();
+    let sets = [
+        (
+            Kind::Map,
+            vec![
+                "map_new",
+                "map_size",
+                "map_insert$ki_vi",
+                "map_get$ki_vi",
+                "map_contains$ki",
+                "map_remove$ki",
+                "map_keys$ki",
+                "map_values$vi",
+                "map_insert$ks_vs",
+            ],
+        ),
+        (
+            Kind::Set,
+            vec![
+                "set_new",
+                "set_size",
+                "set_add$ei",
+                "set_contains$ei",
+                "set_remove$ei",
+                "set_to_array$ei",
+            ],
+        ),
+    ];
+    for (kind, names) in sets {
+        let imports: String = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| import_decl(&engine, n, &format!("i{i}")))
+            .collect();
+        // $i2 is the Int insert/add: setup builds {1, 2} with the good
+        // allocator, then the mode turns hostile and the case calls one
+        // import on it.
+        let reenter = "(global.set $w (call $i2 (global.get $w) (i64.const 9) (i64.const 9)))"
+            .replace(if kind == Kind::Set { " (i64.const 9))" } else { "\u{0}" }, ")");
+        let insert = |w: &str, k: i64| match kind {
+            Kind::Map => format!("(call $i2 {w} (i64.const {k}) (i64.const {k}))"),
+            Kind::Set => format!("(call $i2 {w} (i64.const {k}))"),
+        };
+        let setup = format!("(global.set $w {})", insert(&insert("(call $i0)", 1), 2));
+        let mut funcs = String::from("  (global $w (mut i32) (i32.const 0))\n");
+        let mut planned = Vec::new();
+        for mode in AllocMode::ALL {
+            for (i, name) in names.iter().enumerate() {
+                let import = Import::parse(name).unwrap();
+                let body = call(import, &format!("i{i}"), "(global.get $w)", None, None);
+                funcs.push_str(&format!(
+                    "  (func (export \"m{}_{i}\") {setup} (global.set $mode (i32.const {})) {body})\n",
+                    mode as u32, mode as u32
+                ));
+                let allocates = !matches!(import.op, Op::Size | Op::Contains(_));
+                let opts = Opts {
+                    timeout: (mode == AllocMode::Loops).then(|| Duration::from_millis(300)),
+                    max_memory: (mode == AllocMode::Huge).then_some(64 << 20),
+                    ..Opts::default()
+                };
+                planned.push((
+                    format!("m{}_{i}", mode as u32),
+                    *name,
+                    mode,
+                    opts,
+                    alloc_expect(mode, name, allocates),
+                ));
+            }
+        }
+        let wat = std::rc::Rc::new(module(
+            &imports,
+            &Image::default(),
+            &funcs,
+            Some(&alloc_export(&reenter)),
+        ));
+        for (func, name, mode, opts, expect) in planned {
+            cases.push(Case {
+                class: "alloc returns garbage, traps, loops, grows, re-enters",
+                name: format!("{name} with alloc {mode:?}"),
+                wat: wat.clone(),
+                func,
+                opts,
+                expect,
+            });
+        }
+    }
+    cases
+}
+
+#[test]
+fn forged_collections_trap_cleanly() {
+    check_cases(collection_cases);
+}
+
+#[test]
+fn forged_string_fields_trap_cleanly() {
+    check_cases(string_field_cases);
+}
+
+#[test]
+fn hostile_alloc_is_reported() {
+    check_cases(alloc_cases);
+}
+
+#[allow(dead_code)]
+fn summary(cases: &[Case]) -> BTreeMap<&'static str, usize> {
+    let mut out = BTreeMap::new();
+    for c in cases {
+        *out.entry(c.class).or_default() += 1;
+    }
+    out
+}
+
+#[allow(dead_code)]
+fn limits() -> HostLimits {
+    HostLimits::default()
+}
+
+// ------------------------------------------------------------------- JSON
+
+const JSON_IMPORTS: &str = r#"
+  (import "vera" "json_parse" (func $parse (param i32 i32) (result i32)))
+  (import "vera" "json_stringify" (func $str (param i32) (result i32 i32)))
+"#;
+
+/// `json_parse(text)` then `json_stringify` of the result, or the error.
+fn parse_then_stringify(text: &str) -> String {
+    format!(
+        "(result i32 i32) (local $r i32)
+    (local.set $r (call $parse {text}))
+    (if (result i32 i32) (i32.eqz (i32.load (local.get $r)))
+      (then (call $str (i32.load offset=4 (local.get $r))))
+      (else (i32.load offset=4 (local.get $r)) (i32.load offset=8 (local.get $r))))"
+    )
+}
+
+fn json_cases() -> Vec<Case> {
+    let mut img = Image::default();
+    let j = |i: u32| FORGE + 0x40 * i;
+    let nesting = "[".repeat(1001);
+    let deep = FORGE + 0x2000;
+    img.bytes(deep, nesting.as_bytes());
+    let utf8 = FORGE + 0x1800;
+    img.bytes(utf8, b"[\"\xff\xfe\"]");
+    // Stringify forgeries: (name, pointer, expect).
+    let mut trees: Vec<(&str, u32, Expect)> = vec![
+        (
+            "Json pointer past the end of memory",
+            0xFFFF_FFF0,
+            trap(&["Out-of-bounds memory access", "4 byte(s) at offset 4294967280"]),
+        ),
+        (
+            "JString tag in the last word of memory",
+            MEMORY - 4,
+            trap(&["Out-of-bounds memory access", "4 byte(s) at offset 131072"]),
+        ),
+    ];
+    img.words(MEMORY - 4, &[3]);
+    img.words(j(0), &[77]);
+    trees.push((
+        "unknown Json tag (read as null)",
+        j(0),
+        Expect::Value(Value::Str("null".into())),
+    ));
+    img.words(j(1), &[3, MEMORY - 2, 100]);
+    trees.push((
+        "JString bytes past the end of memory",
+        j(1),
+        trap(&["Out-of-bounds memory access", "100 byte(s) at offset 131070"]),
+    ));
+    img.words(j(2), &[3, STR_ABC, u32::MAX]);
+    trees.push((
+        "JString with negative length",
+        j(2),
+        trap(&["invalid length -1 for String"]),
+    ));
+    img.words(j(3), &[3, STR_BAD_UTF8, 2]);
+    trees.push((
+        "JString with invalid UTF-8 (decoded lossily)",
+        j(3),
+        Expect::Value(Value::Str("\"\u{FFFD}\u{FFFD}\"".into())),
+    ));
+    img.words(j(4), &[4, MEMORY - 8, 4]);
+    trees.push((
+        "JArray cells past the end of memory",
+        j(4),
+        trap(&["Out-of-bounds memory access", "16 byte(s) at offset 131064"]),
+    ));
+    img.words(j(5), &[4, STR_ABC, 0x4000_0000]);
+    trees.push((
+        "JArray length 2^30",
+        j(5),
+        trap(&["Out-of-bounds memory access", "4294967296 byte(s) at offset 28672"]),
+    ));
+    img.words(j(6), &[4, STR_ABC, u32::MAX]);
+    trees.push((
+        "JArray with negative length",
+        j(6),
+        trap(&["Out-of-bounds memory access", "17179869180 byte(s) at offset 28672"]),
+    ));
+    img.words(j(7), &[4, j(7) + 12, 1, j(7)]);
+    trees.push((
+        "JArray containing itself",
+        j(7),
+        trap(&["maximum recursion depth exceeded while calling a Python object"]),
+    ));
+    img.words(j(8), &[4, j(8) + 12, 2, j(8), j(8)]);
+    trees.push((
+        "JArray containing itself twice (depth-first: the depth bound stops it)",
+        j(8),
+        trap(&["maximum recursion depth exceeded while calling a Python object"]),
+    ));
+    // 40 levels, each an array of two references to the level below:
+    // 2^40 nulls from 1 KB of memory.
+    let dag = FORGE + 0x1000;
+    img.words(dag, &[0]);
+    for level in 1..=40u32 {
+        let at = dag + 0x20 * level;
+        img.words(at, &[4, at + 12, 2, at - 0x20, at - 0x20]);
+    }
+    trees.push((
+        "JArray DAG of 40 shared levels (2^40 nulls)",
+        dag + 0x20 * 40,
+        trap(&["limit exceeded", "json_stringify output", "--max-host-string"]),
+    ));
+    img.words(j(9), &[5, j(0)]);
+    trees.push((
+        "JObject whose map is not a Map",
+        j(9),
+        trap(&["is not a Map (tag 0x0000004d)"]),
+    ));
+    img.words(j(10), &[5, j(11)]);
+    version(&mut img, j(11), SET_TAG, 0, 0, [0; 3], 0, 0);
+    trees.push(("JObject holding a Set", j(10), trap(&["is not a Map (tag 0xfeedc002)"])));
+    let b = FORGE + 0x3000;
+    img.words(j(12), &[5, j(13)]);
+    version(&mut img, j(13), MAP_TAG, 0, b, [0; 3], 0, 0);
+    let null = j(0) + 0x20;
+    img.words(null, &[0]);
+    bucket(
+        &mut img,
+        b,
+        8,
+        1,
+        1,
+        &[(1, Field::str(MEMORY - 2, 100).0, null as u64)],
+        |_| None,
+        None,
+    );
+    trees.push((
+        "JObject key bytes past the end of memory",
+        j(12),
+        trap(&["Out-of-bounds memory access", "100 byte(s) at offset 131070"]),
+    ));
+    let b2 = FORGE + 0x3400;
+    img.words(j(14), &[5, j(15)]);
+    version(&mut img, j(15), MAP_TAG, 0, b2, [0; 3], 0, 0);
+    bucket(
+        &mut img,
+        b2,
+        8,
+        1,
+        1,
+        &[(1, Field::str(STR_BAD_UTF8, 2).0, null as u64)],
+        |_| None,
+        None,
+    );
+    trees.push((
+        "JObject key with invalid UTF-8",
+        j(14),
+        Expect::Value(Value::Str("{\"\u{FFFD}\u{FFFD}\":null}".into())),
+    ));
+    let b3 = FORGE + 0x3800;
+    img.words(j(16), &[5, j(17)]);
+    version(&mut img, j(17), MAP_TAG, 0, b3, [0; 3], 0, 0);
+    bucket(
+        &mut img,
+        b3,
+        8,
+        1,
+        1,
+        &[(1, Field::str(STR_ABC, 3).0, j(16) as u64)],
+        |_| None,
+        None,
+    );
+    trees.push((
+        "JObject containing itself",
+        j(16),
+        trap(&["maximum recursion depth exceeded while calling a Python object"]),
+    ));
+    img.words(j(18), &[2, 0]).words(j(18) + 8, &[0, 0x7ff8_0000]);
+    trees.push((
+        "JNumber NaN",
+        j(18),
+        trap(&["json_stringify: NaN is not representable in JSON"]),
+    ));
+    img.words(MEMORY - 12, &[2, 0]);
+    trees.push((
+        "JNumber whose payload is past the end of memory",
+        MEMORY - 12,
+        trap(&["Out-of-bounds memory access", "8 byte(s) at offset 131068"]),
+    ));
+    img.words(j(19), &[1, 7]);
+    trees.push(("JBool holding 7", j(19), Expect::Value(Value::Str("true".into()))));
+
+    let mut funcs = String::new();
+    let mut planned: Vec<(String, String, Expect, Opts)> = Vec::new();
+    for (i, (name, ptr, expect)) in trees.into_iter().enumerate() {
+        funcs.push_str(&format!(
+            "  (func (export \"s{i}\") (result i32 i32) (call $str (i32.const {ptr})))\n"
+        ));
+        planned.push((
+            format!("s{i}"),
+            format!("json_stringify: {name}"),
+            expect,
+            Opts::default(),
+        ));
+    }
+    let small = Opts {
+        limits: Some(HostLimits {
+            max_host_string: 1000,
+            ..HostLimits::default()
+        }),
+        ..Opts::default()
+    };
+    let texts: Vec<(&str, String, Expect, Opts)> = vec![
+        (
+            "text past the end of memory",
+            format!("(i32.const {}) (i32.const 100)", MEMORY - 2),
+            trap(&["Out-of-bounds memory access", "100 byte(s) at offset 131070"]),
+            Opts::default(),
+        ),
+        (
+            "negative length",
+            format!("(i32.const {STR_ABC}) (i32.const -1)"),
+            trap(&["invalid length -1 for String"]),
+            Opts::default(),
+        ),
+        (
+            "pointer -1",
+            "(i32.const -1) (i32.const 2)".into(),
+            trap(&["Out-of-bounds memory access", "2 byte(s) at offset 4294967295"]),
+            Opts::default(),
+        ),
+        (
+            "length i32::MAX",
+            format!("(i32.const {STR_ABC}) (i32.const 0x7fffffff)"),
+            trap(&[
+                "limit exceeded",
+                "json_parse input of 2147483647 bytes",
+                "--max-host-string",
+            ]),
+            Opts::default(),
+        ),
+        (
+            "invalid UTF-8 in a string (decoded lossily)",
+            format!("(i32.const {utf8}) (i32.const 6)"),
+            Expect::Value(Value::Str("[\"\u{FFFD}\u{FFFD}\"]".into())),
+            Opts::default(),
+        ),
+        (
+            "1001 nested arrays",
+            format!("(i32.const {deep}) (i32.const 1001)"),
+            trap(&["maximum recursion depth exceeded while decoding a JSON array from a unicode string"]),
+            Opts::default(),
+        ),
+        (
+            "text longer than --max-host-string",
+            format!("(i32.const {deep}) (i32.const 1001)"),
+            trap(&["limit exceeded", "json_parse input of 1001 bytes", "--max-host-string"]),
+            small.clone(),
+        ),
+    ];
+    for (i, (name, text, expect, opts)) in texts.into_iter().enumerate() {
+        funcs.push_str(&format!("  (func (export \"p{i}\") {})\n", parse_then_stringify(&text)));
+        planned.push((format!("p{i}"), format!("json_parse: {name}"), expect, opts));
+    }
+    // A valid document whose text (401 bytes) fits the limit but whose
+    // output does not: each `1e9` is written `1000000000`.
+    let wide = format!("[{}]", vec!["1e9"; 100].join(","));
+    let wide_at = FORGE + 0x4000;
+    img.bytes(wide_at, wide.as_bytes());
+    funcs.push_str(&format!(
+        "  (func (export \"w\") {})\n",
+        parse_then_stringify(&format!("(i32.const {wide_at}) (i32.const {})", wide.len()))
+    ));
+    planned.push((
+        "w".into(),
+        "json_stringify: output longer than --max-host-string".into(),
+        trap(&["limit exceeded", "json_stringify output", "--max-host-string"]),
+        Opts {
+            limits: Some(HostLimits {
+                max_host_string: 998,
+                ..HostLimits::default()
+            }),
+            ..Opts::default()
+        },
+    ));
+    let wat = std::rc::Rc::new(module(JSON_IMPORTS, &img, &funcs, None));
+    planned
+        .into_iter()
+        .map(|(func, name, expect, opts)| Case {
+            class: "JSON: forged Json trees, text and sizes",
+            name,
+            wat: wat.clone(),
+            func,
+            opts,
+            expect,
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_json_is_refused() {
+    check_cases(json_cases);
+}
+
+// ---------------------------------------------------------------- Decimal
+
+const DECIMAL_IMPORTS: &str = r#"
+  (import "vera" "decimal_add" (func $add (param i32 i32) (result i32)))
+  (import "vera" "decimal_sub" (func $sub (param i32 i32) (result i32)))
+  (import "vera" "decimal_mul" (func $mul (param i32 i32) (result i32)))
+  (import "vera" "decimal_div" (func $div (param i32 i32) (result i32)))
+  (import "vera" "decimal_compare" (func $compare (param i32 i32) (result i32)))
+  (import "vera" "decimal_eq" (func $eq (param i32 i32) (result i32)))
+  (import "vera" "decimal_neg" (func $neg (param i32) (result i32)))
+  (import "vera" "decimal_abs" (func $abs (param i32) (result i32)))
+  (import "vera" "decimal_to_string" (func $to_string (param i32) (result i32 i32)))
+  (import "vera" "decimal_to_float" (func $to_float (param i32) (result f64)))
+  (import "vera" "decimal_round" (func $round (param i32 i64) (result i32)))
+  (import "vera" "decimal_from_int" (func $from_int (param i64) (result i32)))
+  (import "vera" "decimal_from_string" (func $from_string (param i32 i32) (result i32)))
+  (import "vera" "host_decref_handle" (func $decref (param i32 i32)))
+  (func (export "register_wrapper") (param i32 i32 i32))
+"#;
+
+fn decimal_cases() -> Vec<Case> {
+    let mut funcs = String::new();
+    let mut planned: Vec<(String, String, Expect, Opts)> = Vec::new();
+    // $h: a live handle; $dead: a handle released by the collector hook.
+    let setup = "(local $h i32) (local $dead i32)
+    (local.set $h (call $from_int (i64.const 7)))
+    (local.set $dead (call $from_int (i64.const 8)))
+    (call $decref (i32.const 3) (local.get $dead))";
+    let forged = [
+        ("handle 0", "(i32.const 0)", "0 is not a live Decimal handle"),
+        ("handle -1", "(i32.const -1)", "-1 is not a live Decimal handle"),
+        (
+            "never-issued handle",
+            "(i32.const 123456)",
+            "123456 is not a live Decimal handle",
+        ),
+        ("released handle", "(local.get $dead)", "2 is not a live Decimal handle"),
+    ];
+    let binary = ["add", "sub", "mul", "div", "compare", "eq"];
+    let unary = [
+        ("neg", "", 1),
+        ("abs", "", 1),
+        ("to_string", "", 2),
+        ("to_float", "", 1),
+        ("round", " (i64.const 2)", 1),
+    ];
+    let mut n = 0;
+    for (fname, h, msg) in forged {
+        for op in binary {
+            for (pos, args) in [
+                ("first", format!("{h} (local.get $h)")),
+                ("second", format!("(local.get $h) {h}")),
+            ] {
+                funcs.push_str(&format!(
+                    "  (func (export \"d{n}\") {setup} (drop (call ${op} {args})))\n"
+                ));
+                planned.push((
+                    format!("d{n}"),
+                    format!("decimal_{op}: {fname} as {pos} operand"),
+                    trap(&["Host binding error", &format!("vera.decimal_{op}: {msg}")][1..]),
+                    Opts::default(),
+                ));
+                n += 1;
+            }
+        }
+        for (op, extra, results) in unary {
+            funcs.push_str(&format!(
+                "  (func (export \"d{n}\") {setup} (call ${op} {h}{extra}){})\n",
+                " drop".repeat(results)
+            ));
+            planned.push((
+                format!("d{n}"),
+                format!("decimal_{op}: {fname}"),
+                trap(&[&format!("vera.decimal_{op}: {msg}")]),
+                Opts::default(),
+            ));
+            n += 1;
+        }
+    }
+    for (sname, text, expect) in forged_strings() {
+        funcs.push_str(&format!(
+            "  (func (export \"d{n}\") (drop (call $from_string {text})))\n"
+        ));
+        planned.push((
+            format!("d{n}"),
+            format!("decimal_from_string: {sname}"),
+            if sname == "length i32::MAX" {
+                trap(&[
+                    "limit exceeded",
+                    "decimal_from_string input of 2147483647 bytes",
+                    "--max-host-string",
+                ])
+            } else {
+                expect
+            },
+            Opts::default(),
+        ));
+        n += 1;
+    }
+    let mut img = Image::default();
+    let digits = FORGE;
+    img.bytes(digits, "9".repeat(2000).as_bytes());
+    funcs.push_str(&format!(
+        "  (func (export \"d{n}\") (drop (call $from_string (i32.const {digits}) (i32.const 2000))))\n"
+    ));
+    planned.push((
+        format!("d{n}"),
+        "decimal_from_string: text longer than --max-host-string".into(),
+        trap(&[
+            "limit exceeded",
+            "decimal_from_string input of 2000 bytes",
+            "--max-host-string",
+        ]),
+        Opts {
+            limits: Some(HostLimits {
+                max_host_string: 1000,
+                ..HostLimits::default()
+            }),
+            ..Opts::default()
+        },
+    ));
+    n += 1;
+    for (name, body, limits, expect) in [
+        (
+            "decimal_from_string: more digits than --max-decimal-digits",
+            format!("(drop (call $from_string (i32.const {digits}) (i32.const 2000)))"),
+            HostLimits { max_decimal_digits: 1999, ..HostLimits::default() },
+            trap(&["limit exceeded", "decimal_from_string input of 2000 bytes", "--max-decimal-digits (1999)"]),
+        ),
+        (
+            "more live handles than --max-handles",
+            "(drop (call $from_int (i64.const 1))) (drop (call $from_int (i64.const 2))) (drop (call $from_int (i64.const 3)))".into(),
+            HostLimits { max_handles: 2, ..HostLimits::default() },
+            trap(&["limit exceeded: 2 live Decimal handles (--max-handles)"]),
+        ),
+        (
+            "released handles do not count against --max-handles",
+            "(call $decref (i32.const 3) (call $from_int (i64.const 1))) (call $decref (i32.const 3) (call $from_int (i64.const 2))) (drop (call $from_int (i64.const 3)))".into(),
+            HostLimits { max_handles: 2, ..HostLimits::default() },
+            Expect::Ok,
+        ),
+    ] {
+        funcs.push_str(&format!("  (func (export \"d{n}\") {body})\n"));
+        planned.push((format!("d{n}"), name.into(), expect, Opts { limits: Some(limits), ..Opts::default() }));
+        n += 1;
+    }
+    for (name, body) in [
+        (
+            "host_decref_handle of an unknown kind",
+            "(call $decref (i32.const 99) (i32.const 1))",
+        ),
+        (
+            "host_decref_handle of handle -1",
+            "(call $decref (i32.const 3) (i32.const -1))",
+        ),
+        (
+            "host_decref_handle twice",
+            "(call $decref (i32.const 3) (i32.const 1)) (call $decref (i32.const 3) (i32.const 1))",
+        ),
+        (
+            "decimal_round to i64::MIN places",
+            "(drop (call $round (call $from_int (i64.const 5)) (i64.const 0x8000000000000000)))",
+        ),
+        (
+            "decimal_round to i64::MAX places",
+            "(drop (call $round (call $from_int (i64.const 5)) (i64.const 0x7fffffffffffffff)))",
+        ),
+    ] {
+        funcs.push_str(&format!("  (func (export \"d{n}\") {body})\n"));
+        planned.push((format!("d{n}"), name.into(), Expect::Ok, Opts::default()));
+        n += 1;
+    }
+    let wat = std::rc::Rc::new(module(DECIMAL_IMPORTS, &img, &funcs, None));
+    planned
+        .into_iter()
+        .map(|(func, name, expect, opts)| Case {
+            class: "Decimal: forged handles and strings",
+            name,
+            wat: wat.clone(),
+            func,
+            opts,
+            expect,
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_decimal_is_refused() {
+    check_cases(decimal_cases);
+}
+
+// ------------------------------------------------------- strings (IO etc.)
+
+fn io_string_cases() -> Vec<Case> {
+    let imports = r#"
+  (import "vera" "print" (func $print (param i32 i32)))
+  (import "vera" "stderr" (func $stderr (param i32 i32)))
+  (import "vera" "contract_fail" (func $contract_fail (param i32 i32)))
+  (import "vera" "trap" (func $trap (param i32 i32 i32)))
+  (import "vera" "get_env" (func $get_env (param i32 i32) (result i32)))
+  (import "vera" "read_file" (func $read_file (param i32 i32) (result i32)))
+  (import "vera" "write_file" (func $write_file (param i32 i32 i32 i32) (result i32)))
+"#;
+    let mut funcs = String::new();
+    let mut planned = Vec::new();
+    let mut n = 0;
+    for (sname, text, expect) in forged_strings() {
+        let harmless = matches!(expect, Expect::Ok);
+        for (import, call) in [
+            ("print", format!("(call $print {text})")),
+            ("stderr", format!("(call $stderr {text})")),
+            ("contract_fail", format!("(call $contract_fail {text})")),
+            ("trap", format!("(call $trap (i32.const 5) {text})")),
+            ("get_env", format!("(drop (call $get_env {text}))")),
+            ("read_file", format!("(drop (call $read_file {text}))")),
+            (
+                "write_file",
+                format!("(drop (call $write_file {text} (i32.const {STR_ABC}) (i32.const 3)))"),
+            ),
+        ] {
+            if harmless && import == "write_file" {
+                // Would write a file named by the decoded text.
+                continue;
+            }
+            funcs.push_str(&format!("  (func (export \"t{n}\") {call})\n"));
+            let expect = match (&expect, import) {
+                // `trap` with length 0 reads nothing.
+                (_, "trap") if sname.starts_with("empty") => Expect::Ok,
+                (e, _) => e.clone(),
+            };
+            planned.push((format!("t{n}"), format!("{import}: {sname}"), expect));
+            n += 1;
+        }
+    }
+    let wat = std::rc::Rc::new(module(imports, &Image::default(), &funcs, None));
+    planned
+        .into_iter()
+        .map(|(func, name, expect)| Case {
+            class: "IO and checks: forged String (ptr, len)",
+            name,
+            wat: wat.clone(),
+            func,
+            opts: Opts::default(),
+            expect,
+        })
+        .collect()
+}
+
+#[test]
+fn forged_io_strings_trap_cleanly() {
+    check_cases(io_string_cases);
+}
+
+// ------------------------------------------- exports and the shadow stack
+
+/// A module with the usual imports whose prelude is replaced piecewise.
+fn bare(imports: &str, globals: &str, exports: &str, funcs: &str) -> String {
+    format!("(module\n{imports}\n{globals}\n{exports}\n{funcs})")
+}
+
+fn export_cases() -> Vec<Case> {
+    let map = r#"(import "vera" "map_new" (func $new (result i32)))
+  (import "vera" "map_insert$ks_vs" (func $insert (param i32 i32 i32 i32 i32) (result i32)))"#;
+    let good_globals = r#"(global $heap (export "heap_ptr") (mut i32) (i32.const 0x10000))
+  (global $mode (mut i32) (i32.const 0))
+  (global $sp (export "gc_sp") (mut i32) (i32.const 1024))
+  (global (export "gc_stack_limit") i32 (i32.const 2048))
+  (global $target (mut i32) (i32.const 0))"#;
+    let good_alloc = ALLOC
+        .lines()
+        .skip_while(|l| !l.contains("func $good_alloc"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n  (func (export \"alloc\") (param i32) (result i32) (call $good_alloc (local.get 0)))";
+    let insert = format!(
+        "(func (export \"main\") (drop (call $insert (call $new) (i32.const {STR_ABC}) (i32.const 3) (i32.const {STR_ABC}) (i32.const 3))))"
+    );
+    let mem = "(memory (export \"memory\") 2) (data (i32.const 0x7000) \"abc\")";
+    let mut cases: Vec<(&str, String, Expect)> = vec![
+        (
+            "no alloc export",
+            bare(map, good_globals, mem, &insert),
+            trap(&["vera.map_new: the module exports no `alloc`"]),
+        ),
+        (
+            "alloc with the wrong signature",
+            bare(
+                map,
+                good_globals,
+                mem,
+                &format!("{insert} (func (export \"alloc\") (param i64) (result i64) (i64.const 0))"),
+            ),
+            trap(&["vera.map_new: the module exports no `alloc`"]),
+        ),
+        (
+            "no memory export",
+            bare(map, good_globals, "(memory 2)", &format!("{insert} {good_alloc}")),
+            trap(&["vera.map_new: the module exports no `memory`"]),
+        ),
+        (
+            "`memory` exported as a global",
+            bare(
+                map,
+                good_globals,
+                "(memory 2) (global (export \"memory\") i32 (i32.const 0))",
+                &format!("{insert} {good_alloc}"),
+            ),
+            trap(&["vera.map_new: the module exports no `memory`"]),
+        ),
+        (
+            "gc_sp immutable",
+            bare(
+                map,
+                &good_globals.replace("(global $sp (export \"gc_sp\") (mut i32)", "(global $sp (export \"gc_sp\") i32"),
+                mem,
+                &format!("{insert} {good_alloc}"),
+            ),
+            trap(&["vera.map_insert$ks_vs", "immutable"]),
+        ),
+        (
+            "gc_sp an i64",
+            bare(
+                map,
+                &good_globals.replace(
+                    "(global $sp (export \"gc_sp\") (mut i32) (i32.const 1024))",
+                    "(global $sp (export \"gc_sp\") (mut i64) (i64.const 1024))",
+                ),
+                mem,
+                &format!("{insert} {good_alloc}"),
+            ),
+            trap(&["`gc_sp` is not an i32 global"]),
+        ),
+        (
+            "gc_sp already at gc_stack_limit",
+            bare(
+                map,
+                &good_globals.replace("(i32.const 1024)", "(i32.const 2048)"),
+                mem,
+                &format!("{insert} {good_alloc}"),
+            ),
+            trap(&["shadow stack overflow: gc_sp 0x800 + 4 exceeds gc_stack_limit 0x800"]),
+        ),
+        (
+            "gc_sp past the end of memory, limit 2^32-1",
+            bare(
+                map,
+                &good_globals
+                    .replace("(i32.const 1024)", "(i32.const -256)")
+                    .replace("(i32.const 2048)", "(i32.const -1)"),
+                mem,
+                &format!("{insert} {good_alloc}"),
+            ),
+            trap(&["Out-of-bounds memory access", "at offset 4294967040"]),
+        ),
+        (
+            "gc_sp = -16 (wraps past the limit)",
+            bare(
+                map,
+                &good_globals.replace("(i32.const 1024)", "(i32.const -16)"),
+                mem,
+                &format!("{insert} {good_alloc}"),
+            ),
+            trap(&["shadow stack overflow: gc_sp 0xfffffff0"]),
+        ),
+        (
+            "one shadow-stack slot left for three roots",
+            bare(
+                map,
+                &good_globals.replace("(i32.const 1024)", "(i32.const 2044)"),
+                mem,
+                &format!("{insert} {good_alloc}"),
+            ),
+            trap(&["shadow stack overflow: gc_sp 0x7fc"]),
+        ),
+        (
+            "misaligned gc_sp",
+            bare(
+                map,
+                &good_globals.replace("(i32.const 1024)", "(i32.const 1025)"),
+                mem,
+                &format!("{insert} {good_alloc}"),
+            ),
+            Expect::Ok,
+        ),
+        (
+            "no gc_sp / gc_stack_limit at all (nothing rooted)",
+            bare(
+                map,
+                "(global $heap (mut i32) (i32.const 0x10000))",
+                mem,
+                &format!("{insert} {good_alloc}"),
+            ),
+            Expect::Ok,
+        ),
+        (
+            "guest recursion exhausting the wasm stack",
+            "(module (func $f (export \"main\") (call $f)))".into(),
+            trap(&["WASM call stack exhausted"]),
+        ),
+        (
+            "json_parse imported with the wrong signature",
+            "(module (import \"vera\" \"json_parse\" (func (param i64) (result i32))) (func (export \"main\")))".into(),
+            trap(&["incompatible import type for `vera::json_parse`"]),
+        ),
+        (
+            "start function that traps",
+            "(module (func $s unreachable) (start $s) (func (export \"main\")))".into(),
+            trap(&["Reached `unreachable` WASM instruction"]),
+        ),
+        (
+            "main returning an out-of-bounds String",
+            "(module (memory (export \"memory\") 1) (func (export \"main\") (result i32 i32) (i32.const -8) (i32.const 100)))"
+                .into(),
+            Expect::Value(Value::Word(-8)),
+        ),
+        (
+            "main taking an externref (not a Vera signature)",
+            "(module (func (export \"main\") (param externref)))".into(),
+            trap(&["Function 'main' expects 0 arguments but 0 were provided."]),
+        ),
+    ];
+    cases.push((
+        "State<Int> pushed in a loop",
+        r#"(module (import "vera" "state_push_Int" (func $push))
+             (func (export "main") (loop $l (call $push) (br $l))))"#
+            .into(),
+        trap(&["limit exceeded: State<Int> handlers nested 1048576 deep"]),
+    ));
+    let decimal = r#"(import "vera" "decimal_from_string" (func $ds (param i32 i32) (result i32)))"#;
+    let ds_main = format!("(func (export \"main\") (drop (call $ds (i32.const {STR_ABC}) (i32.const 1))))");
+    let mem1 = "(memory (export \"memory\") 2) (data (i32.const 0x7000) \"1\")";
+    cases.push((
+        "register_wrapper that traps",
+        bare(
+            decimal,
+            good_globals,
+            mem1,
+            &format!("{ds_main} {good_alloc} (func (export \"register_wrapper\") (param i32 i32 i32) unreachable)"),
+        ),
+        trap(&["Reached `unreachable` WASM instruction"]),
+    ));
+    cases.push((
+        "register_wrapper with the wrong signature (not called)",
+        bare(
+            decimal,
+            good_globals,
+            mem1,
+            &format!("{ds_main} {good_alloc} (func (export \"register_wrapper\") (param i64))"),
+        ),
+        Expect::Ok,
+    ));
+    cases.push((
+        "register_wrapper that re-enters the host",
+        bare(
+            decimal,
+            good_globals,
+            mem1,
+            &format!(
+                "{ds_main} {good_alloc} (func (export \"register_wrapper\") (param i32 i32 i32) (drop (call $ds (i32.const {STR_ABC}) (i32.const 1))))"
+            ),
+        ),
+        trap(&["re-entered vera-rt"]),
+    ));
+    cases
+        .into_iter()
+        .map(|(name, wat, expect)| Case {
+            class: "exports and shadow stack: missing, ill-typed, exhausted",
+            name: name.into(),
+            wat: std::rc::Rc::new(wat),
+            func: "main".into(),
+            opts: Opts::default(),
+            expect,
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_exports_are_reported() {
+    check_cases(export_cases);
+}
+
+// ------------------------------------------------------------------ table
+
+/// Every case of this file, for the table.
+fn all_cases() -> Vec<Case> {
+    [
+        collection_cases(),
+        string_field_cases(),
+        alloc_cases(),
+        json_cases(),
+        decimal_cases(),
+        io_string_cases(),
+        export_cases(),
+        tree_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn table() -> String {
+    let mut rows: BTreeMap<&str, (usize, usize, BTreeMap<String, usize>)> = BTreeMap::new();
+    let cases = all_cases();
+    let mut order = Vec::new();
+    for c in &cases {
+        if !order.contains(&c.class) {
+            order.push(c.class);
+        }
+        let row = rows.entry(c.class).or_default();
+        match &c.expect {
+            Expect::Ok | Expect::Value(_) => row.0 += 1,
+            Expect::Trap(parts) => {
+                row.1 += 1;
+                // The message with every number written N.
+                let mut key = String::new();
+                let mut in_number = false;
+                for ch in parts.join(" … ").chars() {
+                    if ch.is_ascii_digit() {
+                        if !in_number {
+                            key.push('N');
+                        }
+                        in_number = true;
+                    } else if !(in_number && (ch.is_ascii_hexdigit() || ch == 'x')) {
+                        in_number = false;
+                        key.push(ch);
+                    }
+                }
+                *row.2.entry(key.replace("-N", "N")).or_default() += 1;
+            }
+        }
+    }
+    let mut out = format!(
+        "{} cases. Every trap is `Error: <message>` on stderr and exit status 1 in the CLI; no case panics \
+         (the harness counts panics with a hook and `catch_unwind`).\n\n\
+         | class of bad input | cases | trap (exit 1) | returns normally | trap messages (stable part, count) |\n\
+         |---|--:|--:|--:|---|\n",
+        cases.len()
+    );
+    for class in order {
+        let (ok, trapped, messages) = &rows[class];
+        let list: Vec<String> = messages
+            .iter()
+            .map(|(m, n)| format!("`{}` ({n})", m.replace('|', "\\|").replace('`', "'")))
+            .collect();
+        out.push_str(&format!(
+            "| {class} | {} | {trapped} | {ok} | {} |\n",
+            ok + trapped,
+            list.join("; ")
+        ));
+    }
+    out
+}
+
+const BEGIN: &str = "<!-- BEGIN generated by crates/vera-host/tests/hostile.rs -->\n";
+const END: &str = "<!-- END generated -->\n";
+
+/// `docs/HOSTILE.md`'s case table matches the cases; run with
+/// `UPDATE_HOSTILE_TABLE=1` to rewrite it.
+#[test]
+fn table_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/HOSTILE.md");
+    let doc = std::fs::read_to_string(path).unwrap_or_default();
+    let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else {
+        panic!("docs/HOSTILE.md lacks the generated-table markers");
+    };
+    let fresh = format!("{}{BEGIN}{}{}", &doc[..a], table(), &doc[b..]);
+    if std::env::var_os("UPDATE_HOSTILE_TABLE").is_some() {
+        std::fs::write(path, &fresh).unwrap();
+    } else {
+        assert!(
+            fresh == doc,
+            "docs/HOSTILE.md is stale: rerun with UPDATE_HOSTILE_TABLE=1"
+        );
+    }
+}
+
+/// What the harness relies on: wasmtime catches a panic in a host function
+/// at the wasm boundary and resumes it when the call returns to the
+/// embedder, so it reaches `catch_unwind` around `Program::run` (and, in
+/// the CLI, ends the process with "panicked" on stderr and status 101,
+/// which `crates/vera-rt/tests/{bad_input,hostile}.rs` look for).
+#[test]
+fn a_panic_in_a_host_function_reaches_the_embedder() {
+    let engine = wasmtime::Engine::default();
+    let wat = r#"(module (import "x" "boom" (func $b)) (func (export "main") (call $b)))"#;
+    let module = wasmtime::Module::new(&engine, wat).unwrap();
+    let mut linker = wasmtime::Linker::new(&engine);
+    fn boom() {
+        panic!("boom")
+    }
+    linker.func_wrap("x", "boom", boom).unwrap();
+    let mut store = wasmtime::Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let main = instance.get_typed_func::<(), ()>(&mut store, "main").unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| main.call(&mut store, ())));
+    assert!(result.is_err(), "the host panic did not reach the embedder");
+}
+
+// -------------------------------------------------------- Markdown / HTML
+
+fn tree_cases() -> Vec<Case> {
+    let imports = r#"
+  (import "vera" "md_render" (func $md_render (param i32) (result i32 i32)))
+  (import "vera" "md_has_heading" (func $md_has_heading (param i32 i64) (result i32)))
+  (import "vera" "html_to_string" (func $html_to_string (param i32) (result i32 i32)))
+  (import "vera" "html_text" (func $html_text (param i32) (result i32 i32)))
+"#;
+    let mut img = Image::default();
+    // MdBlock: 40 levels of BlockQuote [below, below] over a ThematicBreak.
+    let md = FORGE;
+    img.words(md, &[5]);
+    for level in 1..=40u32 {
+        let at = md + 0x20 * level;
+        img.words(at, &[3, at + 12, 2, at - 0x20, at - 0x20]);
+    }
+    let md_top = md + 0x20 * 40;
+    // MdBlock: a BlockQuote holding itself twice.
+    let md_cycle = FORGE + 0x800;
+    img.words(md_cycle, &[3, md_cycle + 12, 2, md_cycle, md_cycle]);
+    // HtmlNode: 40 levels of Element "p" (empty attribute Map) with
+    // children [below, below] over a Text "abc".
+    let html = FORGE + 0x1000;
+    let attrs = FORGE + 0x0f00;
+    version(&mut img, attrs, MAP_TAG, 0, 0, [0; 3], 0, 0);
+    img.words(html, &[1, STR_ABC, 3]);
+    for level in 1..=40u32 {
+        let at = html + 0x20 * level;
+        img.words(at, &[0, STR_ABC, 1, attrs, at + 24, 2, at - 0x20, at - 0x20]);
+    }
+    let html_top = html + 0x20 * 40;
+    let shared = "more nodes than memory holds (shared or cyclic nodes)";
+    let cases: Vec<(&str, String, Expect)> = vec![
+        (
+            "md_render of 40 shared levels (2^40 blocks)",
+            format!("(call $md_render (i32.const {md_top})) drop drop"),
+            trap(&["corrupt Markdown value", shared]),
+        ),
+        (
+            "md_has_heading of 40 shared levels",
+            format!("(drop (call $md_has_heading (i32.const {md_top}) (i64.const 1)))"),
+            trap(&["corrupt Markdown value", shared]),
+        ),
+        (
+            "md_render of a block holding itself twice",
+            format!("(call $md_render (i32.const {md_cycle})) drop drop"),
+            trap(&["corrupt Markdown value"]),
+        ),
+        (
+            "md_render of 10 shared levels (1024 blocks, fits)",
+            format!("(call $md_render (i32.const {})) drop drop", md + 0x20 * 10),
+            Expect::Ok,
+        ),
+        (
+            "html_to_string of 40 shared levels (2^40 nodes)",
+            format!("(call $html_to_string (i32.const {html_top})) drop drop"),
+            trap(&["corrupt HtmlNode", shared]),
+        ),
+        (
+            "html_text of 40 shared levels",
+            format!("(call $html_text (i32.const {html_top})) drop drop"),
+            trap(&["corrupt HtmlNode", shared]),
+        ),
+        (
+            "html_to_string of 10 shared levels (fits)",
+            format!("(call $html_to_string (i32.const {})) drop drop", html + 0x20 * 10),
+            Expect::Ok,
+        ),
+    ];
+    let mut funcs = String::new();
+    for (i, (_, body, _)) in cases.iter().enumerate() {
+        funcs.push_str(&format!("  (func (export \"t{i}\") {body})\n"));
+    }
+    let wat = std::rc::Rc::new(module(imports, &img, &funcs, None));
+    cases
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, _, expect))| Case {
+            class: "Markdown and HTML: trees sharing nodes",
+            name: name.into(),
+            wat: wat.clone(),
+            func: format!("t{i}"),
+            opts: Opts::default(),
+            expect,
+        })
+        .collect()
+}
+
+#[test]
+fn shared_trees_are_bounded() {
+    check_cases(tree_cases);
+}
+
+// ------------------------------------------- host bump allocation
+
+/// With bump allocation on (the CLI's default) the host advances
+/// `heap_ptr` itself when the block fits below the end of memory. A
+/// `heap_ptr` that lies (beyond memory, negative, next to the 2 GiB
+/// ceiling, immutable, not an i32) must make it fall back to `alloc`,
+/// never write outside memory; each module then inserts and reads back.
+#[test]
+fn lying_heap_ptr_falls_back_to_alloc() {
+    let imports = r#"(import "vera" "map_new" (func $new (result i32)))
+  (import "vera" "map_insert$ki_vi" (func $insert (param i32 i64 i64) (result i32)))
+  (import "vera" "map_get$ki_vi" (func $get (param i32 i64) (result i32)))"#;
+    let main = r#"(func (export "main") (result i64)
+    (local $m i32) (local $o i32)
+    (local.set $m (call $insert (call $new) (i64.const 7) (i64.const 42)))
+    (local.set $o (call $get (local.get $m) (i64.const 7)))
+    (i64.load (i32.add (local.get $o) (i32.const 8))))"#;
+    let cases = [
+        (
+            "heap_ptr beyond memory",
+            "(global (export \"heap_ptr\") (mut i32) (i32.const 0x7fff0000))",
+        ),
+        (
+            "negative heap_ptr",
+            "(global (export \"heap_ptr\") (mut i32) (i32.const -16))",
+        ),
+        (
+            "heap_ptr at the 2 GiB ceiling",
+            "(global (export \"heap_ptr\") (mut i32) (i32.const 0x7ffffffc))",
+        ),
+        (
+            "immutable heap_ptr",
+            "(global (export \"heap_ptr\") i32 (i32.const 0x18000))",
+        ),
+        (
+            "heap_ptr of type i64",
+            "(global (export \"heap_ptr\") (mut i64) (i64.const 0x18000))",
+        ),
+    ];
+    for (name, global) in cases {
+        // The prelude's `alloc` keeps its own pointer ($heap, not exported
+        // here); the exported global is the lie.
+        let wat = module(imports, &Image::default(), &format!("{global}\n{main}"), None)
+            .replace("(global $heap (export \"heap_ptr\")", "(global $heap");
+        let opts = Opts {
+            bump_allocate: true,
+            ..Opts::default()
+        };
+        let outcome = run_with(&wat, "main", &opts);
+        assert_eq!(outcome, Outcome::Value(Value::Int(42)), "{name}");
+    }
+}

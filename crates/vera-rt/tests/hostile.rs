@@ -1,0 +1,115 @@
+//! Hostile guests through the CLI: each module in `tests/hostile/` must end
+//! with one `Error: ...` line naming what went wrong (or which limit), exit
+//! status 1, and no panic. The full matrix (thousands of cases) is
+//! `crates/vera-host/tests/hostile.rs`; this checks the process boundary.
+
+use std::process::Command;
+
+fn run(file: &str, flags: &[&str]) -> (i32, String) {
+    let path = format!("{}/tests/hostile/{file}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_vera-rt"))
+        .arg("run")
+        .arg(&path)
+        .args(flags)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{file}: panic: {stderr}");
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+#[track_caller]
+fn assert_error(file: &str, flags: &[&str], parts: &[&str]) {
+    let (code, stderr) = run(file, flags);
+    assert_eq!(code, 1, "{file}: {stderr}");
+    let first = stderr.lines().next().unwrap_or("");
+    assert!(first.starts_with("Error: "), "{file}: {stderr}");
+    for part in parts {
+        assert!(first.contains(part), "{file}: {first:?} lacks {part:?}");
+    }
+}
+
+#[test]
+fn forged_bucket() {
+    assert_error(
+        "forged_bucket.wat",
+        &[],
+        &["vera.map_size: corrupt bucket at 0x200: capacity 12 is not a power of two"],
+    );
+}
+
+#[test]
+fn shared_json_dag_hits_the_output_limit() {
+    assert_error(
+        "json_dag.wat",
+        &["--max-host-string", "1"],
+        &["limit exceeded: json_stringify output is over --max-host-string (1048576 bytes)"],
+    );
+}
+
+#[test]
+fn deep_json() {
+    assert_error(
+        "deep_json.wat",
+        &[],
+        &["maximum recursion depth exceeded while decoding a JSON array"],
+    );
+}
+
+#[test]
+fn alloc_returning_garbage() {
+    assert_error(
+        "alloc_garbage.wat",
+        &[],
+        &["vera.map_new: alloc(40) returned 0xffffffff, which is not a usable block"],
+    );
+}
+
+#[test]
+fn alloc_reentering_the_host() {
+    assert_error(
+        "reenter.wat",
+        &[],
+        &["vera.map_new: the guest re-entered vera-rt from inside `alloc`"],
+    );
+}
+
+#[test]
+fn memory_limit_is_named() {
+    assert_error(
+        "grow_forever.wat",
+        &["--max-memory", "16"],
+        &[
+            "Reached `unreachable` WASM instruction",
+            "limit exceeded: growing linear memory to",
+            "--max-memory (16777216 bytes)",
+        ],
+    );
+}
+
+#[test]
+fn timeout_inside_alloc() {
+    assert_error(
+        "spin_in_alloc.wat",
+        &["--timeout", "0.2"],
+        &["time limit exceeded (--timeout)"],
+    );
+}
+
+#[test]
+fn decimal_handle_limit() {
+    assert_error(
+        "decimal_handles.wat",
+        &["--max-handles", "1000"],
+        &["limit exceeded: 1000 live Decimal handles (--max-handles)"],
+    );
+}
+
+#[test]
+fn markdown_cycle_stops_at_the_depth_bound() {
+    assert_error(
+        "md_cycle.wat",
+        &[],
+        &["corrupt Markdown value at 0x100: nested too deeply"],
+    );
+}

@@ -1,0 +1,28 @@
+//! `json_parse` on arbitrary text; an accepted document is built into a
+//! test heap (collecting on every allocation), stringified, and the text
+//! must parse back to the same document and stringify identically.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use vera_host::families::json::{self, Parsed};
+use vera_layout::test_heap::TestHeap;
+
+fn round(v: &json::JVal, stress: bool) -> String {
+    let mut heap = if stress { TestHeap::stressed() } else { TestHeap::new() };
+    let ptr = json::build(&mut heap, v).expect("build");
+    json::stringify(vera_layout::Heap::memory_mut(&mut heap), ptr, 1 << 24).expect("stringify")
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&flags, data)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(data);
+    let Parsed::Ok(v) = json::parse(&text) else { return };
+    let out = round(&v, flags & 1 == 1 && data.len() < 512);
+    let Parsed::Ok(again) = json::parse(&out) else {
+        panic!("stringify produced text json_parse refuses: {out:?}");
+    };
+    assert_eq!(again, v, "{out}");
+    assert_eq!(round(&again, false), out);
+});
