@@ -41,17 +41,7 @@ fn pending() -> Vec<String> {
 }
 
 /// Variables of the Inference family, unset for every fixture.
-const INFERENCE_VARS: &[&str] = &[
-    "VERA_INFERENCE_PROVIDER",
-    "VERA_INFERENCE_MODEL",
-    "VERA_INFERENCE_URL",
-    "VERA_ANTHROPIC_API_KEY",
-    "VERA_OPENAI_API_KEY",
-    "VERA_MOONSHOT_API_KEY",
-    "VERA_MISTRAL_API_KEY",
-    "VERA_XAI_API_KEY",
-    "VERA_DEEPSEEK_API_KEY",
-];
+const INFERENCE_VARS: &[&str] = vera_host::families::inference::ENV_VARS;
 
 /// Starts the fixture HTTP server once; returns (`VERA_RT_FIXTURE_HTTP`,
 /// `VERA_RT_FIXTURE_CLOSED`). It serves until this process exits (its
