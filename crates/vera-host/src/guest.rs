@@ -63,6 +63,10 @@ impl GuestExports {
 
 const PAGE: u64 = 65536;
 
+/// Least free space left at the top after a guest grow, so small programs
+/// (a 10K-entry chain peaks under 2 MB) also bump rather than collect.
+const MIN_HEADROOM: u64 = 8 << 20;
+
 /// After this many bytes bump-allocated in one import, running out of room
 /// grows memory instead of calling the guest's `alloc` (see
 /// `alloc_without_collecting`).
@@ -200,7 +204,7 @@ impl<'c> GuestHeap<'_, 'c> {
             return;
         };
         let end = self.memory.size(&*self.caller) * PAGE;
-        let wanted_end = top.saturating_mul(3).min(u32::MAX as u64 + 1);
+        let wanted_end = top.saturating_mul(3).max(top + MIN_HEADROOM).min(u32::MAX as u64 + 1);
         if wanted_end > end {
             let _ = self.memory.grow(&mut *self.caller, (wanted_end - end).div_ceil(PAGE));
         }
