@@ -165,6 +165,12 @@ impl Drop for GuestHeap<'_, '_> {
 }
 
 impl<'c> GuestHeap<'_, 'c> {
+    /// Where bump allocation must stop: the end of memory, below the
+    /// guest's 2 GiB heap ceiling.
+    fn bump_end(&self) -> u64 {
+        (self.memory.data_size(&*self.caller) as u64).min(HEAP_CEILING - 1)
+    }
+
     fn call_alloc(&mut self, size: u32) -> GuestResult<u32> {
         if size > i32::MAX as u32 {
             return Err(GuestError::TooLarge(size as u64));
@@ -240,9 +246,6 @@ impl Heap for GuestHeap<'_, '_> {
         self.memory.data_mut(&mut *self.caller)
     }
     fn alloc_raw(&mut self, size: u32) -> GuestResult<u32> {
-        if size > i32::MAX as u32 {
-            return Err(GuestError::TooLarge(size as u64));
-        }
         let pages_before = self.memory.size(&*self.caller);
         let ptr = self.call_alloc(size)?;
         if self.memory.size(&*self.caller) > pages_before {
@@ -273,7 +276,7 @@ impl Heap for GuestHeap<'_, '_> {
                 let Some(top) = heap_ptr.get(&mut *self.caller).i32().map(|p| p as u32) else {
                     return Ok(None);
                 };
-                let end = (self.memory.data_size(&*self.caller) as u64).min(HEAP_CEILING - 1);
+                let end = self.bump_end();
                 Bump { top, end, dirty: false }
             }
         };
@@ -285,7 +288,7 @@ impl Heap for GuestHeap<'_, '_> {
             // find nothing to free. Grow instead, by as much as it built.
             let pages = (next - bump.end).max(self.bumped_bytes).div_ceil(PAGE);
             if self.memory.grow(&mut *self.caller, pages).is_ok() {
-                bump.end = (self.memory.data_size(&*self.caller) as u64).min(HEAP_CEILING - 1);
+                bump.end = self.bump_end();
             }
         }
         if next > bump.end {

@@ -15,10 +15,12 @@ use crate::mem;
 ///
 /// Rooting is lazy: [`Heap::with_roots`] only records its pointers, and
 /// they are written to the shadow stack just around a call that can
-/// collect ([`Heap::collecting`]): every `alloc`, and any other call into
-/// the guest. (Vera 0.2.3's `alloc` collects only when its bump space runs
-/// out, but a debugging build collects on every call, and nothing in the
-/// module tells the two apart, so every `alloc` is treated as collecting.)
+/// collect ([`Heap::collecting`]): every call of the guest's `alloc`, and
+/// any other call into the guest. (Vera 0.2.3's `alloc` collects only when
+/// its bump space runs out, but a debugging build collects on every call,
+/// and nothing in the module tells the two apart, so every call of it is
+/// treated as collecting.) A block the heap can hand out without calling
+/// the guest at all ([`Heap::alloc_without_collecting`]) needs no rooting.
 pub trait Heap {
     /// The whole linear memory as it is now.
     fn memory(&self) -> &[u8];
