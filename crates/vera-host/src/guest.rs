@@ -109,6 +109,9 @@ pub struct GuestHeap<'a, 'c> {
     bump_exhausted: bool,
     /// Bytes this import has bump-allocated.
     bumped_bytes: u64,
+    /// `heap_ptr` as a rewritten call site passed it (see `vera_rewrite`),
+    /// good until guest code runs.
+    passed_heap_ptr: Option<u32>,
 }
 
 #[derive(Clone, Copy)]
@@ -133,7 +136,33 @@ impl<'a, 'c> GuestHeap<'a, 'c> {
             bump: None,
             bump_exhausted: false,
             bumped_bytes: 0,
+            passed_heap_ptr: None,
         })
+    }
+
+    /// A heap for an import whose call site passes `heap_ptr` and stores
+    /// the value [`GuestHeap::finish`] returns into it.
+    pub fn threaded(caller: &'a mut Caller<'c, HostState>, heap_ptr: u32) -> Result<GuestHeap<'a, 'c>, GuestError> {
+        let mut heap = GuestHeap::new(caller)?;
+        heap.passed_heap_ptr = Some(heap_ptr);
+        Ok(heap)
+    }
+
+    /// Ends a threaded import: the `heap_ptr` its call site is to store.
+    pub fn finish(mut self) -> u32 {
+        if let Some(bump) = self.bump.take() {
+            return bump.top;
+        }
+        if let Some(passed) = self.passed_heap_ptr {
+            return passed;
+        }
+        // Guest code ran: its `alloc` has the pointer now.
+        self.caller
+            .data()
+            .exports
+            .heap_ptr
+            .and_then(|g| g.get(&mut *self.caller).i32())
+            .unwrap_or(0) as u32
     }
 
     pub fn state(&mut self) -> &mut HostState {
@@ -144,6 +173,7 @@ impl<'a, 'c> GuestHeap<'a, 'c> {
     /// back first.
     pub fn caller(&mut self) -> &mut Caller<'c, HostState> {
         self.flush_bump();
+        self.passed_heap_ptr = None;
         self.caller
     }
 
@@ -153,6 +183,8 @@ impl<'a, 'c> GuestHeap<'a, 'c> {
             if let (true, Some(heap_ptr)) = (bump.dirty, self.caller.data().exports.heap_ptr) {
                 // An i32 global set to an i32 cannot fail.
                 let _ = heap_ptr.set(&mut *self.caller, Val::I32(bump.top as i32));
+                // The global is the pointer's one copy from now on.
+                self.passed_heap_ptr = None;
             }
         }
     }
@@ -224,6 +256,7 @@ impl<'c> GuestHeap<'_, 'c> {
         call: impl FnOnce(&mut Caller<'c, HostState>) -> wasmtime::Result<R>,
     ) -> GuestResult<R> {
         self.flush_bump();
+        self.passed_heap_ptr = None;
         let outer = std::mem::replace(&mut self.caller.data_mut().in_alloc, true);
         let called = call(&mut *self.caller);
         self.caller.data_mut().in_alloc = outer;
@@ -273,8 +306,12 @@ impl Heap for GuestHeap<'_, '_> {
                 let Some(heap_ptr) = state.exports.heap_ptr.filter(|_| state.bump_allocate) else {
                     return Ok(None);
                 };
-                let Some(top) = heap_ptr.get(&mut *self.caller).i32().map(|p| p as u32) else {
-                    return Ok(None);
+                let top = match self.passed_heap_ptr {
+                    Some(passed) => passed,
+                    None => match heap_ptr.get(&mut *self.caller).i32() {
+                        Some(p) => p as u32,
+                        None => return Ok(None),
+                    },
                 };
                 let end = self.bump_end();
                 Bump { top, end, dirty: false }

@@ -128,10 +128,31 @@ impl Program {
         }
         let engine = engine(options).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let start = Instant::now();
-        let module = Module::new(&engine, bytes).map_err(|e| {
+        let invalid = |e: &dyn std::fmt::Display| {
             let text = format!("{e:#}");
             LoadError::Invalid(text.lines().next().unwrap_or("").to_owned())
-        })?;
+        };
+        let binary = if looks_like_text {
+            std::borrow::Cow::Owned(wat::parse_bytes(bytes).map_err(|e| invalid(&e))?.into_owned())
+        } else {
+            std::borrow::Cow::Borrowed(bytes)
+        };
+        // A module that cannot be rewritten (malformed, or nothing to do)
+        // is compiled as it is; the engine reports what is wrong with it.
+        let threaded = if options.as_is {
+            None
+        } else {
+            vera_rewrite::thread_pointer(&binary, "heap_ptr", |module, name| {
+                module == "vera" && families::threads_heap_pointer(name)
+            })
+            .ok()
+            .flatten()
+        };
+        let (wasm, threaded_imports): (&[u8], Vec<String>) = match &threaded {
+            Some(t) => (&t.wasm, t.imports.iter().map(|(_, name)| name.clone()).collect()),
+            None => (&binary, Vec::new()),
+        };
+        let module = Module::new(&engine, wasm).map_err(|e| invalid(&e))?;
         let compile_time = start.elapsed();
         let mut linker = Linker::new(&engine);
         let mut missing = Vec::new();
@@ -145,7 +166,8 @@ impl Program {
                 missing.push(name);
                 continue;
             }
-            match families::define(&mut linker, import.name(), &ty) {
+            let threaded = threaded_imports.iter().any(|n| n == import.name());
+            match families::define(&mut linker, import.name(), &ty, threaded) {
                 Ok(true) => {}
                 Ok(false) => missing.push(name),
                 Err(e) => return Err(LoadError::Link(format!("{e:#}"))),
@@ -305,6 +327,11 @@ pub struct LoadOptions {
     /// directory, as the `wasmtime` CLI does), so running the same module
     /// again skips compilation.
     pub compile_cache: bool,
+    /// Compile the module exactly as given. By default the call sites of
+    /// the Map/Set imports are rewritten to pass the guest's `heap_ptr` in
+    /// and out (see `vera_rewrite`), which spares each call two global
+    /// accesses through wasmtime's API.
+    pub as_is: bool,
 }
 
 /// How to run a function.

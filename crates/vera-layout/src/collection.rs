@@ -230,6 +230,19 @@ impl Bucket {
         Ok(Bucket { ptr, cap, count, used })
     }
 
+    /// Zeroes the block at `ptr` (fresh guest memory is not promised to be
+    /// zero) and makes it an empty bucket of `cap` slots.
+    fn init(memory: &mut [u8], ptr: u32, cap: u32) -> GuestResult<Bucket> {
+        crate::mem::bytes_mut(memory, ptr, bucket_size(cap) as usize)?.fill(0);
+        write_u32(memory, ptr + B_CAP, cap)?;
+        Ok(Bucket {
+            ptr,
+            cap,
+            count: 0,
+            used: 0,
+        })
+    }
+
     fn slot(&self, s: u32) -> u32 {
         self.ptr + B_SLOTS + SLOT_SIZE * s
     }
@@ -251,6 +264,21 @@ impl Bucket {
     fn val(&self, memory: &[u8], s: u32) -> GuestResult<Field> {
         Ok(Field(read_u64(memory, self.slot(s) + S_VAL)?))
     }
+    /// Occupancy, key and value of slot `s`, in one bounds check.
+    fn read_slot(&self, memory: &[u8], s: u32) -> GuestResult<(bool, Field, Field)> {
+        let bytes = crate::mem::bytes(memory, self.slot(s), SLOT_SIZE as usize)?;
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+        let occupied = bytes[..4] != [0; 4];
+        Ok((occupied, Field(word(S_KEY as usize)), Field(word(S_VAL as usize))))
+    }
+    /// Writes slot `s` live with `key` and `val`, in one bounds check.
+    fn write_slot(&self, memory: &mut [u8], s: u32, key: Field, val: Field) -> GuestResult<()> {
+        let mut bytes = [0u8; SLOT_SIZE as usize];
+        bytes[..4].copy_from_slice(&1u32.to_le_bytes());
+        bytes[4..12].copy_from_slice(&key.0.to_le_bytes());
+        bytes[12..].copy_from_slice(&val.0.to_le_bytes());
+        crate::mem::write_bytes(memory, self.slot(s), &bytes)
+    }
     fn store_counts(&self, memory: &mut [u8]) -> GuestResult<()> {
         write_u32(memory, self.ptr + B_COUNT, self.count)?;
         write_u32(memory, self.used_at(), self.used)
@@ -262,6 +290,18 @@ impl Bucket {
     /// Finds the live slot holding `key`, or the free index entry where it
     /// would go.
     fn probe(&self, memory: &[u8], tag: Tag, key: Field) -> GuestResult<Probe> {
+        // One copy of the loop per tag, each with its hash and equality
+        // inlined (the tag is a constant in every arm).
+        match tag {
+            Tag::Int => self.probe_as(memory, Tag::Int, key),
+            Tag::Float => self.probe_as(memory, Tag::Float, key),
+            Tag::Str => self.probe_as(memory, Tag::Str, key),
+            Tag::Word => self.probe_as(memory, Tag::Word, key),
+        }
+    }
+
+    #[inline(always)]
+    fn probe_as(&self, memory: &[u8], tag: Tag, key: Field) -> GuestResult<Probe> {
         let mask = self.index_mask();
         let mut pos = field::hash(tag, memory, key)? & mask;
         for _ in 0..=mask {
@@ -269,14 +309,9 @@ impl Bucket {
             if entry == 0 {
                 return Ok(Probe::Vacant { pos });
             }
-            let s = entry & !INDEX_LIVE;
-            if entry & INDEX_LIVE == 0 {
-                return Err(self.corrupt(format!("index entry {pos} holds {entry:#x}")));
-            }
-            if s >= self.used {
-                return Err(self.corrupt(format!("index entry {pos} names slot {s} beyond used {}", self.used)));
-            }
-            if self.live(memory, s)? && field::equal(tag, memory, self.key(memory, s)?, key)? {
+            let s = self.entry_slot(entry, pos)?;
+            let (live, stored, _) = self.read_slot(memory, s)?;
+            if live && field::equal(tag, memory, stored, key)? {
                 return Ok(Probe::Found { slot: s });
             }
             pos = (pos + 1) & mask;
@@ -284,19 +319,48 @@ impl Bucket {
         Err(self.corrupt("index has no free entry"))
     }
 
-    /// Appends a live slot at `used` and links index entry `pos` to it.
-    fn append(&mut self, memory: &mut [u8], pos: u32, key: Field, val: Field) -> GuestResult<u32> {
+    /// The free index entry where `key` goes, for a key known not to be in
+    /// the bucket (no slot is read).
+    fn vacant(&self, memory: &[u8], tag: Tag, key: Field) -> GuestResult<u32> {
+        let mask = self.index_mask();
+        let mut pos = field::hash(tag, memory, key)? & mask;
+        for _ in 0..=mask {
+            if read_u32(memory, self.index_at(pos))? == 0 {
+                return Ok(pos);
+            }
+            pos = (pos + 1) & mask;
+        }
+        Err(self.corrupt("index has no free entry"))
+    }
+
+    /// The slot an index entry names, checked.
+    fn entry_slot(&self, entry: u32, pos: u32) -> GuestResult<u32> {
+        let s = entry & !INDEX_LIVE;
+        if entry & INDEX_LIVE == 0 {
+            return Err(self.corrupt(format!("index entry {pos} holds {entry:#x}")));
+        }
+        if s >= self.used {
+            return Err(self.corrupt(format!("index entry {pos} names slot {s} beyond used {}", self.used)));
+        }
+        Ok(s)
+    }
+
+    /// Appends a live slot at `used` and links index entry `pos` to it
+    /// (the caller stores the counts).
+    fn append_slot(&mut self, memory: &mut [u8], pos: u32, key: Field, val: Field) -> GuestResult<u32> {
         let s = self.used;
-        if s >= self.cap || read_u32(memory, self.index_at(pos))? != 0 {
+        if s >= self.cap || pos > self.index_mask() || read_u32(memory, self.index_at(pos))? != 0 {
             return Err(self.corrupt(format!("cannot append slot {s} at index entry {pos}")));
         }
-        let at = self.slot(s);
-        write_u32(memory, at + S_OCC, 1)?;
-        write_u64(memory, at + S_KEY, key.0)?;
-        write_u64(memory, at + S_VAL, val.0)?;
+        self.write_slot(memory, s, key, val)?;
         write_u32(memory, self.index_at(pos), INDEX_LIVE | s)?;
         self.used += 1;
         self.count += 1;
+        Ok(s)
+    }
+
+    fn append(&mut self, memory: &mut [u8], pos: u32, key: Field, val: Field) -> GuestResult<u32> {
+        let s = self.append_slot(memory, pos, key, val)?;
         self.store_counts(memory)?;
         Ok(s)
     }
@@ -368,18 +432,63 @@ impl Bucket {
         })
     }
 
-    /// Live (key, value) pairs in slot order, which is first-insertion order.
-    fn entries(&self, memory: &[u8]) -> GuestResult<Vec<(Field, Field)>> {
-        let mut out = Vec::with_capacity(self.count as usize);
+    /// Calls `each` on the live (key, value) pairs in slot order, which is
+    /// first-insertion order; checks that there are `count` of them.
+    fn for_each_live(&self, memory: &[u8], mut each: impl FnMut(Field, Field) -> GuestResult<()>) -> GuestResult<()> {
+        let mut live = 0;
         for s in 0..self.used {
-            if self.live(memory, s)? {
-                out.push((self.key(memory, s)?, self.val(memory, s)?));
+            let (occupied, key, val) = self.read_slot(memory, s)?;
+            if occupied {
+                each(key, val)?;
+                live += 1;
             }
         }
-        if out.len() != self.count as usize {
-            return Err(self.corrupt(format!("count {} but {} live slots", self.count, out.len())));
+        if live != self.count {
+            return Err(self.corrupt(format!("count {} but {live} live slots", self.count)));
         }
+        Ok(())
+    }
+
+    /// Live (key, value) pairs in slot order.
+    fn entries(&self, memory: &[u8]) -> GuestResult<Vec<(Field, Field)>> {
+        let mut out = Vec::with_capacity(self.count as usize);
+        self.for_each_live(memory, |key, val| {
+            out.push((key, val));
+            Ok(())
+        })?;
         Ok(out)
+    }
+
+    /// Appends this bucket's live entries, in order, to the empty bucket
+    /// `fresh` (another block). Keys of one version are distinct, so each
+    /// only needs a free index entry, not a comparison.
+    fn copy_live_into(&self, memory: &mut [u8], fresh: &mut Bucket, tag: Tag) -> GuestResult<()> {
+        match tag {
+            Tag::Int => self.copy_live_as(memory, fresh, Tag::Int),
+            Tag::Float => self.copy_live_as(memory, fresh, Tag::Float),
+            Tag::Str => self.copy_live_as(memory, fresh, Tag::Str),
+            Tag::Word => self.copy_live_as(memory, fresh, Tag::Word),
+        }
+    }
+
+    #[inline(always)]
+    fn copy_live_as(&self, memory: &mut [u8], fresh: &mut Bucket, tag: Tag) -> GuestResult<()> {
+        if self.count > fresh.cap {
+            return Err(self.corrupt(format!("count {} does not fit {} slots", self.count, fresh.cap)));
+        }
+        let mut live = 0;
+        for s in 0..self.used {
+            let (occupied, key, val) = self.read_slot(memory, s)?;
+            if occupied {
+                let pos = fresh.vacant(memory, tag, key)?;
+                fresh.append_slot(memory, pos, key, val)?;
+                live += 1;
+            }
+        }
+        if live != self.count {
+            return Err(self.corrupt(format!("count {} but {live} live slots", self.count)));
+        }
+        fresh.store_counts(memory)
     }
 }
 
@@ -441,27 +550,10 @@ fn load_bucket(memory: &[u8], ptr: u32) -> GuestResult<Option<Bucket>> {
     }
 }
 
-fn alloc_wrapper(heap: &mut impl Heap, kind: Kind) -> GuestResult<u32> {
-    let w = heap.alloc(WRAPPER_SIZE)?;
-    let memory = heap.memory_mut();
+/// Makes the block at `w` the empty root of a new family.
+fn init_wrapper(memory: &mut [u8], w: u32, kind: Kind) -> GuestResult<()> {
     write_u32(memory, w + W_TAG, kind.tag())?;
-    set_root(memory, w, 0)?;
-    Ok(w)
-}
-
-/// Allocates a zeroed bucket of `cap` slots.
-fn alloc_bucket(heap: &mut impl Heap, cap: u32) -> GuestResult<Bucket> {
-    let size = bucket_size(cap);
-    let ptr = heap.alloc(size)?;
-    let memory = heap.memory_mut();
-    crate::mem::bytes_mut(memory, ptr, size as usize)?.fill(0);
-    write_u32(memory, ptr + B_CAP, cap)?;
-    Ok(Bucket {
-        ptr,
-        cap,
-        count: 0,
-        used: 0,
-    })
+    set_root(memory, w, 0)
 }
 
 /// The capacity for a bucket about to hold `live` entries, with room for
@@ -492,20 +584,24 @@ fn put(bucket: &mut Bucket, memory: &mut [u8], ktag: Tag, key: Field, val: Field
 
 /// A new, empty collection.
 pub fn new(heap: &mut impl Heap, kind: Kind) -> GuestResult<u32> {
-    alloc_wrapper(heap, kind)
+    let (w, _) = heap.alloc_holding(WRAPPER_SIZE, &[])?;
+    init_wrapper(heap.memory_mut(), w, kind)?;
+    Ok(w)
 }
 
 /// Builds a collection from `entries` in one wrapper and bucket, with the
 /// insert semantics (a repeated key keeps its first place and takes the
 /// last value). The caller keeps the entries' blocks alive.
 pub fn from_entries(heap: &mut impl Heap, kind: Kind, ktag: Tag, entries: &[(Field, Field)]) -> GuestResult<u32> {
-    let w = alloc_wrapper(heap, kind)?;
+    let w = new(heap, kind)?;
     if entries.is_empty() {
         return Ok(w);
     }
     let live = u32::try_from(entries.len()).map_err(|_| GuestError::TooLarge(entries.len() as u64))?;
-    let mut bucket = heap.with_roots(&[w], |heap| alloc_bucket(heap, capacity_for(live)?))?;
+    let cap = capacity_for(live)?;
+    let (ptr, _) = heap.alloc_holding(bucket_size(cap), &[w])?;
     let memory = heap.memory_mut();
+    let mut bucket = Bucket::init(memory, ptr, cap)?;
     for &(key, val) in entries {
         key.validate(ktag, memory)?;
         put(&mut bucket, memory, ktag, key, val)?;
@@ -599,10 +695,11 @@ pub fn remove(heap: &mut impl Heap, kind: Kind, w: u32, ktag: Tag, key: Field) -
     update(heap, kind, w, bucket, plan, &[w, key.pointer(ktag)], ktag, None)
 }
 
-/// Allocates the new version (and bucket, when copying) with `roots`
-/// pushed, then carries out `plan` on `w`'s family; `put` is the entry an
-/// insert adds. The in-place plans go through [`Bucket::apply`], so each
-/// update is recorded as exactly the inverse of what it did.
+/// Allocates the new version (and bucket, when copying), holding `roots`
+/// if the guest's allocator must run, then carries out `plan` on `w`'s
+/// family; `entry` is what an insert adds. The in-place plans go through
+/// [`Bucket::apply`], so each update is recorded as exactly the inverse of
+/// what it did.
 #[allow(clippy::too_many_arguments)]
 fn update(
     heap: &mut impl Heap,
@@ -614,48 +711,60 @@ fn update(
     ktag: Tag,
     entry: Option<(Field, Field)>,
 ) -> GuestResult<u32> {
-    heap.with_roots(roots, |heap| {
-        let new_w = alloc_wrapper(heap, kind)?;
-        let forward = match plan {
-            Plan::Copy { cap } => {
-                let mut fresh = heap.with_roots(&[new_w], |heap| alloc_bucket(heap, cap))?;
-                let memory = heap.memory_mut();
-                if let Some(old) = bucket {
-                    for (key, val) in Bucket::load(memory, old.ptr)?.entries(memory)? {
-                        put(&mut fresh, memory, ktag, key, val)?;
-                    }
-                }
-                if let Some((key, val)) = entry {
-                    put(&mut fresh, memory, ktag, key, val)?;
-                }
-                set_root(memory, new_w, fresh.ptr)?;
-                return Ok(new_w);
+    let (new_w, mut guest_ran) = heap.alloc_holding(WRAPPER_SIZE, roots)?;
+    let forward = match plan {
+        Plan::Copy { cap } => {
+            // The new version must read as a collection if the bucket's
+            // allocation collects (it is held as a root meanwhile).
+            init_wrapper(heap.memory_mut(), new_w, kind)?;
+            let mut held = [0; 4];
+            held[..roots.len()].copy_from_slice(roots);
+            held[roots.len()] = new_w;
+            let (ptr, ran) = heap.alloc_holding(bucket_size(cap), &held[..=roots.len()])?;
+            guest_ran |= ran;
+            let memory = heap.memory_mut();
+            let mut fresh = Bucket::init(memory, ptr, cap)?;
+            if let Some(old) = bucket {
+                // Guest code may have rewritten the old bucket meanwhile.
+                let old = if guest_ran { Bucket::load(memory, old.ptr)? } else { old };
+                old.copy_live_into(memory, &mut fresh, ktag)?;
             }
-            Plan::Same => {
-                if bucket.is_some() {
-                    write_version(heap.memory_mut(), new_w, DIFF, w, Diff::Same)?;
-                }
-                return Ok(new_w);
+            if let Some((key, val)) = entry {
+                put(&mut fresh, memory, ktag, key, val)?;
             }
-            Plan::SetVal { slot } => Diff::SetVal {
-                slot,
-                val: entry.map_or(Field(0), |e| e.1),
-            },
-            Plan::Kill { slot } => Diff::Kill { slot },
-            Plan::Append { pos } => {
-                let (key, val) = entry.unwrap_or_default();
-                let slot = bucket.map_or(0, |b| b.used);
-                Diff::Reappend { slot, pos, key, val }
+            set_root(memory, new_w, fresh.ptr)?;
+            return Ok(new_w);
+        }
+        Plan::Same => {
+            let memory = heap.memory_mut();
+            write_u32(memory, new_w + W_TAG, kind.tag())?;
+            match bucket {
+                Some(_) => write_version(memory, new_w, DIFF, w, Diff::Same)?,
+                None => set_root(memory, new_w, 0)?,
             }
-        };
-        let memory = heap.memory_mut();
-        // Read again: the allocation ran guest code, which a hostile module
-        // can use to rewrite the bucket under us.
-        let ptr = bucket.map_or(0, |b| b.ptr);
-        let mut b = Bucket::load(memory, ptr)?;
-        let inverse = b.apply(memory, forward)?;
-        write_version(memory, w, DIFF, new_w, inverse)?;
-        set_root(memory, new_w, ptr)?;
-        Ok(new_w)
-    })
+            return Ok(new_w);
+        }
+        Plan::SetVal { slot } => Diff::SetVal {
+            slot,
+            val: entry.map_or(Field(0), |e| e.1),
+        },
+        Plan::Kill { slot } => Diff::Kill { slot },
+        Plan::Append { pos } => {
+            let (key, val) = entry.unwrap_or_default();
+            let slot = bucket.map_or(0, |b| b.used);
+            Diff::Reappend { slot, pos, key, val }
+        }
+    };
+    let memory = heap.memory_mut();
+    let ptr = bucket.map_or(0, |b| b.ptr);
+    // Guest code may have rewritten the bucket meanwhile: read it again.
+    let mut b = match bucket {
+        Some(b) if !guest_ran => b,
+        _ => Bucket::load(memory, ptr)?,
+    };
+    let inverse = b.apply(memory, forward)?;
+    write_version(memory, w, DIFF, new_w, inverse)?;
+    write_u32(memory, new_w + W_TAG, kind.tag())?;
+    set_root(memory, new_w, ptr)?;
+    Ok(new_w)
 }

@@ -58,6 +58,21 @@ pub trait Heap {
         Ok(ptr)
     }
 
+    /// Allocates `size` bytes, holding `roots` only if the guest's `alloc`
+    /// has to run. Also says whether it ran: guest code may then have
+    /// collected or rewritten memory, so what the caller read before must
+    /// be read again.
+    fn alloc_holding(&mut self, size: u32, roots: &[u32]) -> GuestResult<(u32, bool)>
+    where
+        Self: Sized,
+    {
+        if let Some(ptr) = self.alloc_without_collecting(size)? {
+            return Ok((ptr, false));
+        }
+        let ptr = self.with_roots(roots, |heap| heap.alloc(size))?;
+        Ok((ptr, true))
+    }
+
     /// Allocates `data.len()` bytes and copies `data` in.
     fn alloc_bytes(&mut self, data: &[u8]) -> GuestResult<u32>
     where

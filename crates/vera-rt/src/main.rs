@@ -88,6 +88,11 @@ struct RunArgs {
     /// cache of compiled code (~/.cache/wasmtime).
     #[arg(long)]
     no_cache: bool,
+    /// Compile the module exactly as given: without this, the calls of the
+    /// Map/Set imports are rewritten to pass the guest's `heap_ptr` to
+    /// vera-rt and back (the same program, fewer costly global accesses).
+    #[arg(long)]
+    as_is: bool,
     /// Longest string vera-rt itself parses or builds for the program
     /// (`json_parse` input, `json_stringify` output, `decimal_from_string`
     /// input), in MiB.
@@ -202,6 +207,7 @@ fn run(args: RunArgs) -> ExitCode {
     let load = LoadOptions {
         timeouts: args.timeout.is_some(),
         compile_cache: !args.no_cache,
+        as_is: args.as_is,
     };
     let program = match Program::load_with(&bytes, &load) {
         Ok(p) => p,

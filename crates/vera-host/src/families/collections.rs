@@ -9,12 +9,13 @@
 use std::mem::MaybeUninit;
 use vera_layout::collection::{self, Kind};
 use vera_layout::values::{self, Payload, NONE, SOME};
-use vera_layout::{Field, Heap, Tag};
+use vera_layout::{Field, GuestResult, Heap, Tag};
 
 use wasmtime::{bail, format_err, Result};
 use wasmtime::{Caller, FuncType, Linker, ValRaw, ValType};
 
-use super::with_heap;
+use super::{with_heap, with_threaded_heap};
+use crate::guest::GuestHeap;
 use crate::state::HostState;
 
 /// One Map/Set operation with its tags, decoded from an import name.
@@ -135,14 +136,15 @@ struct Cells<'a> {
 }
 
 impl Cells<'_> {
-    fn raw(&mut self) -> Result<ValRaw> {
-        let cell = self
-            .cells
-            .get(self.next)
-            .ok_or_else(|| format_err!("missing argument"))?;
-        self.next += 1;
+    fn raw_at(&self, at: usize) -> Result<ValRaw> {
+        let cell = self.cells.get(at).ok_or_else(|| format_err!("missing argument"))?;
         // SAFETY: wasmtime initialises every parameter cell before the call.
         Ok(unsafe { cell.assume_init() })
+    }
+    fn raw(&mut self) -> Result<ValRaw> {
+        let raw = self.raw_at(self.next)?;
+        self.next += 1;
+        Ok(raw)
     }
     fn word(&mut self) -> Result<u32> {
         Ok(self.raw()?.get_u32())
@@ -169,17 +171,46 @@ impl Cells<'_> {
     }
 }
 
+/// Where a rewritten call site (see `vera_rewrite`) puts `heap_ptr`: an
+/// extra last parameter, and an extra last result for its new value.
+#[derive(Clone, Copy)]
+struct Threading {
+    param: usize,
+    result: usize,
+}
+
+/// Defines import `name` with the signature Vera 0.2.3 gives it.
 pub fn define(linker: &mut Linker<HostState>, name: &str, ty: &FuncType) -> Result<bool> {
+    define_as(linker, name, ty, false)
+}
+
+/// Defines import `name` with its rewritten signature: `heap_ptr` in and
+/// out as an extra last parameter and result.
+pub fn define_threaded(linker: &mut Linker<HostState>, name: &str, ty: &FuncType) -> Result<bool> {
+    define_as(linker, name, ty, true)
+}
+
+fn define_as(linker: &mut Linker<HostState>, name: &str, ty: &FuncType, threaded: bool) -> Result<bool> {
     let Some(import) = Import::parse(name) else {
         return Ok(false);
     };
-    let expected = import.func_type(linker.engine());
+    let plain = import.func_type(linker.engine());
+    let threading = threaded.then(|| Threading {
+        param: plain.params().len(),
+        result: plain.results().len(),
+    });
+    let expected = if threaded {
+        let widen = |types: &mut dyn Iterator<Item = ValType>| types.chain([ValType::I32]).collect::<Vec<_>>();
+        FuncType::new(linker.engine(), widen(&mut plain.params()), widen(&mut plain.results()))
+    } else {
+        plain.clone()
+    };
     if !FuncType::eq(&expected, ty) {
-        bail!("import vera.{name} is declared as {ty} but Vera 0.2.3 gives it {expected}");
+        bail!("import vera.{name} is declared as {ty} but Vera 0.2.3 gives it {plain}");
     }
     let import_name = name.to_owned();
     let body = move |mut c: Caller<'_, HostState>, cells: &mut [MaybeUninit<ValRaw>]| -> Result<()> {
-        call(&mut c, import, &import_name, &mut Cells { cells, next: 0 })
+        call(&mut c, import, &import_name, &mut Cells { cells, next: 0 }, threading)
     };
     // SAFETY: `body` reads and writes exactly the cells of `expected`, the
     // type this function is defined with (see `Cells`).
@@ -187,8 +218,32 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, ty: &FuncType) -> Resu
     Ok(true)
 }
 
+/// Runs `body` on the guest heap; for a threaded call, takes `heap_ptr`
+/// from its parameter and returns the new value in its result.
+fn on_heap<R>(
+    c: &mut Caller<'_, HostState>,
+    name: &str,
+    cells: &mut Cells,
+    threading: Option<Threading>,
+    body: impl FnOnce(&mut GuestHeap<'_, '_>) -> GuestResult<R>,
+) -> Result<R> {
+    let Some(threading) = threading else {
+        return with_heap(c, name, body);
+    };
+    let heap_ptr = cells.raw_at(threading.param)?.get_u32();
+    let (result, heap_ptr) = with_threaded_heap(c, name, heap_ptr, body)?;
+    cells.set_result(threading.result, ValRaw::i32(heap_ptr as i32))?;
+    Ok(result)
+}
+
 /// One call of `import`: arguments from `cells`, results back into them.
-fn call(c: &mut Caller<'_, HostState>, import: Import, name: &str, cells: &mut Cells) -> Result<()> {
+fn call(
+    c: &mut Caller<'_, HostState>,
+    import: Import,
+    name: &str,
+    cells: &mut Cells,
+    threading: Option<Threading>,
+) -> Result<()> {
     let stats = &mut c.data_mut().stats;
     match import.kind {
         Kind::Map => stats.map_ops += 1,
@@ -199,11 +254,11 @@ fn call(c: &mut Caller<'_, HostState>, import: Import, name: &str, cells: &mut C
     let word = |x: u32| ValRaw::i32(x as i32);
     match import.op {
         Op::New => {
-            let w = with_heap(c, name, |h| collection::new(h, kind))?;
+            let w = on_heap(c, name, cells, threading, |h| collection::new(h, kind))?;
             cells.set_result(0, word(w))
         }
         Op::Size => {
-            let n = with_heap(c, name, |h| collection::size(h.memory_mut(), kind, w))?;
+            let n = on_heap(c, name, cells, threading, |h| collection::size(h.memory_mut(), kind, w))?;
             cells.set_result(0, ValRaw::i64(n as i64))
         }
         Op::Insert(ktag, vtag) => {
@@ -212,12 +267,14 @@ fn call(c: &mut Caller<'_, HostState>, import: Import, name: &str, cells: &mut C
                 Kind::Set => (Tag::Int, Field(0)),
                 Kind::Map => (vtag, cells.field(vtag)?),
             };
-            let nw = with_heap(c, name, |h| collection::insert(h, kind, w, ktag, key, vtag, val))?;
+            let nw = on_heap(c, name, cells, threading, |h| {
+                collection::insert(h, kind, w, ktag, key, vtag, val)
+            })?;
             cells.set_result(0, word(nw))
         }
         Op::Get(ktag, vtag) => {
             let key = cells.field(ktag)?;
-            let opt = with_heap(c, name, |h| {
+            let opt = on_heap(c, name, cells, threading, |h| {
                 match collection::get(h.memory_mut(), kind, w, ktag, key)? {
                     Some(val) => values::alloc_adt(h, SOME, Payload::from_field(vtag, val)),
                     None => values::alloc_adt(h, NONE, Payload::Empty),
@@ -227,17 +284,19 @@ fn call(c: &mut Caller<'_, HostState>, import: Import, name: &str, cells: &mut C
         }
         Op::Contains(ktag) => {
             let key = cells.field(ktag)?;
-            let found = with_heap(c, name, |h| collection::get(h.memory_mut(), kind, w, ktag, key))?;
+            let found = on_heap(c, name, cells, threading, |h| {
+                collection::get(h.memory_mut(), kind, w, ktag, key)
+            })?;
             cells.set_result(0, word(found.is_some() as u32))
         }
         Op::Remove(ktag) => {
             let key = cells.field(ktag)?;
-            let nw = with_heap(c, name, |h| collection::remove(h, kind, w, ktag, key))?;
+            let nw = on_heap(c, name, cells, threading, |h| collection::remove(h, kind, w, ktag, key))?;
             cells.set_result(0, word(nw))
         }
         Op::Keys(tag) | Op::Values(tag) => {
             let keys = matches!(import.op, Op::Keys(_));
-            let (p, l) = with_heap(c, name, |h| {
+            let (p, l) = on_heap(c, name, cells, threading, |h| {
                 let entries = collection::entries(h.memory_mut(), kind, w)?;
                 let column: Vec<Field> = entries.iter().map(|&(k, v)| if keys { k } else { v }).collect();
                 h.with_roots(&[w], |h| values::alloc_field_array(h, tag, &column))

@@ -52,8 +52,19 @@ pub const FAMILIES: &[(&str, Definer)] = &[
     ("inference", inference::define),
 ];
 
-/// Defines import `name`; `false` when no family provides it.
-pub fn define(linker: &mut Linker<HostState>, name: &str, ty: &FuncType) -> Result<bool> {
+/// Whether import `name` is one whose call sites vera-rt rewrites to pass
+/// `heap_ptr` in and out (see `vera_rewrite`): the Map/Set operations,
+/// called once or more per element of a collection.
+pub fn threads_heap_pointer(name: &str) -> bool {
+    collections::Import::parse(name).is_some()
+}
+
+/// Defines import `name`; `false` when no family provides it. `threaded`:
+/// the module was rewritten to pass this import `heap_ptr`.
+pub fn define(linker: &mut Linker<HostState>, name: &str, ty: &FuncType, threaded: bool) -> Result<bool> {
+    if threaded {
+        return collections::define_threaded(linker, name, ty);
+    }
     for (_, definer) in FAMILIES {
         if definer(linker, name, ty)? {
             return Ok(true);
@@ -69,12 +80,35 @@ pub fn with_heap<R>(
     import: &str,
     body: impl FnOnce(&mut GuestHeap<'_, '_>) -> GuestResult<R>,
 ) -> Result<R> {
-    let guest_error = |source| HostTrap::Guest {
+    refuse_reentry(caller, import)?;
+    let mut heap = GuestHeap::new(caller).map_err(|e| guest_error(import, e))?;
+    body(&mut heap).map_err(|e| guest_error(import, e).into())
+}
+
+/// [`with_heap`] for an import whose call site passed `heap_ptr`; returns
+/// the value the call site is to store back.
+pub fn with_threaded_heap<R>(
+    caller: &mut Caller<'_, HostState>,
+    import: &str,
+    heap_ptr: u32,
+    body: impl FnOnce(&mut GuestHeap<'_, '_>) -> GuestResult<R>,
+) -> Result<(R, u32)> {
+    refuse_reentry(caller, import)?;
+    let mut heap = GuestHeap::threaded(caller, heap_ptr).map_err(|e| guest_error(import, e))?;
+    let result = body(&mut heap).map_err(|e| guest_error(import, e))?;
+    Ok((result, heap.finish()))
+}
+
+fn guest_error(import: &str, source: vera_layout::GuestError) -> HostTrap {
+    HostTrap::Guest {
         import: import.to_owned(),
         source,
-    };
-    // `alloc` may signal its own trap (`vera.trap`) or print; anything
-    // that allocates or updates guest memory from inside it is refused.
+    }
+}
+
+/// `alloc` may signal its own trap (`vera.trap`) or print; anything that
+/// allocates or updates guest memory from inside it is refused.
+fn refuse_reentry(caller: &Caller<'_, HostState>, import: &str) -> Result<()> {
     const READ_ONLY: &[&str] = &["trap", "contract_fail", "print", "stderr"];
     if caller.data().in_alloc && !READ_ONLY.contains(&import) {
         return Err(HostTrap::Refused(format!(
@@ -82,8 +116,7 @@ pub fn with_heap<R>(
         ))
         .into());
     }
-    let mut heap = GuestHeap::new(caller).map_err(guest_error)?;
-    body(&mut heap).map_err(|e| guest_error(e).into())
+    Ok(())
 }
 
 /// Refuses a string of `len` bytes that `what` would parse or build when it

@@ -1,0 +1,484 @@
+//! Load-time rewriting of a Vera module so that chosen imports receive the
+//! guest's bump pointer as an argument and hand its new value back.
+//!
+//! Every host import that builds something in guest memory (a Map/Set
+//! version, an `Option`) must read the module's `heap_ptr` global to
+//! bump-allocate, and write it back afterwards. Through an embedder's API
+//! a global access costs hundreds of instructions, more than the
+//! collection operation itself. So before compiling, vera-rt rewrites
+//! each call of such an import from
+//!
+//! ```text
+//! call $map_insert                      ;; (w, key, val) -> w'
+//! ```
+//! to
+//! ```text
+//! global.get $heap_ptr
+//! call $map_insert                      ;; (w, key, val, heap_ptr) -> (w', heap_ptr')
+//! global.set $heap_ptr
+//! ```
+//! and gives the import that widened type. The module's own code is
+//! otherwise untouched (function, type and global indices keep their
+//! numbers), so the rewritten module behaves exactly as the original.
+//!
+//! An import is rewritten only when every use of it is a plain `call`: one
+//! that is exported, put in a table, taken by `ref.func` or tail-called
+//! keeps its type. The pointer must be a mutable `i32` global the module
+//! defines and exports.
+//!
+//! This crate knows WebAssembly, not wasmtime or Vera's memory layout.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use wasm_encoder::reencode::{self, Reencode};
+use wasm_encoder::{CodeSection, EntityType, ImportSection, Instruction, TypeSection};
+use wasmparser::{ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, ValType};
+
+/// A rewritten module and the imports that now carry the pointer.
+#[derive(Debug)]
+pub struct Threaded {
+    pub wasm: Vec<u8>,
+    /// `(module, name)` of every rewritten import.
+    pub imports: Vec<(String, String)>,
+}
+
+/// Why a module could not be rewritten (it is then used as it is; the
+/// engine reports whatever is wrong with it).
+#[derive(Debug)]
+pub struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<wasmparser::BinaryReaderError> for Error {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        Error(e.to_string())
+    }
+}
+
+impl<E: fmt::Display> From<reencode::Error<E>> for Error {
+    fn from(e: reencode::Error<E>) -> Self {
+        Error(e.to_string())
+    }
+}
+
+/// Rewrites the module in `wasm` (binary format) so that every import
+/// `wanted(module, name)` accepts, and that is only ever called directly,
+/// takes the value of the exported global `pointer` as an extra last
+/// parameter and returns its new value as an extra last result.
+/// `Ok(None)`: nothing to rewrite (no such import, or no such global).
+pub fn thread_pointer(
+    wasm: &[u8],
+    pointer: &str,
+    wanted: impl Fn(&str, &str) -> bool,
+) -> Result<Option<Threaded>, Error> {
+    let scan = Scan::of(wasm, pointer)?;
+    let Some(global) = scan.pointer_global() else {
+        return Ok(None);
+    };
+    let mut threaded = HashSet::new();
+    let mut names = Vec::new();
+    let mut widened: Vec<u32> = Vec::new();
+    for (index, import) in scan.func_imports.iter().enumerate() {
+        let index = index as u32;
+        let plain_func_type = scan.func_types.get(import.ty as usize).is_some_and(Option::is_some);
+        if !import.exact && plain_func_type && !scan.escaping.contains(&index) && wanted(&import.module, &import.name) {
+            threaded.insert(index);
+            names.push((import.module.clone(), import.name.clone()));
+            if !widened.contains(&import.ty) {
+                widened.push(import.ty);
+            }
+        }
+    }
+    if threaded.is_empty() {
+        return Ok(None);
+    }
+    let type_count = scan.func_types.len() as u32;
+    let mut rewriter = Rewriter {
+        global,
+        threaded,
+        widened_type: widened
+            .iter()
+            .enumerate()
+            .map(|(i, &ty)| (ty, type_count + i as u32))
+            .collect(),
+        widened,
+        func_types: scan.func_types,
+    };
+    let mut module = wasm_encoder::Module::new();
+    rewriter.parse_core_module(&mut module, Parser::new(0), wasm)?;
+    Ok(Some(Threaded {
+        wasm: module.finish(),
+        imports: names,
+    }))
+}
+
+struct FuncImport {
+    module: String,
+    name: String,
+    ty: u32,
+    /// Imported with an exact type (`FuncExact`): left alone.
+    exact: bool,
+}
+
+/// What the first pass learns: types, imports, the pointer global, and
+/// which functions are used other than by a direct `call`.
+#[derive(Default)]
+struct Scan {
+    /// Every type index; `None` for a type that is not a plain function of
+    /// numbers (only those are widened: they mean the same in any
+    /// recursion group).
+    func_types: Vec<Option<FuncType>>,
+    func_imports: Vec<FuncImport>,
+    imported_globals: u32,
+    /// Types of the globals the module defines.
+    defined_globals: Vec<wasmparser::GlobalType>,
+    pointer_export: Option<u32>,
+    /// Functions exported, in tables, taken by `ref.func`, tail-called or
+    /// the start function.
+    escaping: HashSet<u32>,
+}
+
+impl Scan {
+    fn of(wasm: &[u8], pointer: &str) -> Result<Scan, Error> {
+        let mut scan = Scan::default();
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload? {
+                Payload::TypeSection(reader) => {
+                    for group in reader {
+                        for sub in group?.into_types() {
+                            let func = match &sub.composite_type.inner {
+                                wasmparser::CompositeInnerType::Func(f)
+                                    if sub.is_final
+                                        && sub.supertype_idxs.is_empty()
+                                        && !sub.composite_type.shared
+                                        && f.params().iter().chain(f.results()).all(|t| {
+                                            matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64)
+                                        }) =>
+                                {
+                                    Some(f.clone())
+                                }
+                                _ => None,
+                            };
+                            scan.func_types.push(func);
+                        }
+                    }
+                }
+                Payload::ImportSection(reader) => {
+                    for import in reader.into_imports() {
+                        let import = import?;
+                        match import.ty {
+                            TypeRef::Func(ty) | TypeRef::FuncExact(ty) => scan.func_imports.push(FuncImport {
+                                module: import.module.to_owned(),
+                                name: import.name.to_owned(),
+                                ty,
+                                exact: matches!(import.ty, TypeRef::FuncExact(_)),
+                            }),
+                            TypeRef::Global(_) => scan.imported_globals += 1,
+                            _ => {}
+                        }
+                    }
+                }
+                Payload::GlobalSection(reader) => {
+                    for global in reader {
+                        let global = global?;
+                        scan.defined_globals.push(global.ty);
+                        scan.escapes_in(global.init_expr.get_operators_reader())?;
+                    }
+                }
+                Payload::TableSection(reader) => {
+                    for table in reader {
+                        if let wasmparser::TableInit::Expr(expr) = table?.init {
+                            scan.escapes_in(expr.get_operators_reader())?;
+                        }
+                    }
+                }
+                Payload::ExportSection(reader) => {
+                    for export in reader {
+                        let export = export?;
+                        match export.kind {
+                            ExternalKind::Func | ExternalKind::FuncExact => {
+                                scan.escaping.insert(export.index);
+                            }
+                            ExternalKind::Global if export.name == pointer => scan.pointer_export = Some(export.index),
+                            _ => {}
+                        }
+                    }
+                }
+                Payload::StartSection { func, .. } => {
+                    scan.escaping.insert(func);
+                }
+                Payload::ElementSection(reader) => {
+                    for element in reader {
+                        match element?.items {
+                            wasmparser::ElementItems::Functions(funcs) => {
+                                for func in funcs {
+                                    scan.escaping.insert(func?);
+                                }
+                            }
+                            wasmparser::ElementItems::Expressions(_, exprs) => {
+                                for expr in exprs {
+                                    scan.escapes_in(expr?.get_operators_reader())?;
+                                }
+                            }
+                        }
+                    }
+                }
+                Payload::CodeSectionEntry(body) => scan.escapes_in(body.get_operators_reader()?)?,
+                _ => {}
+            }
+        }
+        Ok(scan)
+    }
+
+    /// Records the functions `ops` use other than by a direct `call`.
+    fn escapes_in(&mut self, mut ops: wasmparser::OperatorsReader<'_>) -> Result<(), Error> {
+        while !ops.eof() {
+            match ops.read()? {
+                Operator::RefFunc { function_index } | Operator::ReturnCall { function_index } => {
+                    self.escaping.insert(function_index);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The index of the exported pointer global, when the module defines
+    /// it as a mutable `i32`.
+    fn pointer_global(&self) -> Option<u32> {
+        let index = self.pointer_export?;
+        let defined = self
+            .defined_globals
+            .get(index.checked_sub(self.imported_globals)? as usize)?;
+        (defined.mutable && !defined.shared && defined.content_type == ValType::I32).then_some(index)
+    }
+}
+
+/// The second pass: copies the module, widening the chosen imports and
+/// wrapping their call sites.
+struct Rewriter {
+    global: u32,
+    /// Function indices of the rewritten imports.
+    threaded: HashSet<u32>,
+    /// Original type indices that get a widened copy, in order.
+    widened: Vec<u32>,
+    /// Original type index -> index of its widened copy.
+    widened_type: HashMap<u32, u32>,
+    func_types: Vec<Option<FuncType>>,
+}
+
+impl Reencode for Rewriter {
+    type Error = std::convert::Infallible;
+
+    fn parse_type_section(
+        &mut self,
+        types: &mut TypeSection,
+        section: wasmparser::TypeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_type_section(self, types, section)?;
+        for &ty in &self.widened.clone() {
+            let Some(Some(func)) = self.func_types.get(ty as usize).cloned() else {
+                continue;
+            };
+            let widen = |list: &[ValType], this: &mut Self| -> Result<Vec<_>, reencode::Error<Self::Error>> {
+                let mut out = list.iter().map(|&t| this.val_type(t)).collect::<Result<Vec<_>, _>>()?;
+                out.push(wasm_encoder::ValType::I32);
+                Ok(out)
+            };
+            let params = widen(func.params(), self)?;
+            let results = widen(func.results(), self)?;
+            types.ty().function(params, results);
+        }
+        Ok(())
+    }
+
+    fn parse_import_section(
+        &mut self,
+        imports: &mut ImportSection,
+        section: wasmparser::ImportSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        let mut func_index = 0;
+        for import in section.into_imports() {
+            let import = import?;
+            let ty = match import.ty {
+                TypeRef::Func(ty) if self.threaded.contains(&func_index) => {
+                    EntityType::Function(self.widened_type[&ty])
+                }
+                other => self.entity_type(other)?,
+            };
+            if matches!(import.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
+                func_index += 1;
+            }
+            imports.import(import.module, import.name, ty);
+        }
+        Ok(())
+    }
+
+    fn parse_function_body(
+        &mut self,
+        code: &mut CodeSection,
+        body: wasmparser::FunctionBody<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        let mut function = self.new_function_with_parsed_locals(&body)?;
+        let mut ops = body.get_operators_reader()?;
+        while !ops.eof() {
+            match ops.read()? {
+                Operator::Call { function_index } if self.threaded.contains(&function_index) => {
+                    function.instruction(&Instruction::GlobalGet(self.global));
+                    function.instruction(&Instruction::Call(function_index));
+                    function.instruction(&Instruction::GlobalSet(self.global));
+                }
+                op => {
+                    function.instruction(&self.instruction(op)?);
+                }
+            }
+        }
+        code.function(&function);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODULE: &str = r#"
+      (module
+        (import "vera" "grow" (func $grow (param i32 i64) (result i32)))
+        (import "vera" "other" (func $other (param i32)))
+        GLOBAL
+        (memory (export "memory") 1)
+        (func (export "main") (result i32)
+          (call $other (call $grow (i32.const 1) (i64.const 2)))
+          (call $grow (i32.const 3) (i64.const 4)))
+        EXTRA)
+    "#;
+    const POINTER: &str = r#"(global $hp (export "heap_ptr") (mut i32) (i32.const 1024))"#;
+
+    fn module(global: &str, extra: &str) -> String {
+        MODULE.replace("GLOBAL", global).replace("EXTRA", extra)
+    }
+
+    fn rewrite(wat: &str, wanted: &str) -> Option<Threaded> {
+        let wasm = wat::parse_str(wat).unwrap();
+        thread_pointer(&wasm, "heap_ptr", |m, n| m == "vera" && n == wanted).unwrap()
+    }
+
+    fn validate(wasm: &[u8]) {
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(wasm)
+            .unwrap();
+    }
+
+    /// An import's name, parameters and results.
+    type Signature = (String, Vec<ValType>, Vec<ValType>);
+
+    /// The rewritten module's import types and the operators of its one body.
+    fn shape(wasm: &[u8]) -> (Vec<Signature>, Vec<String>) {
+        let mut types = Vec::new();
+        let mut imports = Vec::new();
+        let mut body = Vec::new();
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload.unwrap() {
+                Payload::TypeSection(r) => {
+                    for t in r.into_iter_err_on_gc_types() {
+                        types.push(t.unwrap());
+                    }
+                }
+                Payload::ImportSection(r) => {
+                    for i in r.into_imports() {
+                        let i = i.unwrap();
+                        let TypeRef::Func(t) = i.ty else { panic!() };
+                        let f: &FuncType = &types[t as usize];
+                        imports.push((i.name.to_owned(), f.params().to_vec(), f.results().to_vec()));
+                    }
+                }
+                Payload::CodeSectionEntry(b) => {
+                    let mut ops = b.get_operators_reader().unwrap();
+                    while !ops.eof() {
+                        body.push(format!("{:?}", ops.read().unwrap()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        (imports, body)
+    }
+
+    #[test]
+    fn widens_the_import_and_wraps_each_call() {
+        let threaded = rewrite(&module(POINTER, ""), "grow").expect("rewritten");
+        validate(&threaded.wasm);
+        assert_eq!(threaded.imports, vec![("vera".to_owned(), "grow".to_owned())]);
+        let (imports, body) = shape(&threaded.wasm);
+        assert_eq!(
+            imports[0],
+            (
+                "grow".into(),
+                vec![ValType::I32, ValType::I64, ValType::I32],
+                vec![ValType::I32, ValType::I32]
+            )
+        );
+        assert_eq!(imports[1], ("other".into(), vec![ValType::I32], vec![]));
+        let calls: Vec<&str> = body
+            .iter()
+            .map(String::as_str)
+            .filter(|op| !op.starts_with("I"))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                "GlobalGet { global_index: 0 }",
+                "Call { function_index: 0 }",
+                "GlobalSet { global_index: 0 }",
+                "Call { function_index: 1 }",
+                "GlobalGet { global_index: 0 }",
+                "Call { function_index: 0 }",
+                "GlobalSet { global_index: 0 }",
+                "End",
+            ]
+        );
+    }
+
+    #[test]
+    fn leaves_imports_used_other_than_by_call() {
+        let uses = [
+            r#"(elem declare func $grow) (func (drop (ref.func $grow)))"#,
+            r#"(table 1 funcref) (elem (i32.const 0) $grow)"#,
+            r#"(export "grow_again" (func $grow))"#,
+            r#"(func (param i32 i64) (result i32) (return_call $grow (local.get 0) (local.get 1)))"#,
+        ];
+        for extra in uses {
+            assert!(rewrite(&module(POINTER, extra), "grow").is_none(), "{extra}");
+        }
+    }
+
+    #[test]
+    fn needs_an_exported_mutable_i32_pointer() {
+        for global in [
+            r#"(global $hp (export "other") (mut i32) (i32.const 1024))"#,
+            r#"(global $hp (export "heap_ptr") i32 (i32.const 1024))"#,
+            r#"(global $hp (export "heap_ptr") (mut i64) (i64.const 1024))"#,
+            r#"(global $hp (import "env" "hp") (mut i32)) (export "heap_ptr" (global $hp))"#,
+        ] {
+            assert!(rewrite(&module(global, ""), "grow").is_none(), "{global}");
+        }
+    }
+
+    #[test]
+    fn nothing_wanted_is_nothing_to_do() {
+        assert!(rewrite(&module(POINTER, ""), "absent").is_none());
+    }
+
+    #[test]
+    fn malformed_input_is_an_error() {
+        assert!(thread_pointer(b"\0asm\x01\0\0\0\x01\xff", "heap_ptr", |_, _| true).is_err());
+    }
+}
