@@ -282,9 +282,15 @@ export function hashBytes(bytes) {
   return fmix32(h);
 }
 
-/** The hash the bucket index uses; equal fields hash alike. */
+/** The hash the bucket index uses; equal fields hash alike. Its low bits
+ *  place a key in the index, its top five are the key's fingerprint. */
 export function fieldHash(tag, heap, f) {
   switch (tag) {
+    case 'i': {
+      // Groups of 8 consecutive Int keys hash together, in order.
+      const lo = ((f.lo >>> 3) | (f.hi << 29)) >>> 0;
+      return ((hashWords(lo, f.hi >>> 3) << 3) | (f.lo & 7)) >>> 0;
+    }
     case 'f': {
       const x = Field.asFloat(f);
       if (Number.isNaN(x)) return hashWords(0, 0x7ff80000);
@@ -440,6 +446,8 @@ export const WRAPPER_SIZE = 40;
 const ROOT = 0, DIFF = 1;
 const B_CAP = 0, B_COUNT = 4, B_SLOTS = 8, SLOT_SIZE = 20, S_OCC = 0, S_KEY = 4, S_VAL = 12;
 const INDEX_LIVE = 0x80000000;
+const SLOT_BITS = 26, SLOT_MASK = (1 << SLOT_BITS) - 1;
+const POS_BITS = 27, POS_MASK = (1 << POS_BITS) - 1;
 const MIN_CAPACITY = 8;
 const MAX_CAPACITY = 1 << 26;
 const OP_SAME = 0, OP_UNAPPEND = 1, OP_REAPPEND = 2, OP_REVIVE = 3, OP_KILL = 4, OP_SETVAL = 5;
@@ -447,24 +455,32 @@ const OP_SAME = 0, OP_UNAPPEND = 1, OP_REAPPEND = 2, OP_REVIVE = 3, OP_KILL = 4,
 export const bucketSize = (cap) => 12 + 28 * cap;
 const isPow2 = (n) => n > 0 && (n & (n - 1)) === 0;
 
-// A diff: {op, slot, pos, key, val} (unused fields zero).
-const diff = (op, slot = 0, pos = 0, key = ZERO, val = ZERO) => ({ op, slot, pos, key, val });
+// Where a key's index entry is, and its fingerprint: {pos, fp}. A version
+// record keeps both in its `pos` word.
+const NOWHERE = { pos: 0, fp: 0 };
+const placeOf = (hash, mask) => ({ pos: (hash & mask) >>> 0, fp: hash >>> POS_BITS });
+const placeEntry = (at, slot) => (INDEX_LIVE | (at.fp << SLOT_BITS) | slot) >>> 0;
+const placeWord = (at) => (at.pos | (at.fp << POS_BITS)) >>> 0;
+const placeFromWord = (word) => ({ pos: (word & POS_MASK) >>> 0, fp: word >>> POS_BITS });
+
+// A diff: {op, slot, at, key, val} (unused fields zero).
+const diff = (op, slot = 0, at = NOWHERE, key = ZERO, val = ZERO) => ({ op, slot, at, key, val });
 const SAME = diff(OP_SAME);
-const sameDiff = (a, b) => a.op === b.op && a.slot === b.slot && a.pos === b.pos
+const sameDiff = (a, b) => a.op === b.op && a.slot === b.slot && placeWord(a.at) === placeWord(b.at)
   && Field.eqBits(a.key, b.key) && Field.eqBits(a.val, b.val);
 
 function readDiff(heap, w) {
   const slot = heap.u32(w + W_SLOT);
-  const pos = heap.u32(w + W_POS);
+  const at = placeFromWord(heap.u32(w + W_POS));
   const key = heap.field(w + W_KEY);
   const val = heap.field(w + W_VAL);
   const op = heap.u32(w + W_OP);
   switch (op) {
     case OP_SAME: return SAME;
-    case OP_UNAPPEND: return diff(op, slot, pos);
-    case OP_REAPPEND: return diff(op, slot, pos, key, val);
+    case OP_UNAPPEND: return diff(op, slot, at);
+    case OP_REAPPEND: return diff(op, slot, at, key, val);
     case OP_REVIVE: case OP_KILL: return diff(op, slot);
-    case OP_SETVAL: return diff(op, slot, 0, ZERO, val);
+    case OP_SETVAL: return diff(op, slot, NOWHERE, ZERO, val);
     default: throw GuestError.corrupt('Map/Set version', w, `unknown diff op ${op}`);
   }
 }
@@ -474,7 +490,7 @@ function writeVersion(heap, w, state, link, d) {
   heap.setU32(w + W_LINK, link);
   heap.setU32(w + W_OP, d.op);
   heap.setU32(w + W_SLOT, d.slot);
-  heap.setU32(w + W_POS, d.pos);
+  heap.setU32(w + W_POS, placeWord(d.at));
   heap.setField(w + W_KEY, d.key);
   heap.setField(w + W_VAL, d.val);
 }
@@ -527,32 +543,38 @@ class Bucket {
   }
   corrupt(detail) { return GuestError.corrupt('bucket', this.ptr, detail); }
 
-  /** {found: slot} for the live slot holding `key`, else {vacant: pos}. */
+  /** {found: slot} for the live slot holding `key`, else {vacant: place}.
+   *  An entry with another fingerprint is passed without reading its slot. */
   probe(heap, tag, key) {
     const mask = this.mask();
-    let pos = (fieldHash(tag, heap, key) & mask) >>> 0;
+    const at = placeOf(fieldHash(tag, heap, key), mask);
+    let pos = at.pos;
     for (let n = 0; n <= mask; n++) {
       const entry = heap.u32(this.indexAt(pos));
-      if (entry === 0) return { vacant: pos };
-      const s = (entry & ~INDEX_LIVE) >>> 0;
+      if (entry === 0) return { vacant: { pos, fp: at.fp } };
+      const s = (entry & SLOT_MASK) >>> 0;
       if ((entry & INDEX_LIVE) === 0) throw this.corrupt(`index entry ${pos} holds ${hex(entry)}`);
       if (s >= this.used) throw this.corrupt(`index entry ${pos} names slot ${s} beyond used ${this.used}`);
-      if (this.live(heap, s) && fieldEqual(tag, heap, this.key(heap, s), key)) return { found: s };
+      if (entry === placeEntry(at, s) && this.live(heap, s) && fieldEqual(tag, heap, this.key(heap, s), key)) {
+        return { found: s };
+      }
       pos = (pos + 1) & mask;
     }
     throw this.corrupt('index has no free entry');
   }
 
-  append(heap, pos, key, val) {
+  /** Appends a live slot linked from index place `at`. */
+  append(heap, at, key, val) {
     const s = this.used;
-    if (s >= this.cap || heap.u32(this.indexAt(pos)) !== 0) {
+    const { pos } = at;
+    if (s >= this.cap || pos > this.mask() || heap.u32(this.indexAt(pos)) !== 0) {
       throw this.corrupt(`cannot append slot ${s} at index entry ${pos}`);
     }
-    const at = this.slot(s);
-    heap.setU32(at + S_OCC, 1);
-    heap.setField(at + S_KEY, key);
-    heap.setField(at + S_VAL, val);
-    heap.setU32(this.indexAt(pos), (INDEX_LIVE | s) >>> 0);
+    const to = this.slot(s);
+    heap.setU32(to + S_OCC, 1);
+    heap.setField(to + S_KEY, key);
+    heap.setField(to + S_VAL, val);
+    heap.setU32(this.indexAt(pos), placeEntry(at, s));
     this.used += 1;
     this.count += 1;
     this.storeCounts(heap);
@@ -570,12 +592,13 @@ class Bucket {
 
   /** Applies `d` (bucket holds the newer version); returns the inverse. */
   apply(heap, d) {
-    const { slot, pos } = d;
+    const { slot, at } = d;
+    const { pos } = at;
     switch (d.op) {
       case OP_SAME:
         return SAME;
       case OP_UNAPPEND: {
-        if (slot + 1 !== this.used || heap.u32(this.indexAt(pos)) !== ((INDEX_LIVE | slot) >>> 0)
+        if (slot + 1 !== this.used || pos > this.mask() || heap.u32(this.indexAt(pos)) !== placeEntry(at, slot)
           || !this.live(heap, slot)) {
           throw this.corrupt(`cannot undo append of slot ${slot}`);
         }
@@ -586,12 +609,12 @@ class Bucket {
         this.used -= 1;
         this.count -= 1;
         this.storeCounts(heap);
-        return diff(OP_REAPPEND, slot, pos, key, val);
+        return diff(OP_REAPPEND, slot, at, key, val);
       }
       case OP_REAPPEND:
         if (slot !== this.used || pos > this.mask()) throw this.corrupt(`cannot redo append of slot ${slot}`);
-        this.append(heap, pos, d.key, d.val);
-        return diff(OP_UNAPPEND, slot, pos);
+        this.append(heap, at, d.key, d.val);
+        return diff(OP_UNAPPEND, slot, at);
       case OP_REVIVE:
         this.setLive(heap, slot, true);
         return diff(OP_KILL, slot);
@@ -602,7 +625,7 @@ class Bucket {
         if (slot >= this.used || !this.live(heap, slot)) throw this.corrupt(`cannot set value of slot ${slot}`);
         const old = this.val(heap, slot);
         heap.setField(this.slot(slot) + S_VAL, d.val);
-        return diff(OP_SETVAL, slot, 0, ZERO, old);
+        return diff(OP_SETVAL, slot, NOWHERE, ZERO, old);
       }
       default:
         throw this.corrupt(`unknown diff op ${d.op}`);
@@ -684,7 +707,7 @@ function capacityFor(live) {
 
 function put(bucket, heap, ktag, key, val) {
   const p = bucket.probe(heap, ktag, key);
-  if (p.found !== undefined) bucket.apply(heap, diff(OP_SETVAL, p.found, 0, ZERO, val));
+  if (p.found !== undefined) bucket.apply(heap, diff(OP_SETVAL, p.found, NOWHERE, ZERO, val));
   else bucket.append(heap, p.vacant, key, val);
 }
 
@@ -772,7 +795,7 @@ function update(heap, kind, w, bucket, plan, roots, ktag, entry) {
       if (bucket !== null) writeVersion(heap, nw, DIFF, w, SAME);
       return nw;
     } else if (plan.setval !== undefined) {
-      forward = diff(OP_SETVAL, plan.setval, 0, ZERO, entry ? entry[1] : ZERO);
+      forward = diff(OP_SETVAL, plan.setval, NOWHERE, ZERO, entry ? entry[1] : ZERO);
     } else if (plan.kill !== undefined) {
       forward = diff(OP_KILL, plan.kill);
     } else {

@@ -100,6 +100,14 @@ impl GuestAlloc {
 pub struct GuestHeap<'a, 'c> {
     caller: &'a mut Caller<'c, HostState>,
     memory: Memory,
+    /// The memory's base and length, read once: wasmtime's accessors look
+    /// the memory up in the store on every call, and an operation touches
+    /// memory many times. Only a grow moves or resizes it, and every grow
+    /// happens through this type (its own, or guest code it runs), which
+    /// marks the view stale.
+    view: View,
+    /// `heap_ptr`, when the host may bump it.
+    heap_ptr: Option<Global>,
     /// `heap_ptr` and the memory size while this import bump-allocates:
     /// read once, advanced locally, written back before any call into the
     /// guest and when the import returns (wasmtime's global accessors cost
@@ -107,11 +115,19 @@ pub struct GuestHeap<'a, 'c> {
     bump: Option<Bump>,
     /// The last bump did not fit; cleared by a call to the guest's `alloc`.
     bump_exhausted: bool,
-    /// Bytes this import has bump-allocated.
+    /// Bytes and blocks this import has bump-allocated.
     bumped_bytes: u64,
+    bumped_blocks: u64,
     /// `heap_ptr` as a rewritten call site passed it (see `vera_rewrite`),
     /// good until guest code runs.
     passed_heap_ptr: Option<u32>,
+}
+
+#[derive(Clone, Copy)]
+struct View {
+    base: *mut u8,
+    len: usize,
+    stale: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -124,24 +140,36 @@ struct Bump {
 impl<'a, 'c> GuestHeap<'a, 'c> {
     /// Fails when the module exports no memory (it then cannot pass the
     /// host a pointer at all).
+    #[inline]
     pub fn new(caller: &'a mut Caller<'c, HostState>) -> Result<GuestHeap<'a, 'c>, GuestError> {
-        let memory = caller
-            .data()
+        let state = caller.data();
+        let memory = state
             .exports
             .memory
             .ok_or_else(|| GuestError::host("the module exports no `memory`"))?;
-        Ok(GuestHeap {
+        let heap_ptr = state.exports.heap_ptr.filter(|_| state.bump_allocate);
+        let mut heap = GuestHeap {
             caller,
             memory,
+            view: View {
+                base: std::ptr::null_mut(),
+                len: 0,
+                stale: true,
+            },
+            heap_ptr,
             bump: None,
             bump_exhausted: false,
             bumped_bytes: 0,
+            bumped_blocks: 0,
             passed_heap_ptr: None,
-        })
+        };
+        heap.refresh_view();
+        Ok(heap)
     }
 
     /// A heap for an import whose call site passes `heap_ptr` and stores
     /// the value [`GuestHeap::finish`] returns into it.
+    #[inline]
     pub fn threaded(caller: &'a mut Caller<'c, HostState>, heap_ptr: u32) -> Result<GuestHeap<'a, 'c>, GuestError> {
         let mut heap = GuestHeap::new(caller)?;
         heap.passed_heap_ptr = Some(heap_ptr);
@@ -149,6 +177,7 @@ impl<'a, 'c> GuestHeap<'a, 'c> {
     }
 
     /// Ends a threaded import: the `heap_ptr` its call site is to store.
+    #[inline]
     pub fn finish(mut self) -> u32 {
         if let Some(bump) = self.bump.take() {
             return bump.top;
@@ -174,13 +203,29 @@ impl<'a, 'c> GuestHeap<'a, 'c> {
     pub fn caller(&mut self) -> &mut Caller<'c, HostState> {
         self.flush_bump();
         self.passed_heap_ptr = None;
+        self.view.stale = true;
         self.caller
+    }
+
+    fn refresh_view(&mut self) {
+        let data = self.memory.data_mut(&mut *self.caller);
+        self.view = View {
+            base: data.as_mut_ptr(),
+            len: data.len(),
+            stale: false,
+        };
+    }
+
+    /// Grows memory by `pages` (a refused grow is not an error here).
+    fn grow(&mut self, pages: u64) -> bool {
+        self.view.stale = true;
+        self.memory.grow(&mut *self.caller, pages).is_ok()
     }
 
     /// Writes the locally advanced `heap_ptr` back to the guest.
     fn flush_bump(&mut self) {
         if let Some(bump) = self.bump.take() {
-            if let (true, Some(heap_ptr)) = (bump.dirty, self.caller.data().exports.heap_ptr) {
+            if let (true, Some(heap_ptr)) = (bump.dirty, self.heap_ptr) {
                 // An i32 global set to an i32 cannot fail.
                 let _ = heap_ptr.set(&mut *self.caller, Val::I32(bump.top as i32));
                 // The global is the pointer's one copy from now on.
@@ -193,19 +238,21 @@ impl<'a, 'c> GuestHeap<'a, 'c> {
 impl Drop for GuestHeap<'_, '_> {
     fn drop(&mut self) {
         self.flush_bump();
+        self.caller.data_mut().stats.bump_allocs += self.bumped_blocks;
     }
 }
 
 impl<'c> GuestHeap<'_, 'c> {
     /// Where bump allocation must stop: the end of memory, below the
     /// guest's 2 GiB heap ceiling.
-    fn bump_end(&self) -> u64 {
-        (self.memory.data_size(&*self.caller) as u64).min(HEAP_CEILING - 1)
+    #[inline]
+    fn bump_end(&mut self) -> u64 {
+        (self.memory_mut().len() as u64).min(HEAP_CEILING - 1)
     }
 
     fn call_alloc(&mut self, size: u32) -> GuestResult<u32> {
         if size > i32::MAX as u32 {
-            return Err(GuestError::TooLarge(size as u64));
+            return Err(GuestError::too_large(size as u64));
         }
         let alloc = self
             .caller
@@ -244,7 +291,7 @@ impl<'c> GuestHeap<'_, 'c> {
         let end = self.memory.size(&*self.caller) * PAGE;
         let wanted_end = top.saturating_mul(3).max(top + MIN_HEADROOM).min(u32::MAX as u64 + 1);
         if wanted_end > end {
-            let _ = self.memory.grow(&mut *self.caller, (wanted_end - end).div_ceil(PAGE));
+            self.grow((wanted_end - end).div_ceil(PAGE));
         }
     }
 
@@ -257,6 +304,7 @@ impl<'c> GuestHeap<'_, 'c> {
     ) -> GuestResult<R> {
         self.flush_bump();
         self.passed_heap_ptr = None;
+        self.view.stale = true;
         let outer = std::mem::replace(&mut self.caller.data_mut().in_alloc, true);
         let called = call(&mut *self.caller);
         self.caller.data_mut().in_alloc = outer;
@@ -272,11 +320,25 @@ impl<'c> GuestHeap<'_, 'c> {
 }
 
 impl Heap for GuestHeap<'_, '_> {
+    #[inline]
     fn memory(&self) -> &[u8] {
-        self.memory.data(&*self.caller)
+        if self.view.stale {
+            return self.memory.data(&*self.caller);
+        }
+        // SAFETY: the view was read from this store's memory, which only a
+        // grow moves or resizes; every grow goes through `self` (see
+        // `view`) and marks the view stale, and `self` holds the only
+        // access to the store, so these bytes are the memory as it is now.
+        unsafe { std::slice::from_raw_parts(self.view.base, self.view.len) }
     }
+    #[inline]
     fn memory_mut(&mut self) -> &mut [u8] {
-        self.memory.data_mut(&mut *self.caller)
+        if self.view.stale {
+            self.refresh_view();
+        }
+        // SAFETY: as in `memory`; the slice borrows `self` mutably, so no
+        // other reference to the memory exists while it lives.
+        unsafe { std::slice::from_raw_parts_mut(self.view.base, self.view.len) }
     }
     fn alloc_raw(&mut self, size: u32) -> GuestResult<u32> {
         let pages_before = self.memory.size(&*self.caller);
@@ -293,17 +355,17 @@ impl Heap for GuestHeap<'_, '_> {
     ///
     /// Why: the guest's free list is first-fit and unsorted, so after a
     /// collection that freed many small blocks (strings), every wrapper- or
-    /// Option-sized request walks the whole list; bumping costs two global
-    /// accesses, needs no rooting (nothing can collect) and no call into
-    /// the guest. The guest's collector walks and frees these blocks like
-    /// its own, and its own allocations reuse them.
+    /// Option-sized request walks the whole list; bumping needs no rooting
+    /// (nothing can collect) and no call into the guest. The guest's
+    /// collector walks and frees these blocks like its own, and its own
+    /// allocations reuse them.
+    #[inline]
     fn alloc_without_collecting(&mut self, size: u32) -> GuestResult<Option<u32>> {
         let mut bump = match self.bump {
             Some(bump) => bump,
             None if self.bump_exhausted => return Ok(None),
             None => {
-                let state = self.caller.data();
-                let Some(heap_ptr) = state.exports.heap_ptr.filter(|_| state.bump_allocate) else {
+                let Some(heap_ptr) = self.heap_ptr else {
                     return Ok(None);
                 };
                 let top = match self.passed_heap_ptr {
@@ -324,7 +386,7 @@ impl Heap for GuestHeap<'_, '_> {
             // everything it made so far is still held, so a collection would
             // find nothing to free. Grow instead, by as much as it built.
             let pages = (next - bump.end).max(self.bumped_bytes).div_ceil(PAGE);
-            if self.memory.grow(&mut *self.caller, pages).is_ok() {
+            if self.grow(pages) {
                 bump.end = self.bump_end();
             }
         }
@@ -336,13 +398,13 @@ impl Heap for GuestHeap<'_, '_> {
             self.bump_exhausted = true;
             return Ok(None);
         }
-        vera_layout::mem::write_u32(self.memory.data_mut(&mut *self.caller), bump.top, size << 1)?;
+        vera_layout::mem::write_u32(self.memory_mut(), bump.top, size << 1)?;
         let ptr = bump.top + 4;
         bump.top = next as u32;
         bump.dirty = true;
         self.bump = Some(bump);
         self.bumped_bytes += block;
-        self.caller.data_mut().stats.bump_allocs += 1;
+        self.bumped_blocks += 1;
         Ok(Some(ptr))
     }
     fn pending_roots(&mut self) -> &mut Vec<u32> {

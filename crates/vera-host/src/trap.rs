@@ -7,7 +7,7 @@
 //! (a forged pointer, a corrupt bucket). [`classify`] turns each into the
 //! one line `vera run` prints after `Error: `.
 
-use vera_layout::GuestError;
+use vera_layout::{GuestError, GuestErrorKind};
 use wasmtime::{Trap, WasmBacktrace};
 
 use crate::state::HostState;
@@ -106,11 +106,10 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
     let mut host = err.downcast_ref::<HostTrap>();
     // An import called from inside `alloc` stopped the run: its reason,
     // not the outer import's, is the run's.
-    while let Some(HostTrap::Guest {
-        source: GuestError::Host(inner),
-        ..
-    }) = host
-    {
+    while let Some(HostTrap::Guest { source, .. }) = host {
+        let GuestErrorKind::Host(inner) = source.kind() else {
+            break;
+        };
         match inner.0.downcast_ref::<HostTrap>() {
             Some(nested) => host = Some(nested),
             None => break,
@@ -121,30 +120,29 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
             HostTrap::Exit(code) => return Failure::Exit(*code),
             HostTrap::Refused(message) => return trap("host_error", message.clone()),
             HostTrap::Limit(message) => return trap("limit", message.clone()),
-            HostTrap::Guest {
-                source: GuestError::Host(inner),
-                ..
-            } => {
-                // A trap inside the guest's `alloc` (heap exhausted, a
-                // collector limit) reached through a host import.
-                if let Some(code) = inner.0.downcast_ref::<Trap>() {
-                    if matches!(code, Trap::Interrupt | Trap::OutOfFuel) {
-                        return trap("limit", "time limit exceeded (--timeout)".to_owned());
-                    }
-                    if state.violation.is_none() && state.trap_signal.is_none() {
-                        if let Some(kind) = native_kind(*code) {
-                            return trap(kind, description(kind).to_owned());
+            HostTrap::Guest { import, source } => match source.kind() {
+                GuestErrorKind::Host(inner) => {
+                    // A trap inside the guest's `alloc` (heap exhausted, a
+                    // collector limit) reached through a host import.
+                    if let Some(code) = inner.0.downcast_ref::<Trap>() {
+                        if matches!(code, Trap::Interrupt | Trap::OutOfFuel) {
+                            return trap("limit", "time limit exceeded (--timeout)".to_owned());
+                        }
+                        if state.violation.is_none() && state.trap_signal.is_none() {
+                            if let Some(kind) = native_kind(*code) {
+                                return trap(kind, description(kind).to_owned());
+                            }
                         }
                     }
                 }
-            }
-            HostTrap::Guest { import, source } => {
-                let kind = match source {
-                    GuestError::OutOfBounds { .. } => "out_of_bounds",
-                    _ => "host_error",
-                };
-                return trap(kind, format!("{} (vera.{import}: {source})", description(kind)));
-            }
+                kind => {
+                    let kind = match kind {
+                        GuestErrorKind::OutOfBounds { .. } => "out_of_bounds",
+                        _ => "host_error",
+                    };
+                    return trap(kind, format!("{} (vera.{import}: {source})", description(kind)));
+                }
+            },
         }
     }
     if let Some(message) = &state.violation {

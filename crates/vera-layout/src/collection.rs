@@ -18,10 +18,10 @@
 //! guest: all blocks come from the guest's `alloc` and are reclaimed by its
 //! collector (wrappers reach their bucket through the root version).
 
-use crate::error::{GuestError, GuestResult};
+use crate::error::{GuestError, GuestErrorKind, GuestResult};
 use crate::field::{self, Field, Tag};
 use crate::heap::Heap;
-use crate::mem::{read_u32, read_u64, write_u32, write_u64};
+use crate::mem::{read_u32, read_u64, u32_in, write_u32, write_u64};
 
 /// Wrapper tag of a Map.
 pub const MAP_TAG: u32 = 0xFEED_C001;
@@ -75,10 +75,51 @@ const SLOT_SIZE: u32 = 20;
 const S_OCC: u32 = 0;
 const S_KEY: u32 = 4;
 const S_VAL: u32 = 12;
-/// Index entries hold `INDEX_LIVE | slot`: the high bit keeps them outside
-/// any heap address (the guest heap stays below 2^31), so the guest's
-/// conservative collector never mistakes a slot number for a pointer.
+/// Index entries hold `INDEX_LIVE | fingerprint << SLOT_BITS | slot`: the
+/// high bit keeps them outside any heap address (the guest heap stays below
+/// 2^31), so the guest's conservative collector never mistakes a slot
+/// number for a pointer; the fingerprint (5 more bits of the key's hash)
+/// lets a probe pass most entries of other keys without reading their slot.
 const INDEX_LIVE: u32 = 0x8000_0000;
+const SLOT_BITS: u32 = 26;
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+/// Index positions are below `2 * MAX_CAPACITY`; a version record's `pos`
+/// word keeps the fingerprint above them.
+const POS_BITS: u32 = 27;
+const POS_MASK: u32 = (1 << POS_BITS) - 1;
+
+/// Where a key's index entry is, and its fingerprint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Place {
+    pos: u32,
+    fingerprint: u32,
+}
+
+impl Place {
+    /// The place of a key with `hash` in an index of `mask + 1` entries.
+    #[inline]
+    fn of(hash: u32, mask: u32) -> Place {
+        Place {
+            pos: hash & mask,
+            fingerprint: hash >> POS_BITS,
+        }
+    }
+    /// The index entry linking this place to `slot`.
+    #[inline]
+    fn entry(self, slot: u32) -> u32 {
+        INDEX_LIVE | self.fingerprint << SLOT_BITS | slot
+    }
+    /// The `pos` word of a version record.
+    fn word(self) -> u32 {
+        self.pos | self.fingerprint << POS_BITS
+    }
+    fn from_word(word: u32) -> Place {
+        Place {
+            pos: word & POS_MASK,
+            fingerprint: word >> POS_BITS,
+        }
+    }
+}
 /// Smallest bucket capacity (slots).
 pub const MIN_CAPACITY: u32 = 8;
 /// Largest bucket capacity: keeps the block under 2^31 bytes.
@@ -96,14 +137,14 @@ pub fn bucket_size(capacity: u32) -> u32 {
 enum Diff {
     /// Same contents.
     Same,
-    /// The newer version appended slot `slot` (index entry `pos`); here it
-    /// does not exist.
-    Unappend { slot: u32, pos: u32 },
+    /// The newer version appended slot `slot` (at index entry `at`); here
+    /// it does not exist.
+    Unappend { slot: u32, at: Place },
     /// Here slot `slot` exists with `key`, `val` (index entry `pos`); the
     /// newer version does not have it.
     Reappend {
         slot: u32,
-        pos: u32,
+        at: Place,
         key: Field,
         val: Field,
     },
@@ -122,6 +163,7 @@ const OP_REVIVE: u32 = 3;
 const OP_KILL: u32 = 4;
 const OP_SETVAL: u32 = 5;
 
+#[inline]
 fn read_diff(memory: &[u8], w: u32) -> GuestResult<Diff> {
     let slot = read_u32(memory, w + W_SLOT)?;
     let pos = read_u32(memory, w + W_POS)?;
@@ -129,8 +171,16 @@ fn read_diff(memory: &[u8], w: u32) -> GuestResult<Diff> {
     let val = Field(read_u64(memory, w + W_VAL)?);
     Ok(match read_u32(memory, w + W_OP)? {
         OP_SAME => Diff::Same,
-        OP_UNAPPEND => Diff::Unappend { slot, pos },
-        OP_REAPPEND => Diff::Reappend { slot, pos, key, val },
+        OP_UNAPPEND => Diff::Unappend {
+            slot,
+            at: Place::from_word(pos),
+        },
+        OP_REAPPEND => Diff::Reappend {
+            slot,
+            at: Place::from_word(pos),
+            key,
+            val,
+        },
         OP_REVIVE => Diff::Revive { slot },
         OP_KILL => Diff::Kill { slot },
         OP_SETVAL => Diff::SetVal { slot, val },
@@ -144,11 +194,12 @@ fn read_diff(memory: &[u8], w: u32) -> GuestResult<Diff> {
     })
 }
 
+#[inline]
 fn write_version(memory: &mut [u8], w: u32, state: u32, link: u32, diff: Diff) -> GuestResult<()> {
     let (op, slot, pos, key, val) = match diff {
         Diff::Same => (OP_SAME, 0, 0, Field(0), Field(0)),
-        Diff::Unappend { slot, pos } => (OP_UNAPPEND, slot, pos, Field(0), Field(0)),
-        Diff::Reappend { slot, pos, key, val } => (OP_REAPPEND, slot, pos, key, val),
+        Diff::Unappend { slot, at } => (OP_UNAPPEND, slot, at.word(), Field(0), Field(0)),
+        Diff::Reappend { slot, at, key, val } => (OP_REAPPEND, slot, at.word(), key, val),
         Diff::Revive { slot } => (OP_REVIVE, slot, 0, Field(0), Field(0)),
         Diff::Kill { slot } => (OP_KILL, slot, 0, Field(0), Field(0)),
         Diff::SetVal { slot, val } => (OP_SETVAL, slot, 0, Field(0), val),
@@ -169,24 +220,21 @@ fn write_version(memory: &mut [u8], w: u32, state: u32, link: u32, diff: Diff) -
     crate::mem::write_bytes(memory, w + W_STATE, &record)
 }
 
+#[inline]
 fn set_root(memory: &mut [u8], w: u32, bucket: u32) -> GuestResult<()> {
     write_version(memory, w, ROOT, bucket, Diff::Same)
 }
 
 /// Checks that `w` is a wrapper of `kind` whose whole block is in memory,
 /// and returns its state and link.
+#[inline]
 fn wrapper(memory: &[u8], w: u32, kind: Kind) -> GuestResult<(u32, u32)> {
-    crate::mem::bytes(memory, w, WRAPPER_SIZE as usize)?;
-    let tag = read_u32(memory, w + W_TAG)?;
+    let block = crate::mem::block::<{ WRAPPER_SIZE as usize }>(memory, w)?;
+    let tag = u32_in(block, W_TAG as usize);
     if tag != kind.tag() {
-        return Err(GuestError::BadTag {
-            what: "value",
-            expected: kind.name(),
-            ptr: w,
-            found: tag,
-        });
+        return Err(not_a(kind, w, tag));
     }
-    let state = read_u32(memory, w + W_STATE)?;
+    let state = u32_in(block, W_STATE as usize);
     if state != ROOT && state != DIFF {
         return Err(GuestError::corrupt(
             "Map/Set version",
@@ -194,7 +242,18 @@ fn wrapper(memory: &[u8], w: u32, kind: Kind) -> GuestResult<(u32, u32)> {
             format!("unknown state {state}"),
         ));
     }
-    Ok((state, read_u32(memory, w + W_LINK)?))
+    Ok((state, u32_in(block, W_LINK as usize)))
+}
+
+#[cold]
+fn not_a(kind: Kind, ptr: u32, found: u32) -> GuestError {
+    GuestErrorKind::BadTag {
+        what: "value",
+        expected: kind.name(),
+        ptr,
+        found,
+    }
+    .into()
 }
 
 /// A validated view of a bucket's header.
@@ -207,6 +266,7 @@ struct Bucket {
 }
 
 impl Bucket {
+    #[inline]
     fn load(memory: &[u8], ptr: u32) -> GuestResult<Bucket> {
         let bad = |detail: String| GuestError::corrupt("bucket", ptr, detail);
         let cap = read_u32(memory, ptr + B_CAP)?;
@@ -232,6 +292,7 @@ impl Bucket {
 
     /// Zeroes the block at `ptr` (fresh guest memory is not promised to be
     /// zero) and makes it an empty bucket of `cap` slots.
+    #[inline]
     fn init(memory: &mut [u8], ptr: u32, cap: u32) -> GuestResult<Bucket> {
         crate::mem::bytes_mut(memory, ptr, bucket_size(cap) as usize)?.fill(0);
         write_u32(memory, ptr + B_CAP, cap)?;
@@ -243,28 +304,36 @@ impl Bucket {
         })
     }
 
+    #[inline]
     fn slot(&self, s: u32) -> u32 {
         self.ptr + B_SLOTS + SLOT_SIZE * s
     }
+    #[inline]
     fn used_at(&self) -> u32 {
         self.ptr + 8 + SLOT_SIZE * self.cap
     }
+    #[inline]
     fn index_at(&self, pos: u32) -> u32 {
         self.ptr + 12 + SLOT_SIZE * self.cap + 4 * pos
     }
+    #[inline]
     fn index_mask(&self) -> u32 {
         2 * self.cap - 1
     }
+    #[inline]
     fn live(&self, memory: &[u8], s: u32) -> GuestResult<bool> {
         Ok(read_u32(memory, self.slot(s) + S_OCC)? != 0)
     }
+    #[inline]
     fn key(&self, memory: &[u8], s: u32) -> GuestResult<Field> {
         Ok(Field(read_u64(memory, self.slot(s) + S_KEY)?))
     }
+    #[inline]
     fn val(&self, memory: &[u8], s: u32) -> GuestResult<Field> {
         Ok(Field(read_u64(memory, self.slot(s) + S_VAL)?))
     }
     /// Occupancy, key and value of slot `s`, in one bounds check.
+    #[inline]
     fn read_slot(&self, memory: &[u8], s: u32) -> GuestResult<(bool, Field, Field)> {
         let bytes = crate::mem::bytes(memory, self.slot(s), SLOT_SIZE as usize)?;
         let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
@@ -272,6 +341,7 @@ impl Bucket {
         Ok((occupied, Field(word(S_KEY as usize)), Field(word(S_VAL as usize))))
     }
     /// Writes slot `s` live with `key` and `val`, in one bounds check.
+    #[inline]
     fn write_slot(&self, memory: &mut [u8], s: u32, key: Field, val: Field) -> GuestResult<()> {
         let mut bytes = [0u8; SLOT_SIZE as usize];
         bytes[..4].copy_from_slice(&1u32.to_le_bytes());
@@ -279,6 +349,7 @@ impl Bucket {
         bytes[12..].copy_from_slice(&val.0.to_le_bytes());
         crate::mem::write_bytes(memory, self.slot(s), &bytes)
     }
+    #[inline]
     fn store_counts(&self, memory: &mut [u8]) -> GuestResult<()> {
         write_u32(memory, self.ptr + B_COUNT, self.count)?;
         write_u32(memory, self.used_at(), self.used)
@@ -303,39 +374,43 @@ impl Bucket {
     #[inline(always)]
     fn probe_as(&self, memory: &[u8], tag: Tag, key: Field) -> GuestResult<Probe> {
         let mask = self.index_mask();
-        let mut pos = field::hash(tag, memory, key)? & mask;
+        let mut at = Place::of(field::hash(tag, memory, key)?, mask);
         for _ in 0..=mask {
-            let entry = read_u32(memory, self.index_at(pos))?;
+            let entry = read_u32(memory, self.index_at(at.pos))?;
             if entry == 0 {
-                return Ok(Probe::Vacant { pos });
+                return Ok(Probe::Vacant { at });
             }
-            let s = self.entry_slot(entry, pos)?;
-            let (live, stored, _) = self.read_slot(memory, s)?;
-            if live && field::equal(tag, memory, stored, key)? {
-                return Ok(Probe::Found { slot: s });
+            let s = self.entry_slot(entry, at.pos)?;
+            if entry == at.entry(s) {
+                let (live, stored, _) = self.read_slot(memory, s)?;
+                if live && field::equal(tag, memory, stored, key)? {
+                    return Ok(Probe::Found { slot: s });
+                }
             }
-            pos = (pos + 1) & mask;
+            at.pos = (at.pos + 1) & mask;
         }
         Err(self.corrupt("index has no free entry"))
     }
 
     /// The free index entry where `key` goes, for a key known not to be in
     /// the bucket (no slot is read).
-    fn vacant(&self, memory: &[u8], tag: Tag, key: Field) -> GuestResult<u32> {
+    #[inline]
+    fn vacant(&self, memory: &[u8], tag: Tag, key: Field) -> GuestResult<Place> {
         let mask = self.index_mask();
-        let mut pos = field::hash(tag, memory, key)? & mask;
+        let mut at = Place::of(field::hash(tag, memory, key)?, mask);
         for _ in 0..=mask {
-            if read_u32(memory, self.index_at(pos))? == 0 {
-                return Ok(pos);
+            if read_u32(memory, self.index_at(at.pos))? == 0 {
+                return Ok(at);
             }
-            pos = (pos + 1) & mask;
+            at.pos = (at.pos + 1) & mask;
         }
         Err(self.corrupt("index has no free entry"))
     }
 
     /// The slot an index entry names, checked.
+    #[inline]
     fn entry_slot(&self, entry: u32, pos: u32) -> GuestResult<u32> {
-        let s = entry & !INDEX_LIVE;
+        let s = entry & SLOT_MASK;
         if entry & INDEX_LIVE == 0 {
             return Err(self.corrupt(format!("index entry {pos} holds {entry:#x}")));
         }
@@ -345,26 +420,30 @@ impl Bucket {
         Ok(s)
     }
 
-    /// Appends a live slot at `used` and links index entry `pos` to it
+    /// Appends a live slot at `used` and links index entry `at` to it
     /// (the caller stores the counts).
-    fn append_slot(&mut self, memory: &mut [u8], pos: u32, key: Field, val: Field) -> GuestResult<u32> {
+    #[inline]
+    fn append_slot(&mut self, memory: &mut [u8], at: Place, key: Field, val: Field) -> GuestResult<u32> {
         let s = self.used;
+        let pos = at.pos;
         if s >= self.cap || pos > self.index_mask() || read_u32(memory, self.index_at(pos))? != 0 {
             return Err(self.corrupt(format!("cannot append slot {s} at index entry {pos}")));
         }
         self.write_slot(memory, s, key, val)?;
-        write_u32(memory, self.index_at(pos), INDEX_LIVE | s)?;
+        write_u32(memory, self.index_at(pos), at.entry(s))?;
         self.used += 1;
         self.count += 1;
         Ok(s)
     }
 
-    fn append(&mut self, memory: &mut [u8], pos: u32, key: Field, val: Field) -> GuestResult<u32> {
-        let s = self.append_slot(memory, pos, key, val)?;
+    #[inline]
+    fn append(&mut self, memory: &mut [u8], at: Place, key: Field, val: Field) -> GuestResult<u32> {
+        let s = self.append_slot(memory, at, key, val)?;
         self.store_counts(memory)?;
         Ok(s)
     }
 
+    #[inline]
     fn set_live(&mut self, memory: &mut [u8], s: u32, live: bool) -> GuestResult<()> {
         if s >= self.used || self.live(memory, s)? == live {
             return Err(self.corrupt(format!("slot {s} cannot become {}", if live { "live" } else { "dead" })));
@@ -385,15 +464,17 @@ impl Bucket {
 
     /// Applies `diff` (bucket holds the newer version; afterwards it holds
     /// the diff's version) and returns the inverse diff.
+    #[inline]
     fn apply(&mut self, memory: &mut [u8], diff: Diff) -> GuestResult<Diff> {
         Ok(match diff {
             Diff::Same => Diff::Same,
-            Diff::Unappend { slot, pos } => {
+            Diff::Unappend { slot, at } => {
+                let pos = at.pos;
                 if self.used == 0
                     || self.count == 0
                     || slot != self.used - 1
                     || pos > self.index_mask()
-                    || read_u32(memory, self.index_at(pos))? != INDEX_LIVE | slot
+                    || read_u32(memory, self.index_at(pos))? != at.entry(slot)
                     || !self.live(memory, slot)?
                 {
                     return Err(self.corrupt(format!("cannot undo append of slot {slot}")));
@@ -404,14 +485,14 @@ impl Bucket {
                 self.used -= 1;
                 self.count -= 1;
                 self.store_counts(memory)?;
-                Diff::Reappend { slot, pos, key, val }
+                Diff::Reappend { slot, at, key, val }
             }
-            Diff::Reappend { slot, pos, key, val } => {
-                if slot != self.used || pos > self.index_mask() {
+            Diff::Reappend { slot, at, key, val } => {
+                if slot != self.used || at.pos > self.index_mask() {
                     return Err(self.corrupt(format!("cannot redo append of slot {slot}")));
                 }
-                self.append(memory, pos, key, val)?;
-                Diff::Unappend { slot, pos }
+                self.append(memory, at, key, val)?;
+                Diff::Unappend { slot, at }
             }
             Diff::Revive { slot } => {
                 self.set_live(memory, slot, true)?;
@@ -480,8 +561,8 @@ impl Bucket {
         for s in 0..self.used {
             let (occupied, key, val) = self.read_slot(memory, s)?;
             if occupied {
-                let pos = fresh.vacant(memory, tag, key)?;
-                fresh.append_slot(memory, pos, key, val)?;
+                let at = fresh.vacant(memory, tag, key)?;
+                fresh.append_slot(memory, at, key, val)?;
                 live += 1;
             }
         }
@@ -494,16 +575,25 @@ impl Bucket {
 
 enum Probe {
     Found { slot: u32 },
-    Vacant { pos: u32 },
+    Vacant { at: Place },
 }
 
 /// Makes `w` the root of its family, so the bucket holds its contents;
 /// returns the bucket (0 for an empty collection). Touches memory only.
+#[inline]
 fn reroot(memory: &mut [u8], kind: Kind, w: u32) -> GuestResult<Option<Bucket>> {
-    let (mut state, mut link) = wrapper(memory, w, kind)?;
+    let (state, link) = wrapper(memory, w, kind)?;
     if state == ROOT {
         return load_bucket(memory, link);
     }
+    reroot_diff(memory, kind, w, link)
+}
+
+/// [`reroot`] of a version `w` that is a diff of `link`: walks to the
+/// root, then applies the diffs back.
+#[inline(never)]
+fn reroot_diff(memory: &mut [u8], kind: Kind, w: u32, mut link: u32) -> GuestResult<Option<Bucket>> {
+    let mut state = DIFF;
     let mut path = vec![w];
     let max_steps = memory.len() / WRAPPER_SIZE as usize + 1;
     let mut root = w;
@@ -542,6 +632,7 @@ fn reroot(memory: &mut [u8], kind: Kind, w: u32) -> GuestResult<Option<Bucket>> 
     Ok(Some(bucket))
 }
 
+#[inline]
 fn load_bucket(memory: &[u8], ptr: u32) -> GuestResult<Option<Bucket>> {
     if ptr == 0 {
         Ok(None)
@@ -551,6 +642,7 @@ fn load_bucket(memory: &[u8], ptr: u32) -> GuestResult<Option<Bucket>> {
 }
 
 /// Makes the block at `w` the empty root of a new family.
+#[inline]
 fn init_wrapper(memory: &mut [u8], w: u32, kind: Kind) -> GuestResult<()> {
     write_u32(memory, w + W_TAG, kind.tag())?;
     set_root(memory, w, 0)
@@ -565,18 +657,19 @@ fn capacity_for(live: u32) -> GuestResult<u32> {
         .max(MIN_CAPACITY)
         .checked_next_power_of_two()
         .filter(|&c| c <= MAX_CAPACITY)
-        .ok_or(GuestError::TooLarge(live as u64))?;
+        .ok_or_else(|| GuestError::too_large(live as u64))?;
     Ok(cap)
 }
 
 /// Inserts or overwrites `key` in a bucket being filled by the host.
+#[inline]
 fn put(bucket: &mut Bucket, memory: &mut [u8], ktag: Tag, key: Field, val: Field) -> GuestResult<()> {
     match bucket.probe(memory, ktag, key)? {
         Probe::Found { slot } => {
             bucket.apply(memory, Diff::SetVal { slot, val })?;
         }
-        Probe::Vacant { pos } => {
-            bucket.append(memory, pos, key, val)?;
+        Probe::Vacant { at } => {
+            bucket.append(memory, at, key, val)?;
         }
     }
     Ok(())
@@ -597,7 +690,7 @@ pub fn from_entries(heap: &mut impl Heap, kind: Kind, ktag: Tag, entries: &[(Fie
     if entries.is_empty() {
         return Ok(w);
     }
-    let live = u32::try_from(entries.len()).map_err(|_| GuestError::TooLarge(entries.len() as u64))?;
+    let live = u32::try_from(entries.len()).map_err(|_| GuestError::too_large(entries.len() as u64))?;
     let cap = capacity_for(live)?;
     let (ptr, _) = heap.alloc_holding(bucket_size(cap), &[w])?;
     let memory = heap.memory_mut();
@@ -643,7 +736,7 @@ enum Plan {
     /// Overwrite the value of a live slot in place.
     SetVal { slot: u32 },
     /// Append a slot in place.
-    Append { pos: u32 },
+    Append { at: Place },
     /// Remove a live slot in place.
     Kill { slot: u32 },
     /// Copy the live entries into a new bucket of `cap` slots, then add.
@@ -670,7 +763,7 @@ pub fn insert(
         Some(b) => match b.probe(memory, ktag, key)? {
             Probe::Found { .. } if kind == Kind::Set => Plan::Same,
             Probe::Found { slot } => Plan::SetVal { slot },
-            Probe::Vacant { pos } if b.used < b.cap => Plan::Append { pos },
+            Probe::Vacant { at } if b.used < b.cap => Plan::Append { at },
             Probe::Vacant { .. } => Plan::Copy {
                 cap: capacity_for(b.count + 1)?,
             },
@@ -749,10 +842,10 @@ fn update(
             val: entry.map_or(Field(0), |e| e.1),
         },
         Plan::Kill { slot } => Diff::Kill { slot },
-        Plan::Append { pos } => {
+        Plan::Append { at } => {
             let (key, val) = entry.unwrap_or_default();
             let slot = bucket.map_or(0, |b| b.used);
-            Diff::Reappend { slot, pos, key, val }
+            Diff::Reappend { slot, at, key, val }
         }
     };
     let memory = heap.memory_mut();
@@ -767,4 +860,71 @@ fn update(
     write_u32(memory, new_w + W_TAG, kind.tag())?;
     set_root(memory, new_w, ptr)?;
     Ok(new_w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_heap::TestHeap;
+
+    /// Mean and longest number of index entries a lookup of each of `keys`
+    /// inspects in a map holding all of them.
+    fn probe_lengths(keys: &[i64]) -> (f64, usize) {
+        let mut heap = TestHeap::new();
+        let entries: Vec<(Field, Field)> = keys.iter().map(|&k| (Field::int(k), Field::int(k))).collect();
+        let w = from_entries(&mut heap, Kind::Map, Tag::Int, &entries).unwrap();
+        let memory = heap.memory_mut();
+        let bucket = reroot(memory, Kind::Map, w).unwrap().unwrap();
+        let mask = bucket.index_mask();
+        let (mut total, mut longest) = (0, 0);
+        for &k in keys {
+            let key = Field::int(k);
+            let mut pos = Place::of(field::hash(Tag::Int, memory, key).unwrap(), mask).pos;
+            let mut steps = 1;
+            loop {
+                let entry = read_u32(memory, bucket.index_at(pos)).unwrap();
+                assert_ne!(entry, 0, "key {k} not found");
+                if bucket.key(memory, entry & SLOT_MASK).unwrap() == key {
+                    break;
+                }
+                pos = (pos + 1) & mask;
+                steps += 1;
+            }
+            total += steps;
+            longest = longest.max(steps);
+        }
+        (total as f64 / keys.len() as f64, longest)
+    }
+
+    /// Int keys hash in groups of 8 consecutive values; whatever the keys'
+    /// pattern, a lookup inspects few index entries (linear probing at a
+    /// load of at most one half). Measured: 1.1 on average for random keys,
+    /// 1.95 for consecutive ones (whole groups collide), 1.8 for multiples
+    /// of 8 (which only start at group boundaries).
+    #[test]
+    fn int_keys_probe_briefly_in_any_pattern() {
+        let n = 50_000i64;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let random: Vec<i64> = (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as i64
+            })
+            .collect();
+        let patterns: [(&str, Vec<i64>); 7] = [
+            ("consecutive", (0..n).collect()),
+            ("descending negatives", (0..n).map(|i| -i).collect()),
+            ("stride 8", (0..n).map(|i| i * 8).collect()),
+            ("stride 7", (0..n).map(|i| i * 7).collect()),
+            ("stride 2^20", (0..n).map(|i| i << 20).collect()),
+            ("blocks of 4 every 64", (0..n).map(|i| (i / 4) * 64 + i % 4).collect()),
+            ("random", random),
+        ];
+        for (name, keys) in patterns {
+            let (mean, longest) = probe_lengths(&keys);
+            assert!(mean < 2.5 && longest < 128, "{name}: mean {mean:.2}, longest {longest}");
+        }
+    }
 }

@@ -10,9 +10,29 @@ use std::fmt;
 /// Result of any operation that touches guest memory.
 pub type GuestResult<T> = Result<T, GuestError>;
 
-/// Why an operation on guest memory could not complete.
+/// Why an operation on guest memory could not complete: a
+/// [`GuestErrorKind`], boxed so that a `GuestResult` of a word or two is
+/// returned in registers (every guest-memory access returns one).
+#[derive(thiserror::Error)]
+#[error(transparent)]
+pub struct GuestError(Box<GuestErrorKind>);
+
+impl fmt::Debug for GuestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl From<GuestErrorKind> for GuestError {
+    #[cold]
+    fn from(kind: GuestErrorKind) -> Self {
+        GuestError(Box::new(kind))
+    }
+}
+
+/// The ways guest memory can be wrong.
 #[derive(Debug, thiserror::Error)]
-pub enum GuestError {
+pub enum GuestErrorKind {
     /// A read or write of `len` bytes at `ptr` falls outside memory.
     #[error("out of bounds memory access: {len} byte(s) at offset {ptr} exceed memory size {size}")]
     OutOfBounds { ptr: u64, len: u64, size: u64 },
@@ -64,16 +84,38 @@ impl fmt::Display for HostError {
 }
 
 impl GuestError {
-    /// Wraps an embedding error.
-    pub fn host(err: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
-        GuestError::Host(HostError(err.into()))
+    pub fn kind(&self) -> &GuestErrorKind {
+        &self.0
     }
 
-    pub(crate) fn corrupt(what: &'static str, ptr: u32, detail: impl Into<String>) -> Self {
-        GuestError::Corrupt {
+    /// Wraps an embedding error.
+    #[cold]
+    pub fn host(err: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        GuestErrorKind::Host(HostError(err.into())).into()
+    }
+
+    #[cold]
+    pub fn corrupt(what: &'static str, ptr: u32, detail: impl Into<String>) -> Self {
+        GuestErrorKind::Corrupt {
             what,
             ptr,
             detail: detail.into(),
         }
+        .into()
+    }
+
+    #[cold]
+    pub fn out_of_bounds(ptr: u64, len: u64, size: u64) -> Self {
+        GuestErrorKind::OutOfBounds { ptr, len, size }.into()
+    }
+
+    #[cold]
+    pub fn bad_length(what: &'static str, len: i64) -> Self {
+        GuestErrorKind::BadLength { what, len }.into()
+    }
+
+    #[cold]
+    pub fn too_large(bytes: u64) -> Self {
+        GuestErrorKind::TooLarge(bytes).into()
     }
 }

@@ -113,20 +113,19 @@ impl Field {
 }
 
 /// The string bytes a `s` field points at (empty for len 0, whatever ptr).
+#[inline]
 pub fn str_bytes(memory: &[u8], field: Field) -> GuestResult<&[u8]> {
     if field.hi() == 0 {
         return Ok(&[]);
     }
     if field.hi() > i32::MAX as u32 {
-        return Err(GuestError::BadLength {
-            what: "String",
-            len: field.hi() as i32 as i64,
-        });
+        return Err(GuestError::bad_length("String", field.hi() as i32 as i64));
     }
     mem::bytes(memory, field.lo(), field.hi() as usize)
 }
 
 /// Equality of two fields under `tag`'s semantics.
+#[inline]
 pub fn equal(tag: Tag, memory: &[u8], a: Field, b: Field) -> GuestResult<bool> {
     Ok(match tag {
         Tag::Int | Tag::Word => a == b,
@@ -140,6 +139,7 @@ pub fn equal(tag: Tag, memory: &[u8], a: Field, b: Field) -> GuestResult<bool> {
 
 /// murmur3's 32-bit finaliser: a cheap, well-mixed integer hash that is
 /// simple to reproduce exactly in JavaScript (`Math.imul`).
+#[inline]
 pub fn fmix32(mut h: u32) -> u32 {
     h ^= h >> 16;
     h = h.wrapping_mul(0x85eb_ca6b);
@@ -149,6 +149,7 @@ pub fn fmix32(mut h: u32) -> u32 {
     h
 }
 
+#[inline]
 fn hash_u64(bits: u64) -> u32 {
     fmix32((bits as u32) ^ fmix32((bits >> 32) as u32).wrapping_add(0x9e37_79b9))
 }
@@ -164,9 +165,15 @@ pub fn hash_bytes(bytes: &[u8]) -> u32 {
 }
 
 /// The hash the bucket index uses; equal fields (per [`equal`]) hash alike.
+/// Its low bits place a key in the index, its top five are the key's
+/// fingerprint (see `LAYOUT.md`).
+#[inline]
 pub fn hash(tag: Tag, memory: &[u8], field: Field) -> GuestResult<u32> {
     Ok(match tag {
-        Tag::Int | Tag::Word => hash_u64(field.0),
+        // Consecutive Int keys share an index cache line: groups of 8
+        // hash together and keep their order inside the group.
+        Tag::Int => hash_u64(field.0 >> 3) << 3 | (field.0 & 7) as u32,
+        Tag::Word => hash_u64(field.0),
         Tag::Float => {
             let x = field.as_float();
             let canonical = if x.is_nan() {

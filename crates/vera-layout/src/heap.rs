@@ -8,7 +8,7 @@
 //! heap, no slice of memory can be held across [`Heap::alloc`]: the borrow
 //! checker enforces "memory may move".
 
-use crate::error::{GuestError, GuestResult};
+use crate::error::{GuestError, GuestErrorKind, GuestResult};
 use crate::mem;
 
 /// Guest memory plus the guest's allocator and shadow stack.
@@ -53,7 +53,7 @@ pub trait Heap {
         }
         let ptr = self.collecting(|heap| heap.alloc_raw(size))?;
         if ptr == 0 || ptr as u64 + size as u64 > self.memory().len() as u64 {
-            return Err(GuestError::BadAlloc { size, ptr });
+            return Err(GuestErrorKind::BadAlloc { size, ptr }.into());
         }
         Ok(ptr)
     }
@@ -62,6 +62,7 @@ pub trait Heap {
     /// has to run. Also says whether it ran: guest code may then have
     /// collected or rewritten memory, so what the caller read before must
     /// be read again.
+    #[inline]
     fn alloc_holding(&mut self, size: u32, roots: &[u32]) -> GuestResult<(u32, bool)>
     where
         Self: Sized,
@@ -78,7 +79,7 @@ pub trait Heap {
     where
         Self: Sized,
     {
-        let size = u32::try_from(data.len()).map_err(|_| GuestError::TooLarge(data.len() as u64))?;
+        let size = u32::try_from(data.len()).map_err(|_| GuestError::too_large(data.len() as u64))?;
         let ptr = self.alloc(size)?;
         mem::write_bytes(self.memory_mut(), ptr, data)?;
         Ok(ptr)
@@ -91,6 +92,9 @@ pub trait Heap {
     where
         Self: Sized,
     {
+        if roots.iter().all(|&r| r == 0) {
+            return body(self);
+        }
         let held = self.pending_roots().len();
         self.pending_roots().extend(roots.iter().copied().filter(|&r| r != 0));
         let result = body(self);
@@ -113,7 +117,7 @@ pub trait Heap {
         };
         let new_sp = saved_sp as u64 + 4 * count as u64;
         if new_sp > limit as u64 {
-            return Err(GuestError::ShadowStackOverflow { sp: saved_sp, limit });
+            return Err(GuestErrorKind::ShadowStackOverflow { sp: saved_sp, limit }.into());
         }
         for i in 0..count {
             let root = self.pending_roots()[i];

@@ -21,6 +21,6 @@ pub mod mem;
 pub mod test_heap;
 pub mod values;
 
-pub use error::{GuestError, GuestResult};
+pub use error::{GuestError, GuestErrorKind, GuestResult};
 pub use field::{Field, Tag};
 pub use heap::Heap;

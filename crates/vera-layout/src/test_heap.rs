@@ -118,7 +118,7 @@ impl Heap for TestHeap {
     }
     fn alloc_raw(&mut self, size: u32) -> GuestResult<u32> {
         if size >= 1 << 31 {
-            return Err(GuestError::TooLarge(size as u64));
+            return Err(GuestError::too_large(size as u64));
         }
         if self.stress {
             self.collect();
@@ -128,7 +128,7 @@ impl Heap for TestHeap {
         let payload = total - 4;
         let end = self.bump as u64 + total as u64;
         if end > u32::MAX as u64 / 2 {
-            return Err(GuestError::TooLarge(size as u64));
+            return Err(GuestError::too_large(size as u64));
         }
         if end as usize > self.memory.len() {
             self.memory.resize((end as usize).next_power_of_two(), 0);

@@ -19,10 +19,7 @@ pub const ERR: u32 = 1;
 /// Checks a guest `(ptr, len)` string and returns its bytes.
 pub fn str_bytes(memory: &[u8], ptr: u32, len: u32) -> GuestResult<&[u8]> {
     if (len as i32) < 0 {
-        return Err(GuestError::BadLength {
-            what: "String",
-            len: len as i32 as i64,
-        });
+        return Err(GuestError::bad_length("String", len as i32 as i64));
     }
     field::str_bytes(memory, Field::str(ptr, len))
 }
@@ -42,7 +39,7 @@ pub fn alloc_str(heap: &mut impl Heap, text: &[u8]) -> GuestResult<(u32, u32)> {
     let len = u32::try_from(text.len())
         .ok()
         .filter(|&l| l <= i32::MAX as u32)
-        .ok_or(GuestError::TooLarge(text.len() as u64))?;
+        .ok_or_else(|| GuestError::too_large(text.len() as u64))?;
     Ok((heap.alloc_bytes(text)?, len))
 }
 
@@ -78,24 +75,22 @@ pub fn alloc_adt(heap: &mut impl Heap, tag: u32, payload: Payload) -> GuestResul
         Payload::Wide(_) => (16, 0),
         Payload::Str(p, _) => (12, p),
     };
-    heap.with_roots(&[root], |heap| {
-        let ptr = heap.alloc(size)?;
-        let memory = heap.memory_mut();
-        mem::write_u32(memory, ptr, tag)?;
-        match payload {
-            Payload::Empty => {}
-            Payload::Word(w) => mem::write_u32(memory, ptr + 4, w)?,
-            Payload::Wide(bits) => {
-                mem::write_u32(memory, ptr + 4, 0)?;
-                mem::write_u64(memory, ptr + 8, bits)?
-            }
-            Payload::Str(p, l) => {
-                mem::write_u32(memory, ptr + 4, p)?;
-                mem::write_u32(memory, ptr + 8, l)?
-            }
+    let (ptr, _) = heap.alloc_holding(size, &[root])?;
+    let memory = heap.memory_mut();
+    mem::write_u32(memory, ptr, tag)?;
+    match payload {
+        Payload::Empty => {}
+        Payload::Word(w) => mem::write_u32(memory, ptr + 4, w)?,
+        Payload::Wide(bits) => {
+            mem::write_u32(memory, ptr + 4, 0)?;
+            mem::write_u64(memory, ptr + 8, bits)?
         }
-        Ok(ptr)
-    })
+        Payload::Str(p, l) => {
+            mem::write_u32(memory, ptr + 4, p)?;
+            mem::write_u32(memory, ptr + 8, l)?
+        }
+    }
+    Ok(ptr)
 }
 
 /// Allocates a String and then an ADT carrying it (`Ok(s)`, `Some(s)`...).
@@ -115,10 +110,10 @@ pub fn alloc_field_array(heap: &mut impl Heap, tag: Tag, fields: &[Field]) -> Gu
         Tag::Word => field::word_cell_size(fields.iter().map(|f| f.lo())),
         _ => tag.array_cell_size(),
     };
-    let count = u32::try_from(fields.len()).map_err(|_| GuestError::TooLarge(fields.len() as u64))?;
+    let count = u32::try_from(fields.len()).map_err(|_| GuestError::too_large(fields.len() as u64))?;
     let size = count
         .checked_mul(cell)
-        .ok_or(GuestError::TooLarge(fields.len() as u64 * cell as u64))?;
+        .ok_or_else(|| GuestError::too_large(fields.len() as u64 * cell as u64))?;
     let ptr = heap.alloc(size)?;
     let out = mem::bytes_mut(heap.memory_mut(), ptr, size as usize)?;
     for (chunk, f) in out.chunks_exact_mut(cell as usize).zip(fields) {
@@ -140,11 +135,11 @@ pub fn alloc_array_with<H: Heap>(
     if n == 0 {
         return Ok((0, 0));
     }
-    let count = u32::try_from(n).map_err(|_| GuestError::TooLarge(n as u64))?;
+    let count = u32::try_from(n).map_err(|_| GuestError::too_large(n as u64))?;
     let size = count
         .checked_mul(cell)
         .filter(|_| cell <= 8)
-        .ok_or(GuestError::TooLarge(n as u64 * cell as u64))?;
+        .ok_or_else(|| GuestError::too_large(n as u64 * cell as u64))?;
     let backing = heap.alloc(size)?;
     mem::bytes_mut(heap.memory_mut(), backing, size as usize)?.fill(0);
     heap.with_roots(&[backing], |heap| {
@@ -168,16 +163,14 @@ pub fn alloc_string_array<S: AsRef<[u8]>>(heap: &mut impl Heap, items: &[S]) -> 
 /// given `(offset, u32)` words; `roots` (the blocks those words point to)
 /// are kept alive across the allocation.
 pub fn alloc_block(heap: &mut impl Heap, size: u32, tag: u32, words: &[(u32, u32)], roots: &[u32]) -> GuestResult<u32> {
-    heap.with_roots(roots, |heap| {
-        let ptr = heap.alloc(size)?;
-        let m = heap.memory_mut();
-        mem::bytes_mut(m, ptr, size as usize)?.fill(0);
-        mem::write_u32(m, ptr, tag)?;
-        for &(off, v) in words {
-            mem::write_u32(m, mem::offset(ptr, off as u64)?, v)?;
-        }
-        Ok(ptr)
-    })
+    let (ptr, _) = heap.alloc_holding(size, roots)?;
+    let m = heap.memory_mut();
+    mem::bytes_mut(m, ptr, size as usize)?.fill(0);
+    mem::write_u32(m, ptr, tag)?;
+    for &(off, v) in words {
+        mem::write_u32(m, mem::offset(ptr, off as u64)?, v)?;
+    }
+    Ok(ptr)
 }
 
 /// Reads the ADT tag at `ptr`.

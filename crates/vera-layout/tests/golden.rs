@@ -180,6 +180,18 @@ fn cases() -> Vec<Value> {
     grow.push(ins(5, "100", "1"));
     grow.push(json!({"op": "entries", "on": 20}));
     cases.push(json!({"name": "map_i_i_growth", "kind": "Map", "k": "i", "v": "i", "ops": grow}));
+    // Int keys hash in groups of 8 (`x >> 3` over all 64 bits): keys whose
+    // groups straddle zero, the 32-bit boundary and the ends of the range.
+    let edges: Vec<i64> = (-9..=8)
+        .chain((1i64 << 32) - 4..(1i64 << 32) + 4)
+        .chain([i64::MIN, i64::MIN + 7, i64::MAX, (1i64 << 35) + 7])
+        .collect();
+    let mut hashed = vec![json!({"op": "new"})];
+    for (i, k) in edges.iter().enumerate() {
+        hashed.push(ins(i as u64, &k.to_string(), &i.to_string()));
+    }
+    hashed.push(json!({"op": "entries", "on": edges.len() / 2}));
+    cases.push(json!({"name": "map_i_i_hash_edges", "kind": "Map", "k": "i", "v": "i", "ops": hashed}));
     let combos = [
         ("Map", Tag::Str, Tag::Int, 11, 60, 8),
         ("Map", Tag::Float, Tag::Word, 12, 40, 8),

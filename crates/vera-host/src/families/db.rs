@@ -191,10 +191,7 @@ fn run_execute(conn: &Connection, sql: &str, params: &[Option<String>]) -> Resul
 /// `Some(String)` (tag 1, ptr +4, len +8).
 fn read_params(m: &[u8], ptr: u32, count: i32) -> GuestResult<Vec<Option<String>>> {
     if count < 0 {
-        return Err(GuestError::BadLength {
-            what: "DB parameter array",
-            len: count as i64,
-        });
+        return Err(GuestError::bad_length("DB parameter array", count as i64));
     }
     if count == 0 {
         return Ok(Vec::new());

@@ -148,11 +148,7 @@ fn read_str_at(m: &[u8], at: u32) -> GuestResult<String> {
 /// Reads an `HtmlNode` tree (memory is mutable only because reading a Map
 /// version reroots it).
 pub fn read_node(m: &mut [u8], ptr: u32, depth: u32) -> GuestResult<Node> {
-    let corrupt = |detail: String| GuestError::Corrupt {
-        what: "HtmlNode",
-        ptr,
-        detail,
-    };
+    let corrupt = |detail: String| GuestError::corrupt("HtmlNode", ptr, detail);
     if depth > MAX_DEPTH {
         return Err(corrupt("nested too deeply".into()));
     }

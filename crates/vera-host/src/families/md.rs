@@ -198,11 +198,7 @@ pub fn write_block(heap: &mut impl Heap, block: &Block) -> GuestResult<u32> {
 }
 
 fn bad(ptr: u32, detail: String) -> GuestError {
-    GuestError::Corrupt {
-        what: "Markdown value",
-        ptr,
-        detail,
-    }
+    GuestError::corrupt("Markdown value", ptr, detail)
 }
 
 fn read_pair(m: &[u8], at: u32) -> GuestResult<(u32, u32)> {
@@ -222,10 +218,7 @@ fn read_cells<T>(
     mut each: impl FnMut(u32) -> GuestResult<T>,
 ) -> GuestResult<Vec<T>> {
     if (len as i32) < 0 {
-        return Err(GuestError::BadLength {
-            what: "Array",
-            len: len as i32 as i64,
-        });
+        return Err(GuestError::bad_length("Array", len as i32 as i64));
     }
     if len == 0 {
         return Ok(Vec::new());
