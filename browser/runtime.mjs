@@ -287,9 +287,11 @@ export function hashBytes(bytes) {
 export function fieldHash(tag, heap, f) {
   switch (tag) {
     case 'i': {
-      // Groups of 8 consecutive Int keys hash together, in order.
-      const lo = ((f.lo >>> 3) | (f.hi << 29)) >>> 0;
-      return ((hashWords(lo, f.hi >>> 3) << 3) | (f.lo & 7)) >>> 0;
+      // Groups of 8 consecutive Int keys hash together, to 8 different
+      // offsets; the offset also goes into the fingerprint (field.rs).
+      const group = hashWords(((f.lo >>> 3) | (f.hi << 29)) >>> 0, f.hi >>> 3);
+      const offset = (f.lo ^ (group >>> 29)) & 7;
+      return (((group << 3) | offset) ^ (offset << 29)) >>> 0;
     }
     case 'f': {
       const x = Field.asFloat(f);
@@ -459,6 +461,9 @@ const isPow2 = (n) => n > 0 && (n & (n - 1)) === 0;
 // record keeps both in its `pos` word.
 const NOWHERE = { pos: 0, fp: 0 };
 const placeOf = (hash, mask) => ({ pos: (hash & mask) >>> 0, fp: hash >>> POS_BITS });
+// The next entry a probe looks at: the same offset in the next group of 8,
+// then (past the last group) the next offset.
+const nextPos = (pos, mask) => (pos + 8 <= mask ? pos + 8 : (pos + 1) & 7);
 const placeEntry = (at, slot) => (INDEX_LIVE | (at.fp << SLOT_BITS) | slot) >>> 0;
 const placeWord = (at) => (at.pos | (at.fp << POS_BITS)) >>> 0;
 const placeFromWord = (word) => ({ pos: (word & POS_MASK) >>> 0, fp: word >>> POS_BITS });
@@ -558,7 +563,7 @@ class Bucket {
       if (entry === placeEntry(at, s) && this.live(heap, s) && fieldEqual(tag, heap, this.key(heap, s), key)) {
         return { found: s };
       }
-      pos = (pos + 1) & mask;
+      pos = nextPos(pos, mask);
     }
     throw this.corrupt('index has no free entry');
   }

@@ -170,9 +170,16 @@ pub fn hash_bytes(bytes: &[u8]) -> u32 {
 #[inline]
 pub fn hash(tag: Tag, memory: &[u8], field: Field) -> GuestResult<u32> {
     Ok(match tag {
-        // Consecutive Int keys share an index cache line: groups of 8
-        // hash together and keep their order inside the group.
-        Tag::Int => hash_u64(field.0 >> 3) << 3 | (field.0 & 7) as u32,
+        // Consecutive Int keys share an index cache line: groups of 8 hash
+        // together, to 8 different offsets (the low bits, permuted by the
+        // group's hash, so keys that share their low bits still spread
+        // over all offsets). The offset also goes into the top bits, so
+        // the members of a group have different fingerprints.
+        Tag::Int => {
+            let group = hash_u64(field.0 >> 3);
+            let offset = (field.0 as u32 ^ group >> 29) & 7;
+            (group << 3 | offset) ^ offset << 29
+        }
         Tag::Word => hash_u64(field.0),
         Tag::Float => {
             let x = field.as_float();
