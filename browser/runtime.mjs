@@ -796,9 +796,11 @@ function update(heap, kind, w, bucket, plan, roots, ktag, entry) {
       if (entry !== null) put(fresh, heap, ktag, entry[0], entry[1]);
       setRoot(heap, nw, fresh.ptr);
       return nw;
-    } else if (plan.same) {
-      if (bucket !== null) writeVersion(heap, nw, DIFF, w, SAME);
+    } else if (plan.same && bucket === null) {
       return nw;
+    } else if (plan.same) {
+      // The new version becomes the root, as for the other updates.
+      forward = SAME;
     } else if (plan.setval !== undefined) {
       forward = diff(OP_SETVAL, plan.setval, NOWHERE, ZERO, entry ? entry[1] : ZERO);
     } else if (plan.kill !== undefined) {

@@ -739,6 +739,11 @@ const OBSERVED: &[(AllocMode, &str, Option<&[&str]>)] = &[
         "set_remove$ei",
         Some(&["corrupt bucket at 0x10064"]),
     ),
+    (
+        AllocMode::PoisonsHeap,
+        "set_add$ei",
+        Some(&["corrupt bucket at 0x10064"]),
+    ),
 ];
 
 fn alloc_cases() -> Vec<Case> {

@@ -238,7 +238,7 @@ fn set_root(memory: &mut [u8], w: u32, bucket: u32) -> GuestResult<()> {
 
 /// Checks that `w` is a wrapper of `kind` whose whole block is in memory,
 /// and returns its state and link.
-#[inline]
+#[inline(always)]
 fn wrapper(memory: &[u8], w: u32, kind: Kind) -> GuestResult<(u32, u32)> {
     let block = crate::mem::block::<{ WRAPPER_SIZE as usize }>(memory, w)?;
     let tag = u32_in(block, W_TAG as usize);
@@ -277,7 +277,7 @@ struct Bucket {
 }
 
 impl Bucket {
-    #[inline]
+    #[inline(always)]
     fn load(memory: &[u8], ptr: u32) -> GuestResult<Bucket> {
         let bad = |detail: String| GuestError::corrupt("bucket", ptr, detail);
         let cap = read_u32(memory, ptr + B_CAP)?;
@@ -371,6 +371,7 @@ impl Bucket {
 
     /// Finds the live slot holding `key`, or the free index entry where it
     /// would go.
+    #[inline(always)]
     fn probe(&self, memory: &[u8], tag: Tag, key: Field) -> GuestResult<Probe> {
         // One copy of the loop per tag, each with its hash and equality
         // inlined (the tag is a constant in every arm).
@@ -568,6 +569,24 @@ impl Bucket {
         if self.count > fresh.cap {
             return Err(self.corrupt(format!("count {} does not fit {} slots", self.count, fresh.cap)));
         }
+        if self.count == self.used && fresh.used == 0 {
+            // No dead slots: they move in one copy, then each is indexed.
+            let bytes = (SLOT_SIZE * self.used) as usize;
+            let from = crate::mem::range(memory.len(), self.slot(0), bytes)?;
+            let to = crate::mem::range(memory.len(), fresh.slot(0), bytes)?;
+            memory.copy_within(from, to.start);
+            for s in 0..self.used {
+                let (occupied, key, _) = fresh.read_slot(memory, s)?;
+                if !occupied {
+                    return Err(self.corrupt(format!("count {} but slot {s} is dead", self.count)));
+                }
+                let at = fresh.vacant(memory, tag, key)?;
+                write_u32(memory, fresh.index_at(at.pos), at.entry(s))?;
+            }
+            fresh.used = self.used;
+            fresh.count = self.count;
+            return fresh.store_counts(memory);
+        }
         let mut live = 0;
         for s in 0..self.used {
             let (occupied, key, val) = self.read_slot(memory, s)?;
@@ -591,7 +610,7 @@ enum Probe {
 
 /// Makes `w` the root of its family, so the bucket holds its contents;
 /// returns the bucket (0 for an empty collection). Touches memory only.
-#[inline]
+#[inline(always)]
 fn reroot(memory: &mut [u8], kind: Kind, w: u32) -> GuestResult<Option<Bucket>> {
     let (state, link) = wrapper(memory, w, kind)?;
     if state == ROOT {
@@ -643,7 +662,7 @@ fn reroot_diff(memory: &mut [u8], kind: Kind, w: u32, mut link: u32) -> GuestRes
     Ok(Some(bucket))
 }
 
-#[inline]
+#[inline(always)]
 fn load_bucket(memory: &[u8], ptr: u32) -> GuestResult<Option<Bucket>> {
     if ptr == 0 {
         Ok(None)
@@ -742,7 +761,8 @@ pub fn entries(memory: &mut [u8], kind: Kind, w: u32) -> GuestResult<Vec<(Field,
 
 /// What an update will do, decided before any allocation.
 enum Plan {
-    /// Contents unchanged: the new version is a `Same` diff of the old.
+    /// Contents unchanged: the old version becomes a `Same` diff of the
+    /// new one.
     Same,
     /// Overwrite the value of a live slot in place.
     SetVal { slot: u32 },
@@ -839,15 +859,13 @@ fn update(
             set_root(memory, new_w, fresh.ptr)?;
             return Ok(new_w);
         }
-        Plan::Same => {
-            let memory = heap.memory_mut();
-            write_u32(memory, new_w + W_TAG, kind.tag())?;
-            match bucket {
-                Some(_) => write_version(memory, new_w, DIFF, w, Diff::Same)?,
-                None => set_root(memory, new_w, 0)?,
-            }
+        Plan::Same if bucket.is_none() => {
+            init_wrapper(heap.memory_mut(), new_w, kind)?;
             return Ok(new_w);
         }
+        // Like the other updates, the new version becomes the root (the
+        // next operation of a chain finds it there).
+        Plan::Same => Diff::Same,
         Plan::SetVal { slot } => Diff::SetVal {
             slot,
             val: entry.map_or(Field(0), |e| e.1),

@@ -8,8 +8,10 @@
 use crate::error::GuestErrorKind;
 use crate::error::{GuestError, GuestResult};
 
+/// The byte range `ptr .. ptr + len` when it lies in a memory of
+/// `mem_len` bytes.
 #[inline]
-fn range(mem_len: usize, ptr: u32, len: usize) -> GuestResult<std::ops::Range<usize>> {
+pub fn range(mem_len: usize, ptr: u32, len: usize) -> GuestResult<std::ops::Range<usize>> {
     let start = ptr as u64;
     let end = start + len as u64;
     if end > mem_len as u64 {
