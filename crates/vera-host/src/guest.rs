@@ -138,17 +138,18 @@ struct Bump {
 }
 
 impl<'a, 'c> GuestHeap<'a, 'c> {
-    /// Fails when the module exports no memory (it then cannot pass the
-    /// host a pointer at all).
-    #[inline]
-    pub fn new(caller: &'a mut Caller<'c, HostState>) -> Result<GuestHeap<'a, 'c>, GuestError> {
+    /// The heap of a module that exports `memory`; `passed_heap_ptr` is the
+    /// `heap_ptr` a rewritten call site passed (see `vera_rewrite`), which
+    /// the call site stores back from [`GuestHeap::finish`].
+    #[inline(always)]
+    pub fn new(
+        caller: &'a mut Caller<'c, HostState>,
+        memory: Memory,
+        passed_heap_ptr: Option<u32>,
+    ) -> GuestHeap<'a, 'c> {
         let state = caller.data();
-        let memory = state
-            .exports
-            .memory
-            .ok_or_else(|| GuestError::host("the module exports no `memory`"))?;
         let heap_ptr = state.exports.heap_ptr.filter(|_| state.bump_allocate);
-        let mut heap = GuestHeap {
+        GuestHeap {
             caller,
             memory,
             view: View {
@@ -161,19 +162,8 @@ impl<'a, 'c> GuestHeap<'a, 'c> {
             bump_exhausted: false,
             bumped_bytes: 0,
             bumped_blocks: 0,
-            passed_heap_ptr: None,
-        };
-        heap.refresh_view();
-        Ok(heap)
-    }
-
-    /// A heap for an import whose call site passes `heap_ptr` and stores
-    /// the value [`GuestHeap::finish`] returns into it.
-    #[inline]
-    pub fn threaded(caller: &'a mut Caller<'c, HostState>, heap_ptr: u32) -> Result<GuestHeap<'a, 'c>, GuestError> {
-        let mut heap = GuestHeap::new(caller)?;
-        heap.passed_heap_ptr = Some(heap_ptr);
-        Ok(heap)
+            passed_heap_ptr,
+        }
     }
 
     /// Ends a threaded import: the `heap_ptr` its call site is to store.

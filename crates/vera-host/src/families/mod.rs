@@ -81,7 +81,8 @@ pub fn with_heap<R>(
     body: impl FnOnce(&mut GuestHeap<'_, '_>) -> GuestResult<R>,
 ) -> Result<R> {
     refuse_reentry(caller, import)?;
-    let mut heap = GuestHeap::new(caller).map_err(|e| guest_error(import, e))?;
+    let memory = exported_memory(caller, import)?;
+    let mut heap = GuestHeap::new(caller, memory, None);
     body(&mut heap).map_err(|e| guest_error(import, e).into())
 }
 
@@ -94,9 +95,19 @@ pub fn with_threaded_heap<R>(
     body: impl FnOnce(&mut GuestHeap<'_, '_>) -> GuestResult<R>,
 ) -> Result<(R, u32)> {
     refuse_reentry(caller, import)?;
-    let mut heap = GuestHeap::threaded(caller, heap_ptr).map_err(|e| guest_error(import, e))?;
+    let memory = exported_memory(caller, import)?;
+    let mut heap = GuestHeap::new(caller, memory, Some(heap_ptr));
     let result = body(&mut heap).map_err(|e| guest_error(import, e))?;
     Ok((result, heap.finish()))
+}
+
+/// The module's memory; a module without one cannot pass the host a
+/// pointer at all.
+fn exported_memory(caller: &Caller<'_, HostState>, import: &str) -> Result<wasmtime::Memory> {
+    match caller.data().exports.memory {
+        Some(memory) => Ok(memory),
+        None => Err(guest_error(import, vera_layout::GuestError::host("the module exports no `memory`")).into()),
+    }
 }
 
 fn guest_error(import: &str, source: vera_layout::GuestError) -> HostTrap {
