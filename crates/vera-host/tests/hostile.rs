@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::*;
 use vera_host::families::collections::{Import, Op};
-use vera_host::{HostLimits, Program, Value};
+use vera_host::{HostLimits, LoadOptions, Program, Value};
 use vera_layout::collection::{bucket_size, Kind, MAP_TAG, SET_TAG};
 use vera_layout::{Field, Tag};
 use wasmtime::ValType;
@@ -53,43 +53,69 @@ fn check_cases(cases: fn() -> Vec<Case>) {
         .unwrap_or_else(|e| std::panic::resume_unwind(e));
 }
 
+/// Runs every case twice: with the Map/Set call sites rewritten to pass
+/// `heap_ptr` (the default) and with the module compiled as given.
 fn check(cases: &[Case]) {
-    let mut programs: HashMap<*const String, Program> = HashMap::new();
     let mut failures = Vec::new();
-    for case in cases {
-        let outcome = if case.opts.timeout.is_some() || case.opts.max_memory.is_some() || case.opts.limits.is_some() {
-            run_with(&case.wat, &case.func, &case.opts)
-        } else {
-            let key = std::rc::Rc::as_ptr(&case.wat);
-            if let std::collections::hash_map::Entry::Vacant(slot) = programs.entry(key) {
-                // A load error is reported by `run` below.
-                if let Ok(p) = Program::load(case.wat.as_bytes()) {
-                    slot.insert(p);
+    for as_is in [false, true] {
+        let mut programs: HashMap<*const String, Program> = HashMap::new();
+        let load = LoadOptions {
+            as_is,
+            ..LoadOptions::default()
+        };
+        for case in cases {
+            let outcome = if case.opts.timeout.is_some() || case.opts.max_memory.is_some() || case.opts.limits.is_some()
+            {
+                run_with(
+                    &case.wat,
+                    &case.func,
+                    &Opts {
+                        as_is,
+                        ..case.opts.clone()
+                    },
+                )
+            } else {
+                let key = std::rc::Rc::as_ptr(&case.wat);
+                if let std::collections::hash_map::Entry::Vacant(slot) = programs.entry(key) {
+                    // A load error is reported by `run_with` below.
+                    if let Ok(p) = Program::load_with(case.wat.as_bytes(), &load) {
+                        slot.insert(p);
+                    }
                 }
+                match programs.get(&key) {
+                    Some(p) => run_loaded(p, &case.func, &case.wat),
+                    None => run_with(
+                        &case.wat,
+                        &case.func,
+                        &Opts {
+                            as_is,
+                            ..Opts::default()
+                        },
+                    ),
+                }
+            };
+            let ok = match (&case.expect, &outcome) {
+                (Expect::Ok, Outcome::Value(_)) => true,
+                (Expect::Value(v), Outcome::Value(got)) => v == got,
+                (Expect::Trap(parts), Outcome::Trap { message, .. }) => {
+                    parts.iter().all(|p| message.contains(p.as_str()))
+                }
+                _ => false,
+            };
+            if !ok {
+                let mode = if as_is { "as is" } else { "rewritten" };
+                failures.push(format!(
+                    "[{}] {} ({mode}): expected {:?}, got {:?}",
+                    case.class, case.name, case.expect, outcome
+                ));
             }
-            match programs.get(&key) {
-                Some(p) => run_loaded(p, &case.func, &case.wat),
-                None => run(&case.wat, &case.func),
-            }
-        };
-        let ok = match (&case.expect, &outcome) {
-            (Expect::Ok, Outcome::Value(_)) => true,
-            (Expect::Value(v), Outcome::Value(got)) => v == got,
-            (Expect::Trap(parts), Outcome::Trap { message, .. }) => parts.iter().all(|p| message.contains(p.as_str())),
-            _ => false,
-        };
-        if !ok {
-            failures.push(format!(
-                "[{}] {}: expected {:?}, got {:?}",
-                case.class, case.name, case.expect, outcome
-            ));
         }
     }
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",
         failures.len(),
-        cases.len(),
+        2 * cases.len(),
         failures.join("\n")
     );
 }

@@ -9,7 +9,10 @@
 //! program compiled with `VERA_EAGER_GC=1` (the guest collects on every
 //! allocation), run with `--guest-alloc` so every host allocation goes
 //! through that `alloc`: it must print exactly the same, so a pointer the
-//! host holds across `alloc` without rooting it shows up as a difference.
+//! host holds across `alloc` without rooting it shows up as a difference;
+//! those run a second time with `--as-is` (the module's Map/Set call sites
+//! not rewritten to pass `heap_ptr`), so both ways of calling the imports
+//! are checked end to end.
 //!
 //! Network fixtures talk to `scripts/fixture_server.py` (the same server
 //! the regeneration script starts): its addresses reach the program as
@@ -176,12 +179,19 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
     let mut problems = compare(&got, want_stdout, want_err, want_code);
     let eager = stem.with_extension("eager-gc.wasm");
     if eager.exists() {
-        let got = run_fixture(stem, &eager, &["--guest-alloc"]);
-        problems.extend(
-            compare(&got, want_stdout, want_err, want_code)
-                .into_iter()
-                .map(|p| format!("[eager-gc build] {p}")),
-        );
+        // With the Map/Set call sites passing `heap_ptr` (the default) and
+        // with the module as compiled.
+        for (flags, label) in [
+            (&["--guest-alloc"][..], "eager-gc build"),
+            (&["--guest-alloc", "--as-is"][..], "eager-gc build, --as-is"),
+        ] {
+            let got = run_fixture(stem, &eager, flags);
+            problems.extend(
+                compare(&got, want_stdout, want_err, want_code)
+                    .into_iter()
+                    .map(|p| format!("[{label}] {p}")),
+            );
+        }
     }
     (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
 }

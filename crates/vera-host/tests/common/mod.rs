@@ -79,6 +79,9 @@ pub struct Opts {
     /// Let the host bump `heap_ptr` itself. Off by default here, so every
     /// host allocation reaches the (hostile) `alloc` export.
     pub bump_allocate: bool,
+    /// Compile the module as given, without passing `heap_ptr` through the
+    /// Map/Set call sites (`LoadOptions::as_is`).
+    pub as_is: bool,
 }
 
 pub fn run(wat: &str, func: &str) -> Outcome {
@@ -91,6 +94,7 @@ pub fn run_with(wat: &str, func: &str, opts: &Opts) -> Outcome {
     guarded(func, wat, || {
         let load = LoadOptions {
             timeouts: opts.timeout.is_some(),
+            as_is: opts.as_is,
             ..LoadOptions::default()
         };
         let program = match Program::load_with(wat.as_bytes(), &load) {
