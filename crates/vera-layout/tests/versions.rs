@@ -89,6 +89,21 @@ fn check(heap: &mut TestHeap, kind: Kind, tag: Tag, w: u32, model: &Model) {
 }
 
 fn run(kind: Kind, tag: Tag, ops: Vec<Op>) {
+    run_checking(kind, tag, ops, true)
+}
+
+/// Runs `ops`; after each step checks every version (`every_step`) or the
+/// newest and one other, and every version at the end.
+/// The version an op names: `usize::MAX` is the newest.
+fn pick(version: usize, count: usize) -> usize {
+    if version == usize::MAX {
+        count - 1
+    } else {
+        version % count
+    }
+}
+
+fn run_checking(kind: Kind, tag: Tag, ops: Vec<Op>, every_step: bool) {
     let mut heap = TestHeap::stressed();
     let empty = collection::new(&mut heap, kind).unwrap();
     heap.pin(empty);
@@ -100,10 +115,10 @@ fn run(kind: Kind, tag: Tag, ops: Vec<Op>) {
             k
         }
     };
-    for op in ops {
+    for (step, op) in ops.into_iter().enumerate() {
         match op {
             Op::Insert { version, key, val } => {
-                let (w, m) = versions[version % versions.len()].clone();
+                let (w, m) = versions[pick(version, versions.len())].clone();
                 let val = if kind == Kind::Set { 0 } else { val };
                 let kf = key_field(&mut heap, tag, key);
                 let nw = collection::insert(&mut heap, kind, w, tag, kf, Tag::Int, Field::int(val)).unwrap();
@@ -111,14 +126,14 @@ fn run(kind: Kind, tag: Tag, ops: Vec<Op>) {
                 versions.push((nw, model_insert(&m, key_of(key), val, kind == Kind::Set)));
             }
             Op::Remove { version, key } => {
-                let (w, m) = versions[version % versions.len()].clone();
+                let (w, m) = versions[pick(version, versions.len())].clone();
                 let kf = key_field(&mut heap, tag, key);
                 let nw = collection::remove(&mut heap, kind, w, tag, kf).unwrap();
                 heap.pin(nw);
                 versions.push((nw, model_remove(&m, key_of(key))));
             }
             Op::Get { version, key } => {
-                let (w, m) = versions[version % versions.len()].clone();
+                let (w, m) = versions[pick(version, versions.len())].clone();
                 let kf = key_field(&mut heap, tag, key);
                 let got = collection::get(heap.memory_mut(), kind, w, tag, kf).unwrap();
                 let want = m.iter().find(|e| e.0 == key_of(key)).map(|e| e.1);
@@ -126,9 +141,52 @@ fn run(kind: Kind, tag: Tag, ops: Vec<Op>) {
             }
         }
         // Every version, old and new, still reads exactly as it did.
-        for (w, m) in versions.clone() {
+        if every_step {
+            for (w, m) in versions.clone() {
+                check(&mut heap, kind, tag, w, &m);
+            }
+        } else {
+            let (w, m) = versions[versions.len() - 1].clone();
+            check(&mut heap, kind, tag, w, &m);
+            let (w, m) = versions[step * 7919 % versions.len()].clone();
             check(&mut heap, kind, tag, w, &m);
         }
+    }
+    for (w, m) in versions.clone() {
+        check(&mut heap, kind, tag, w, &m);
+    }
+}
+
+/// Mostly the newest version (a chain, as `array_fold` makes), now and
+/// then an old one: long version trees whose old versions get updated.
+fn long_tree_op() -> impl Strategy<Value = Op> {
+    let version = prop_oneof![3 => Just(usize::MAX), 1 => any::<usize>()];
+    let key = -40i64..40;
+    prop_oneof![
+        5 => (version.clone(), key.clone(), any::<i64>()).prop_map(|(version, key, val)| Op::Insert { version, key, val }),
+        2 => (version.clone(), key.clone()).prop_map(|(version, key)| Op::Remove { version, key }),
+        1 => (version, key).prop_map(|(version, key)| Op::Get { version, key }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Hundreds of versions from 80 keys: the buckets grow several times,
+    /// on the newest version and on old ones (whose updates copy).
+    #[test]
+    fn long_version_trees_match_the_model(ops in prop::collection::vec(long_tree_op(), 200..500)) {
+        run_checking(Kind::Map, Tag::Int, ops, false);
+    }
+
+    #[test]
+    fn long_string_version_trees_match_the_model(ops in prop::collection::vec(long_tree_op(), 200..500)) {
+        run_checking(Kind::Map, Tag::Str, ops, false);
+    }
+
+    #[test]
+    fn long_set_version_trees_match_the_model(ops in prop::collection::vec(long_tree_op(), 200..500)) {
+        run_checking(Kind::Set, Tag::Int, ops, false);
     }
 }
 
