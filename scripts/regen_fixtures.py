@@ -17,6 +17,11 @@ Written:
                         the long folds: their eager builds overflow the
                         guest collector's own mark worklist, under
                         `vera run` too)
+  NAME.v025.wasm        for the JSON and HTML fixtures (V025_PREFIXES): the
+                        same program compiled by Vera 0.2.5, whose maps live
+                        in the module, so vera-rt builds and reads JSON
+                        objects and HTML attributes through the module's
+                        exports; it must print the same
   NAME.expected.json    {"stdout", "stderr_first_line", "exit_code"} and,
                         where corrected, "reference" (what vera run printed)
                         and "why"
@@ -58,6 +63,7 @@ EAGER_GC_PREFIXES = ("map_", "set_", "json_", "app_", "html_", "md_", "http_", "
 # Vera 0.2.3 miscompiles html_tree's rooting: its eager-GC build prints
 # garbage under `vera run` too.
 EAGER_GC_SKIP = {"html_tree"}
+V025_PREFIXES = ("json_", "html_", "app_")
 
 
 def run_reference(vera: str, source: Path) -> dict:
@@ -87,13 +93,17 @@ def run_reference(vera: str, source: Path) -> dict:
     }
 
 
-def regen(vera: str, source: Path) -> None:
+def regen(vera: str, vera25: str, source: Path) -> None:
     stem = source.with_suffix("")
     with tempfile.TemporaryDirectory() as out:
         wasm = Path(out) / "prog.wasm"
         subprocess.run([vera, "compile", str(source), "-o", str(wasm)],
                        check=True, capture_output=True)
         shutil.copyfile(wasm, stem.with_suffix(".wasm"))
+        if source.stem.startswith(V025_PREFIXES):
+            subprocess.run([vera25, "compile", str(source), "-o", str(wasm)],
+                           check=True, capture_output=True)
+            shutil.copyfile(wasm, stem.with_suffix(".v025.wasm"))
         if source.stem.startswith(EAGER_GC_PREFIXES) and source.stem not in EAGER_GC_SKIP and not any(w in source.stem for w in ("chain", "fold")):
             subprocess.run([vera, "compile", str(source), "-o", str(wasm)],
                            check=True, capture_output=True,
@@ -115,15 +125,15 @@ def regen(vera: str, source: Path) -> None:
 
 
 def main() -> None:
-    vera = sys.argv[1]
-    names = sys.argv[2:]
+    vera, vera25 = sys.argv[1], sys.argv[2]
+    names = sys.argv[3:]
     sources = sorted(FIXTURES.glob("*.vera"))
     if names:
         sources = [s for s in sources if s.stem in names]
     server = start_server()
     try:
         for source in sources:
-            regen(vera, source)
+            regen(vera, vera25, source)
     finally:
         server.stdin.close()
         server.wait(timeout=10)

@@ -10,7 +10,7 @@ use vera_layout::test_heap::TestHeap;
 fn round(v: &json::JVal, stress: bool) -> String {
     let mut heap = if stress { TestHeap::stressed() } else { TestHeap::new() };
     let ptr = json::build(&mut heap, v).expect("build");
-    json::stringify(vera_layout::Heap::memory_mut(&mut heap), ptr, 1 << 24).expect("stringify")
+    json::stringify(&mut heap, ptr, 1 << 24).expect("stringify")
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -186,15 +186,18 @@ impl Program {
 
     /// The functions a user can call: exported functions other than the
     /// runtime's own (`alloc`, `register_wrapper`..., or any `vera.`-prefixed
-    /// export of a Vera 0.2.4+ module), in export order.
+    /// export or map helper of a Vera 0.2.4+ module), in export order.
     pub fn entry_points(&self) -> Vec<String> {
         self.module
             .exports()
             .filter(|e| matches!(e.ty(), ExternType::Func(_)))
             .map(|e| e.name().to_owned())
             .filter(|n| {
+                // `$` is in no Vera function's name, only in the map
+                // helpers (`map_from_arrays$ks_vb`...) Vera 0.2.4+ exports.
                 !matches!(n.as_str(), "alloc" | "register_wrapper" | "gc_collect")
                     && !n.starts_with(guest::RUNTIME_PREFIX)
+                    && !n.contains('$')
             })
             .collect()
     }

@@ -76,6 +76,7 @@ impl HostState {
                 gc_stack_limit: None,
                 heap_ptr: None,
                 register_wrapper: None,
+                module_maps: None,
             },
             stdout,
             stderr,

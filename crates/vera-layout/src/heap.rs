@@ -8,7 +8,9 @@
 //! heap, no slice of memory can be held across [`Heap::alloc`]: the borrow
 //! checker enforces "memory may move".
 
+use crate::collection::Kind;
 use crate::error::{GuestError, GuestErrorKind, GuestResult};
+use crate::field::{Field, Tag};
 use crate::mem;
 
 /// Guest memory plus the guest's allocator and shadow stack.
@@ -83,6 +85,32 @@ pub trait Heap {
         let ptr = self.alloc(size)?;
         mem::write_bytes(self.memory_mut(), ptr, data)?;
         Ok(ptr)
+    }
+
+    /// Builds a `Map<String, V>` that the host makes itself (a JSON
+    /// object, an HTML element's attributes) from `entries`, in order, with
+    /// the insert semantics; values are of `vtag` (`Str` or `Word`). By
+    /// default in a guest bucket, the layout Vera 0.2.3 modules hand the
+    /// host; a heap whose module keeps its own maps (Vera 0.2.4 and later)
+    /// builds it through the module instead. The caller keeps the entries'
+    /// blocks alive.
+    fn build_string_map(&mut self, vtag: Tag, entries: &[(Field, Field)]) -> GuestResult<u32>
+    where
+        Self: Sized,
+    {
+        let _ = vtag;
+        crate::collection::from_entries(self, Kind::Map, Tag::Str, entries)
+    }
+
+    /// The entries of such a map, in insertion order. Reading through a
+    /// module allocates: whatever the caller holds besides `w` (which is
+    /// held meanwhile) it must root.
+    fn string_map_entries(&mut self, vtag: Tag, w: u32) -> GuestResult<Vec<(Field, Field)>>
+    where
+        Self: Sized,
+    {
+        let _ = vtag;
+        crate::collection::entries(self.memory_mut(), Kind::Map, w)
     }
 
     /// Runs `body` with `roots` held, so the guest's collector keeps them

@@ -14,6 +14,12 @@
 //! not rewritten to pass `heap_ptr`), so both ways of calling the imports
 //! are checked end to end.
 //!
+//! The JSON and HTML fixtures also have `NAME.v025.wasm`, the program as
+//! Vera 0.2.5 compiles it: its maps are its own hash tries, so vera-rt
+//! builds and reads JSON objects and HTML attributes through the module's
+//! `map_from_arrays$ks_v*`, `map_keys$ks` and `map_values$v*` exports. It
+//! must print the same.
+//!
 //! Network fixtures talk to `scripts/fixture_server.py` (the same server
 //! the regeneration script starts): its addresses reach the program as
 //! `VERA_RT_FIXTURE_HTTP` and `VERA_RT_FIXTURE_CLOSED`, and the Inference
@@ -192,6 +198,15 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
                     .map(|p| format!("[{label}] {p}")),
             );
         }
+    }
+    let v025 = stem.with_extension("v025.wasm");
+    if v025.exists() {
+        let got = run_fixture(stem, &v025, &[]);
+        problems.extend(
+            compare(&got, want_stdout, want_err, want_code)
+                .into_iter()
+                .map(|p| format!("[Vera 0.2.5 build] {p}")),
+        );
     }
     (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
 }

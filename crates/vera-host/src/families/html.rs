@@ -16,7 +16,6 @@
 //! bytes), `HtmlText(s)` tag 1 and `HtmlComment(s)` tag 2 (string +4/+8,
 //! 16 bytes). Attribute maps are built by `vera_layout::collection`.
 
-use vera_layout::collection::{self, Kind};
 use vera_layout::values::{self, Payload, ERR, OK};
 use vera_layout::{mem, Field, GuestError, GuestResult, Heap, Tag};
 use wasmtime::Result;
@@ -62,7 +61,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let import = name.to_owned();
             linker.func_wrap("vera", name, move |mut c: C<'_>, ptr: i32| -> Result<(i32, i32)> {
                 let (p, l) = with_heap(&mut c, &import, |h| {
-                    let node = read_node(h.memory_mut(), ptr as u32, 0)?;
+                    let node = read_node(h, ptr as u32)?;
                     let text = if import == "html_text" {
                         text_of(&node)
                     } else {
@@ -78,7 +77,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             name,
             |mut c: C<'_>, ptr: i32, sp: i32, sl: i32| -> Result<(i32, i32)> {
                 let (p, n) = with_heap(&mut c, "html_query", |h| {
-                    let node = read_node(h.memory_mut(), ptr as u32, 0)?;
+                    let node = read_node(h, ptr as u32)?;
                     let selector = values::read_string(h.memory(), sp as u32, sl as u32)?;
                     let found = query(&node, &selector);
                     values::alloc_array_with(h, found.len(), 4, |h, i| write_node(h, found[i]).map(u64::from))
@@ -137,7 +136,7 @@ fn write_attrs(heap: &mut impl Heap, attrs: &[(String, String)]) -> GuestResult<
             let v = Field(mem::read_u64(m, scratch + 16 * i + 8)?);
             entries.push((k, v));
         }
-        collection::from_entries(h, Kind::Map, Tag::Str, &entries)
+        h.build_string_map(Tag::Str, &entries)
     })
 }
 
@@ -145,36 +144,42 @@ fn read_str_at(m: &[u8], at: u32) -> GuestResult<String> {
     values::read_string(m, mem::read_u32(m, at)?, mem::read_u32(m, at + 4)?)
 }
 
-/// Reads an `HtmlNode` tree (memory is mutable only because reading a Map
-/// version reroots it).
-pub fn read_node(m: &mut [u8], ptr: u32, depth: u32) -> GuestResult<Node> {
+/// Reads the `HtmlNode` tree at `ptr`, which is held meanwhile (reading
+/// attributes through a module that keeps its own maps allocates).
+pub fn read_node(heap: &mut impl Heap, ptr: u32) -> GuestResult<Node> {
+    heap.with_roots(&[ptr], |h| read_at(h, ptr, 0))
+}
+
+fn read_at(heap: &mut impl Heap, ptr: u32, depth: u32) -> GuestResult<Node> {
     let corrupt = |detail: String| GuestError::corrupt("HtmlNode", ptr, detail);
     if depth > MAX_DEPTH {
         return Err(corrupt("nested too deeply".into()));
     }
-    if !super::visit_tree_node(m.len(), depth) {
+    if !super::visit_tree_node(heap.memory().len(), depth) {
         return Err(corrupt("more nodes than memory holds (shared or cyclic nodes)".into()));
     }
+    let m = heap.memory();
     Ok(match mem::read_u32(m, ptr)? {
         0 => {
             let name = read_str_at(m, ptr + 4)?;
             let map = mem::read_u32(m, ptr + 12)?;
+            let (cp, cn) = (mem::read_u32(m, ptr + 16)?, mem::read_u32(m, ptr + 20)?);
             let mut attrs = Vec::new();
-            for (k, v) in collection::entries(m, Kind::Map, map)? {
+            for (k, v) in heap.string_map_entries(Tag::Str, map)? {
+                let m = heap.memory();
                 attrs.push((
                     values::read_string(m, k.lo(), k.hi())?,
                     values::read_string(m, v.lo(), v.hi())?,
                 ));
             }
-            let (cp, cn) = (mem::read_u32(m, ptr + 16)?, mem::read_u32(m, ptr + 20)?);
             if (cn as i32) < 0 {
                 return Err(corrupt(format!("child count {}", cn as i32)));
             }
-            mem::bytes(m, cp, cn as usize * 4)?;
+            mem::bytes(heap.memory(), cp, cn as usize * 4)?;
             let mut children = Vec::with_capacity(cn as usize);
             for i in 0..cn {
-                let child = mem::read_u32(m, cp + 4 * i)?;
-                children.push(read_node(m, child, depth + 1)?);
+                let child = mem::read_u32(heap.memory(), cp + 4 * i)?;
+                children.push(read_at(heap, child, depth + 1)?);
             }
             Node::Element { name, attrs, children }
         }
@@ -813,7 +818,7 @@ mod tests {
         let tree = parse("<div id=a class='x y'><p>t<!-- c --></p><img src=q></div>").unwrap();
         let mut heap = TestHeap::stressed();
         let ptr = write_node(&mut heap, &tree).unwrap();
-        assert_eq!(read_node(heap.memory_mut(), ptr, 0).unwrap(), tree);
+        assert_eq!(read_node(&mut heap, ptr).unwrap(), tree);
         assert_eq!(query(&tree, ".y").len(), 1);
         assert_eq!(query(&tree, "div [src]").len(), 1);
     }

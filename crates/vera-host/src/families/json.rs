@@ -10,7 +10,9 @@
 //! hand-written for those messages; nesting deeper than [`MAX_DEPTH`]
 //! traps with Python's RecursionError text. The result is built straight
 //! into guest memory: every JObject's `Map<String, Json>` comes from
-//! `collection::from_entries`, everything built so far stays reachable from
+//! `Heap::build_string_map` (a bucket built by `collection::from_entries`,
+//! or, for a Vera 0.2.4+ module that keeps its own maps, the module's
+//! `map_from_arrays$ks_vb`), everything built so far stays reachable from
 //! a rooted block while more is allocated.
 //!
 //! `json_stringify` walks the guest tree (JObject maps in insertion order)
@@ -25,7 +27,6 @@
 
 use std::collections::HashMap;
 
-use vera_layout::collection::{self, Kind};
 use vera_layout::values::{self, Payload, ERR, OK};
 use vera_layout::{mem, Field, GuestError, GuestResult, Heap, Tag};
 use wasmtime::Result;
@@ -474,7 +475,7 @@ fn write(h: &mut impl Heap, v: &JVal) -> GuestResult<u32> {
                 Ok(kp as u64 | (vp as u64) << 32)
             })?;
             h.with_roots(&[scratch], |h| {
-                let map = collection::from_entries(h, Kind::Map, Tag::Str, &entries)?;
+                let map = h.build_string_map(Tag::Word, &entries)?;
                 values::alloc_adt(h, JOBJECT, Payload::Word(map))
             })
         }
@@ -489,12 +490,12 @@ pub fn build(h: &mut impl Heap, v: &JVal) -> GuestResult<u32> {
 
 /// `json_stringify` of the tree at `ptr` with output limit `max` (bytes);
 /// `Err` is the trap message.
-pub fn stringify(memory: &mut [u8], ptr: u32, max: usize) -> std::result::Result<String, String> {
+pub fn stringify(h: &mut impl Heap, ptr: u32, max: usize) -> std::result::Result<String, String> {
     let mut out = Output {
         text: String::new(),
         max,
     };
-    match emit(memory, ptr, &mut out, 0) {
+    match emit_rooted(h, ptr, &mut out) {
         Ok(()) => Ok(out.text),
         Err(StringifyError::Guest(e)) => Err(e.to_string()),
         Err(StringifyError::Refused(msg)) => Err(msg),
@@ -589,7 +590,14 @@ pub fn quote(s: &str, out: &mut String) {
     out.push('"');
 }
 
-fn emit(memory: &mut [u8], ptr: u32, out: &mut Output, depth: usize) -> std::result::Result<(), StringifyError> {
+/// [`emit`] of a whole tree, its root held meanwhile (a module that keeps
+/// its own maps allocates while they are read, and every node is reachable
+/// from the root).
+fn emit_rooted(h: &mut impl Heap, ptr: u32, out: &mut Output) -> std::result::Result<(), StringifyError> {
+    h.with_roots(&[ptr], |h| Ok(emit(h, ptr, out, 0)))?
+}
+
+fn emit(h: &mut impl Heap, ptr: u32, out: &mut Output, depth: usize) -> std::result::Result<(), StringifyError> {
     if out.text.len() > out.max {
         return Err(StringifyError::TooLong);
     }
@@ -598,6 +606,7 @@ fn emit(memory: &mut [u8], ptr: u32, out: &mut Output, depth: usize) -> std::res
             "maximum recursion depth exceeded while calling a Python object".to_owned(),
         ));
     }
+    let memory = h.memory();
     match mem::read_u32(memory, ptr)? {
         JNULL => out.push_str("null"),
         JBOOL => out.push_str(if mem::read_u32(memory, mem::offset(ptr, 4)?)? != 0 {
@@ -630,23 +639,23 @@ fn emit(memory: &mut [u8], ptr: u32, out: &mut Output, depth: usize) -> std::res
                 if i > 0 {
                     out.push(',');
                 }
-                let item = mem::read_u32(memory, p + 4 * i)?;
-                emit(memory, item, out, depth + 1)?;
+                let item = mem::read_u32(h.memory(), p + 4 * i)?;
+                emit(h, item, out, depth + 1)?;
             }
             out.push(']');
         }
         JOBJECT => {
             let w = mem::read_u32(memory, mem::offset(ptr, 4)?)?;
-            let entries = collection::entries(memory, Kind::Map, w)?;
+            let entries = h.string_map_entries(Tag::Word, w)?;
             out.push('{');
             for (i, (key, val)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                let key = String::from_utf8_lossy(vera_layout::field::str_bytes(memory, key)?).into_owned();
+                let key = String::from_utf8_lossy(vera_layout::field::str_bytes(h.memory(), key)?).into_owned();
                 quote(&key, &mut out.text);
                 out.push(':');
-                emit(memory, val.lo(), out, depth + 1)?;
+                emit(h, val.lo(), out, depth + 1)?;
             }
             out.push('}');
         }
@@ -688,7 +697,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                     text: String::new(),
                     max,
                 };
-                match emit(h.memory_mut(), ptr as u32, &mut out, 0) {
+                match emit_rooted(h, ptr as u32, &mut out) {
                     Ok(()) => Ok(Some(out.text)),
                     Err(StringifyError::Guest(e)) => Err(e),
                     Err(StringifyError::Refused(msg)) => {
