@@ -1191,6 +1191,121 @@ fn hostile_json_is_refused() {
     check_cases(json_cases);
 }
 
+// ------------------------------------------------- module map exports
+
+/// Modules that keep their own maps (as Vera 0.2.4+ does): JSON objects are
+/// built through their `map_from_arrays$ks_vb` and read back through
+/// `map_keys$ks` and `map_values$vb`. A map here is a 16-byte block holding
+/// both arrays and their counts; the hostile variants lie or trap.
+fn module_map_cases() -> Vec<Case> {
+    let text = br#"{"a":1,"b":[true,{"c":"d"}],"e":{}}"#;
+    let mut img = Image::default();
+    img.bytes(FORGE, text);
+    let main = format!(
+        "(func (export \"main\") {})",
+        parse_then_stringify(&format!("(i32.const {FORGE}) (i32.const {})", text.len()))
+    );
+    let build = |body: &str| {
+        format!(
+            "(func (export \"map_from_arrays$ks_vb\") (param $k i32) (param $kn i32) (param $v i32) (param $vn i32) (result i32)
+               (local $m i32) {body})"
+        )
+    };
+    let good_build = build(
+        "(local.set $m (call $alloc (i32.const 16)))
+         (i32.store (local.get $m) (local.get $k)) (i32.store offset=4 (local.get $m) (local.get $kn))
+         (i32.store offset=8 (local.get $m) (local.get $v)) (i32.store offset=12 (local.get $m) (local.get $vn))
+         (local.get $m)",
+    );
+    let keys = |body: &str| format!("(func (export \"map_keys$ks\") (param $m i32) (result i32 i32) {body})");
+    let values = |body: &str| format!("(func (export \"map_values$vb\") (param $m i32) (result i32 i32) {body})");
+    let good_keys = keys("(i32.load (local.get $m)) (i32.load offset=4 (local.get $m))");
+    let good_values = values("(i32.load offset=8 (local.get $m)) (i32.load offset=12 (local.get $m))");
+    let variants: Vec<(&str, String, Expect)> = vec![
+        (
+            "well-behaved exports: the document round-trips",
+            [good_build.clone(), good_keys.clone(), good_values.clone()].concat(),
+            Expect::Value(Value::Str(String::from_utf8(text.to_vec()).unwrap())),
+        ),
+        (
+            "map_from_arrays$ks_vb of the wrong type",
+            [
+                "(func (export \"map_from_arrays$ks_vb\") (param i32) (result i32) (i32.const 0))".to_owned(),
+                good_keys.clone(),
+                good_values.clone(),
+            ]
+            .concat(),
+            trap(&["vera.json_parse", "does not export `map_from_arrays$ks_vb`"]),
+        ),
+        (
+            "map_from_arrays$ks_vb traps",
+            [build("unreachable"), good_keys.clone(), good_values.clone()].concat(),
+            trap(&["Reached `unreachable` WASM instruction"]),
+        ),
+        (
+            "no map_keys$ks to read a map back",
+            [good_build.clone(), good_values.clone()].concat(),
+            trap(&["vera.json_stringify", "does not export `map_keys$ks`"]),
+        ),
+        (
+            "map_keys$ks returns a negative count",
+            [
+                good_build.clone(),
+                keys("(i32.const 0) (i32.const -1)"),
+                good_values.clone(),
+            ]
+            .concat(),
+            trap(&["vera.json_stringify", "invalid length -1"]),
+        ),
+        (
+            "map_values$vb returns fewer values than keys",
+            [
+                good_build.clone(),
+                good_keys.clone(),
+                values("(i32.load offset=8 (local.get $m)) (i32.const 1)"),
+            ]
+            .concat(),
+            trap(&["vera.json_stringify", "invalid length"]),
+        ),
+        (
+            "map_keys$ks returns an array past the end of memory",
+            [
+                good_build.clone(),
+                keys("(i32.const -16) (i32.load offset=4 (local.get $m))"),
+                good_values,
+            ]
+            .concat(),
+            trap(&["Out-of-bounds memory access"]),
+        ),
+        (
+            "map_from_arrays$ks_vb returns a pointer past the end of memory",
+            [
+                build("(i32.const -8)"),
+                good_keys,
+                values("(i32.const 0) (i32.const 0)"),
+            ]
+            .concat(),
+            trap(&["Out-of-bounds memory access"]),
+        ),
+    ];
+    variants
+        .into_iter()
+        .map(|(name, exports, expect)| Case {
+            class: "module map exports (Vera 0.2.4+)",
+            name: name.to_owned(),
+            wat: std::rc::Rc::new(module(JSON_IMPORTS, &img, &(exports + &main), None)),
+            func: "main".into(),
+            opts: Opts::default(),
+            expect,
+        })
+        .collect()
+}
+
+#[test]
+fn misbehaving_module_maps_are_reported() {
+    check_cases(module_map_cases);
+}
+
 // ---------------------------------------------------------------- Decimal
 
 const DECIMAL_IMPORTS: &str = r#"
@@ -1681,6 +1796,7 @@ fn all_cases() -> Vec<Case> {
         string_field_cases(),
         alloc_cases(),
         json_cases(),
+        module_map_cases(),
         decimal_cases(),
         io_string_cases(),
         export_cases(),
