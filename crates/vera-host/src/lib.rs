@@ -142,9 +142,12 @@ impl Program {
         let threaded = if options.as_is {
             None
         } else {
-            vera_rewrite::thread_pointer(&binary, "heap_ptr", |module, name| {
-                module == "vera" && families::threads_heap_pointer(name)
-            })
+            vera_rewrite::thread_pointer(
+                &binary,
+                "heap_ptr",
+                |module, name| module == "vera" && families::threads_heap_pointer(name),
+                families::collections::inline_lookup,
+            )
             .ok()
             .flatten()
         };

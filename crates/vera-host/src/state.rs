@@ -53,6 +53,8 @@ pub struct HostState {
 /// Counters reported by `--stats`.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
+    /// Map and Set imports called (lookups the module answers itself, see
+    /// `vera_layout::inline`, are not).
     pub map_ops: u64,
     pub set_ops: u64,
     /// Host allocations made by bumping `heap_ptr`.

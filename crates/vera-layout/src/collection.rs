@@ -51,9 +51,9 @@ impl Kind {
 }
 
 // Wrapper block (host-allocated, WRAPPER_SIZE bytes).
-const W_TAG: u32 = 0;
-const W_STATE: u32 = 4;
-const W_LINK: u32 = 8;
+pub(crate) const W_TAG: u32 = 0;
+pub(crate) const W_STATE: u32 = 4;
+pub(crate) const W_LINK: u32 = 8;
 const W_OP: u32 = 12;
 const W_SLOT: u32 = 16;
 const W_POS: u32 = 20;
@@ -63,29 +63,29 @@ const W_VAL: u32 = 32;
 pub const WRAPPER_SIZE: u32 = 40;
 
 /// `state` of a root version: `link` is its bucket (0: empty).
-const ROOT: u32 = 0;
+pub(crate) const ROOT: u32 = 0;
 /// `state` of a diff version: `link` is the next newer version.
 const DIFF: u32 = 1;
 
 // Bucket block.
-const B_CAP: u32 = 0;
-const B_COUNT: u32 = 4;
-const B_SLOTS: u32 = 8;
-const SLOT_SIZE: u32 = 20;
-const S_OCC: u32 = 0;
-const S_KEY: u32 = 4;
-const S_VAL: u32 = 12;
+pub(crate) const B_CAP: u32 = 0;
+pub(crate) const B_COUNT: u32 = 4;
+pub(crate) const B_SLOTS: u32 = 8;
+pub(crate) const SLOT_SIZE: u32 = 20;
+pub(crate) const S_OCC: u32 = 0;
+pub(crate) const S_KEY: u32 = 4;
+pub(crate) const S_VAL: u32 = 12;
 /// Index entries hold `INDEX_LIVE | fingerprint << SLOT_BITS | slot`: the
 /// high bit keeps them outside any heap address (the guest heap stays below
 /// 2^31), so the guest's conservative collector never mistakes a slot
 /// number for a pointer; the fingerprint (5 more bits of the key's hash)
 /// lets a probe pass most entries of other keys without reading their slot.
-const INDEX_LIVE: u32 = 0x8000_0000;
-const SLOT_BITS: u32 = 26;
-const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+pub(crate) const INDEX_LIVE: u32 = 0x8000_0000;
+pub(crate) const SLOT_BITS: u32 = 26;
+pub(crate) const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
 /// Index positions are below `2 * MAX_CAPACITY`; a version record's `pos`
 /// word keeps the fingerprint above them.
-const POS_BITS: u32 = 27;
+pub(crate) const POS_BITS: u32 = 27;
 const POS_MASK: u32 = (1 << POS_BITS) - 1;
 
 /// The next index entry a probe looks at: the same offset in the next

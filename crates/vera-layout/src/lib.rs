@@ -6,7 +6,9 @@
 //! ([`heap`]), the 8-byte key/value fields of the collection tags `i`, `f`,
 //! `s`, `b` ([`field`]), the ADT and array shapes the host builds
 //! ([`values`]), and the Map/Set wrapper, bucket and version records
-//! ([`collection`], specified byte for byte in `LAYOUT.md`).
+//! ([`collection`], specified byte for byte in `LAYOUT.md`), and the same
+//! lookups compiled to WebAssembly for a module to run itself
+//! ([`inline`]).
 //!
 //! It does not know wasmtime. Everything is generic over [`heap::Heap`], which
 //! the host implements on a live instance and tests implement on a `Vec<u8>`
@@ -17,6 +19,7 @@ pub mod collection;
 pub mod error;
 pub mod field;
 pub mod heap;
+pub mod inline;
 pub mod mem;
 pub mod test_heap;
 pub mod values;

@@ -26,6 +26,11 @@
 //! keeps its type. The pointer must be a mutable `i32` global the module
 //! defines and exports.
 //!
+//! A rewritten import may also get a replacement: a function the caller
+//! supplies (with the import's original type), appended to the module,
+//! which its call sites then call instead; it does part of the import's
+//! work inside the module and calls the widened import for the rest.
+//!
 //! This crate knows WebAssembly, not wasmtime or Vera's memory layout.
 
 use std::collections::{HashMap, HashSet};
@@ -41,6 +46,22 @@ pub struct Threaded {
     pub wasm: Vec<u8>,
     /// `(module, name)` of every rewritten import.
     pub imports: Vec<(String, String)>,
+    /// `(module, name)` of the rewritten imports whose calls now go to a
+    /// replacement.
+    pub replaced: Vec<(String, String)>,
+}
+
+/// What a replacement for an import is built against.
+#[derive(Clone, Copy, Debug)]
+pub struct Site<'a> {
+    pub module: &'a str,
+    pub name: &'a str,
+    /// Function index of the (widened) import, for the replacement to call.
+    pub import: u32,
+    /// Global index of the pointer.
+    pub pointer: u32,
+    /// Memory 0 exists and has 32-bit addresses.
+    pub memory32: bool,
 }
 
 /// Why a module could not be rewritten (it is then used as it is; the
@@ -71,12 +92,15 @@ impl<E: fmt::Display> From<reencode::Error<E>> for Error {
 /// Rewrites the module in `wasm` (binary format) so that every import
 /// `wanted(module, name)` accepts, and that is only ever called directly,
 /// takes the value of the exported global `pointer` as an extra last
-/// parameter and returns its new value as an extra last result.
-/// `Ok(None)`: nothing to rewrite (no such import, or no such global).
+/// parameter and returns its new value as an extra last result. Where
+/// `replace` gives a function for such an import, its calls go to that
+/// function instead. `Ok(None)`: nothing to rewrite (no such import, or no
+/// such global).
 pub fn thread_pointer(
     wasm: &[u8],
     pointer: &str,
     wanted: impl Fn(&str, &str) -> bool,
+    replace: impl Fn(&Site) -> Option<wasm_encoder::Function>,
 ) -> Result<Option<Threaded>, Error> {
     let scan = Scan::of(wasm, pointer)?;
     let Some(global) = scan.pointer_global() else {
@@ -100,6 +124,31 @@ pub fn thread_pointer(
         return Ok(None);
     }
     let type_count = scan.func_types.len() as u32;
+    let mut replacements = Vec::new();
+    let mut replaced = Vec::new();
+    let first_new = scan.func_imports.len() as u32 + scan.defined_funcs;
+    for (index, import) in scan.func_imports.iter().enumerate() {
+        let index = index as u32;
+        if !threaded.contains(&index) || scan.defined_funcs == 0 {
+            continue;
+        }
+        let site = Site {
+            module: &import.module,
+            name: &import.name,
+            import: index,
+            pointer: global,
+            memory32: scan.memory32,
+        };
+        if let Some(body) = replace(&site) {
+            replacements.push(Replacement {
+                import: index,
+                index: first_new + replacements.len() as u32,
+                ty: import.ty,
+                body,
+            });
+            replaced.push((import.module.clone(), import.name.clone()));
+        }
+    }
     let mut rewriter = Rewriter {
         global,
         threaded,
@@ -110,13 +159,27 @@ pub fn thread_pointer(
             .collect(),
         widened,
         func_types: scan.func_types,
+        replacement_of: replacements.iter().map(|r| (r.import, r.index)).collect(),
+        replacements,
     };
     let mut module = wasm_encoder::Module::new();
     rewriter.parse_core_module(&mut module, Parser::new(0), wasm)?;
     Ok(Some(Threaded {
         wasm: module.finish(),
         imports: names,
+        replaced,
     }))
+}
+
+/// A function appended to the module that the calls of `import` go to.
+struct Replacement {
+    /// The import's function index.
+    import: u32,
+    /// Its function index.
+    index: u32,
+    /// The import's original type.
+    ty: u32,
+    body: wasm_encoder::Function,
 }
 
 struct FuncImport {
@@ -137,6 +200,12 @@ struct Scan {
     func_types: Vec<Option<FuncType>>,
     func_imports: Vec<FuncImport>,
     imported_globals: u32,
+    /// Functions the module defines.
+    defined_funcs: u32,
+    /// Memory 0 exists and has 32-bit addresses.
+    memory32: bool,
+    /// Memories seen so far (imported, then defined).
+    memories: u32,
     /// Types of the globals the module defines.
     defined_globals: Vec<wasmparser::GlobalType>,
     pointer_export: Option<u32>,
@@ -181,8 +250,15 @@ impl Scan {
                                 exact: matches!(import.ty, TypeRef::FuncExact(_)),
                             }),
                             TypeRef::Global(_) => scan.imported_globals += 1,
+                            TypeRef::Memory(memory) => scan.memory(memory),
                             _ => {}
                         }
+                    }
+                }
+                Payload::FunctionSection(reader) => scan.defined_funcs = reader.count(),
+                Payload::MemorySection(reader) => {
+                    for memory in reader {
+                        scan.memory(memory?);
                     }
                 }
                 Payload::GlobalSection(reader) => {
@@ -237,6 +313,13 @@ impl Scan {
         Ok(scan)
     }
 
+    fn memory(&mut self, memory: wasmparser::MemoryType) {
+        if self.memories == 0 {
+            self.memory32 = !memory.memory64;
+        }
+        self.memories += 1;
+    }
+
     /// Records the functions `ops` use other than by a direct `call`.
     fn escapes_in(&mut self, mut ops: wasmparser::OperatorsReader<'_>) -> Result<(), Error> {
         while !ops.eof() {
@@ -272,6 +355,9 @@ struct Rewriter {
     /// Original type index -> index of its widened copy.
     widened_type: HashMap<u32, u32>,
     func_types: Vec<Option<FuncType>>,
+    replacements: Vec<Replacement>,
+    /// Import function index -> the index of its replacement.
+    replacement_of: HashMap<u32, u32>,
 }
 
 impl Reencode for Rewriter {
@@ -329,18 +415,46 @@ impl Reencode for Rewriter {
         let mut function = self.new_function_with_parsed_locals(&body)?;
         let mut ops = body.get_operators_reader()?;
         while !ops.eof() {
-            match ops.read()? {
-                Operator::Call { function_index } if self.threaded.contains(&function_index) => {
+            let op = ops.read()?;
+            if let Operator::Call { function_index } = op {
+                if let Some(&index) = self.replacement_of.get(&function_index) {
+                    function.instruction(&Instruction::Call(index));
+                    continue;
+                }
+                if self.threaded.contains(&function_index) {
                     function.instruction(&Instruction::GlobalGet(self.global));
                     function.instruction(&Instruction::Call(function_index));
                     function.instruction(&Instruction::GlobalSet(self.global));
-                }
-                op => {
-                    function.instruction(&self.instruction(op)?);
+                    continue;
                 }
             }
+            function.instruction(&self.instruction(op)?);
         }
         code.function(&function);
+        Ok(())
+    }
+
+    fn parse_function_section(
+        &mut self,
+        functions: &mut wasm_encoder::FunctionSection,
+        section: wasmparser::FunctionSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_function_section(self, functions, section)?;
+        for replacement in &self.replacements {
+            functions.function(replacement.ty);
+        }
+        Ok(())
+    }
+
+    fn parse_code_section(
+        &mut self,
+        code: &mut CodeSection,
+        section: wasmparser::CodeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_code_section(self, code, section)?;
+        for replacement in &self.replacements {
+            code.function(&replacement.body);
+        }
         Ok(())
     }
 }
@@ -368,7 +482,7 @@ mod tests {
 
     fn rewrite(wat: &str, wanted: &str) -> Option<Threaded> {
         let wasm = wat::parse_str(wat).unwrap();
-        thread_pointer(&wasm, "heap_ptr", |m, n| m == "vera" && n == wanted).unwrap()
+        thread_pointer(&wasm, "heap_ptr", |m, n| m == "vera" && n == wanted, |_| None).unwrap()
     }
 
     fn validate(wasm: &[u8]) {
@@ -448,6 +562,48 @@ mod tests {
     }
 
     #[test]
+    fn calls_go_to_a_replacement_that_calls_the_widened_import() {
+        let wasm = wat::parse_str(module(POINTER, "")).unwrap();
+        let replace = |site: &Site| {
+            assert!(site.memory32);
+            // (w, key) -> the import's result, passing the pointer along.
+            let mut f = wasm_encoder::Function::new([]);
+            for i in [
+                Instruction::LocalGet(0),
+                Instruction::LocalGet(1),
+                Instruction::GlobalGet(site.pointer),
+                Instruction::Call(site.import),
+                Instruction::GlobalSet(site.pointer),
+                Instruction::End,
+            ] {
+                f.instruction(&i);
+            }
+            (site.name == "grow").then_some(f)
+        };
+        let threaded = thread_pointer(&wasm, "heap_ptr", |_, n| n == "grow", replace)
+            .unwrap()
+            .unwrap();
+        validate(&threaded.wasm);
+        assert_eq!(threaded.replaced, vec![("vera".to_owned(), "grow".to_owned())]);
+        let (_, body) = shape(&threaded.wasm);
+        // Two imports and `main`: the replacement is function 3.
+        let calls: Vec<&str> = body
+            .iter()
+            .map(String::as_str)
+            .filter(|op| op.starts_with("Call"))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                "Call { function_index: 3 }",
+                "Call { function_index: 1 }",
+                "Call { function_index: 3 }",
+                "Call { function_index: 0 }",
+            ]
+        );
+    }
+
+    #[test]
     fn leaves_imports_used_other_than_by_call() {
         let uses = [
             r#"(elem declare func $grow) (func (drop (ref.func $grow)))"#,
@@ -479,6 +635,6 @@ mod tests {
 
     #[test]
     fn malformed_input_is_an_error() {
-        assert!(thread_pointer(b"\0asm\x01\0\0\0\x01\xff", "heap_ptr", |_, _| true).is_err());
+        assert!(thread_pointer(b"\0asm\x01\0\0\0\x01\xff", "heap_ptr", |_, _| true, |_| None).is_err());
     }
 }

@@ -8,6 +8,7 @@
 
 use std::mem::MaybeUninit;
 use vera_layout::collection::{self, Kind};
+use vera_layout::inline;
 use vera_layout::values::{self, Payload, NONE, SOME};
 use vera_layout::{Field, GuestResult, Heap, Tag};
 
@@ -177,6 +178,23 @@ impl Cells<'_> {
 struct Threading {
     param: usize,
     result: usize,
+}
+
+/// A function the module runs instead of calling lookup import
+/// `site.name` (see `vera_layout::inline`); it calls the import for what it
+/// does not answer itself.
+pub fn inline_lookup(site: &vera_rewrite::Site) -> Option<wasm_encoder::Function> {
+    let import = Import::parse(site.name)?;
+    let lookup = match import.op {
+        Op::Get(key, value) if import.kind == Kind::Map => inline::Lookup::Get { key, value },
+        Op::Contains(key) => inline::Lookup::Contains { kind: import.kind, key },
+        _ => return None,
+    };
+    let target = inline::Target {
+        import: site.import,
+        heap_ptr: site.pointer,
+    };
+    site.memory32.then(|| inline::lookup(lookup, target)).flatten()
 }
 
 /// Defines import `name` with the signature Vera 0.2.3 gives it.
