@@ -293,16 +293,20 @@ def main():
             # What every engine must print: expected(), else the 0.2.3 build's output.
             reference = str(want) if want is not None else (rt.out if rt.ok else None)
             hamt = None
+            def timed_cell(result, who, digits):
+                """A peer's time, marked when its output is not the reference."""
+                cell = f"{result.wall:.{digits}f}"
+                if reference is not None and result.out != reference:
+                    wrong = f"{label}: {who} printed {result.out!r}, expected {reference}"
+                    failures.append(wrong)
+                    notes.append(wrong)
+                    cell += f" wrong ({len(notes)})"
+                return [cell, ratio(result.wall, rt.wall) if rt.ok else "-"]
+
             if n <= opts.hamt_max:
                 hamt = best(rt_cmd(f"{program}.v025.wasm", args), repeat)
                 if hamt.ok:
-                    cell = f"{hamt.wall:.3f}"
-                    if reference is not None and hamt.out != reference:
-                        wrong = f"{label}: the 0.2.5 build printed {hamt.out!r}, expected {reference}"
-                        failures.append(wrong)
-                        notes.append(wrong)
-                        cell += f" wrong ({len(notes)})"
-                    row += [cell, ratio(hamt.wall, rt.wall) if rt.ok else "-"]
+                    row += timed_cell(hamt, "the 0.2.5 build", 3)
                 else:
                     row += ["fails", "-"]
                     failures.append(f"{label}: vera-rt (0.2.5 build) failed: {hamt.why()}")
@@ -311,13 +315,7 @@ def main():
             if operations(program, n) <= opts.py_max and vera.exists():
                 py = run([str(vera), "run", f"{program}.vera", "--", *args], cwd=PROGRAMS)
                 if py.ok:
-                    cell = f"{py.wall:.2f}"
-                    if reference is not None and py.out != reference:
-                        wrong = f"{label}: `vera run` printed {py.out!r}, expected {reference}"
-                        failures.append(wrong)
-                        notes.append(wrong)
-                        cell += f" wrong ({len(notes)})"
-                    row += [cell, ratio(py.wall, rt.wall) if rt.ok else "-"]
+                    row += timed_cell(py, "`vera run`", 2)
                 else:
                     notes.append(f"{label}: `vera run` fails after {py.wall:.2f} s: {py.why()}")
                     row += [f"fails after {py.wall:.2f} ({len(notes)})", "-"]

@@ -3,7 +3,7 @@
 //! through the host's imports, are queried by `map_get`, `map_contains` and
 //! `set_contains` in a module rewritten to look up inline and in the same
 //! module compiled as given (every lookup then a host call); the two
-//! traces of answers must be equal. Old versions (which the inline path
+//! traces of answers, and the heaps they leave, must be equal. Old versions (which the inline path
 //! leaves to the host), removed keys, every key pattern the hash groups,
 //! NaNs and signed zeros are all in the mix.
 
@@ -200,6 +200,16 @@ fn program(shape: Shape, ops: &[Op]) -> String {
             }
         }
     }
+    // Then every byte of the heap, so what the lookups wrote (their
+    // `Option`s) must be alike too, not only their answers.
+    body += &format!(
+        "(local.set $r (i32.const {HEAP}))
+         (block $done (loop $bytes
+           (br_if $done (i32.ge_u (local.get $r) (global.get $heap)))
+           (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 31)) (i64.load8_u (local.get $r))))
+           (local.set $r (i32.add (local.get $r) (i32.const 1)))
+           (br $bytes)))\n"
+    );
     let funcs =
         format!("(func (export \"main\") (result i64) (local $acc i64) (local $r i32)\n{body}(local.get $acc))");
     module(&shape.imports(), &Image::default(), &funcs, None)
@@ -269,7 +279,7 @@ fn a_grown_map_finds_what_it_holds() {
             key,
         }))
         .collect();
-    let wat = program(Shape::IntMap, &ops);
+    let wat = program(Shape::IntMap, &ops).replace("(local.set $r (i32.const 65536))", "(return (local.get $acc))");
     // 300 hits then 100 misses, folded as acc * 3 + found.
     let want = (0..400).fold(0i64, |acc, k| acc.wrapping_mul(3).wrapping_add((k < 300) as i64));
     assert_eq!(answers(&wat, false), Value::Int(want));
