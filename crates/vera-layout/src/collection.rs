@@ -99,6 +99,18 @@ fn next_pos(pos: u32, mask: u32) -> u32 {
     }
 }
 
+/// Runs `body` with `tag` as a constant: one copy of it per tag, each with
+/// that tag's hash and equality inlined.
+#[inline(always)]
+fn per_tag<R>(tag: Tag, mut body: impl FnMut(Tag) -> R) -> R {
+    match tag {
+        Tag::Int => body(Tag::Int),
+        Tag::Float => body(Tag::Float),
+        Tag::Str => body(Tag::Str),
+        Tag::Word => body(Tag::Word),
+    }
+}
+
 /// Where a key's index entry is, and its fingerprint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Place {
@@ -131,6 +143,7 @@ impl Place {
         }
     }
 }
+
 /// Smallest bucket capacity (slots).
 pub const MIN_CAPACITY: u32 = 8;
 /// Largest bucket capacity: keeps the block under 2^31 bytes.
@@ -151,7 +164,7 @@ enum Diff {
     /// The newer version appended slot `slot` (at index entry `at`); here
     /// it does not exist.
     Unappend { slot: u32, at: Place },
-    /// Here slot `slot` exists with `key`, `val` (index entry `pos`); the
+    /// Here slot `slot` exists with `key`, `val` (at index entry `at`); the
     /// newer version does not have it.
     Reappend {
         slot: u32,
@@ -373,14 +386,7 @@ impl Bucket {
     /// would go.
     #[inline(always)]
     fn probe(&self, memory: &[u8], tag: Tag, key: Field) -> GuestResult<Probe> {
-        // One copy of the loop per tag, each with its hash and equality
-        // inlined (the tag is a constant in every arm).
-        match tag {
-            Tag::Int => self.probe_as(memory, Tag::Int, key),
-            Tag::Float => self.probe_as(memory, Tag::Float, key),
-            Tag::Str => self.probe_as(memory, Tag::Str, key),
-            Tag::Word => self.probe_as(memory, Tag::Word, key),
-        }
+        per_tag(tag, |tag| self.probe_as(memory, tag, key))
     }
 
     #[inline(always)]
@@ -525,30 +531,19 @@ impl Bucket {
         })
     }
 
-    /// Calls `each` on the live (key, value) pairs in slot order, which is
-    /// first-insertion order; checks that there are `count` of them.
-    fn for_each_live(&self, memory: &[u8], mut each: impl FnMut(Field, Field) -> GuestResult<()>) -> GuestResult<()> {
-        let mut live = 0;
+    /// Live (key, value) pairs in slot order, which is first-insertion
+    /// order; checks that there are `count` of them.
+    fn entries(&self, memory: &[u8]) -> GuestResult<Vec<(Field, Field)>> {
+        let mut out = Vec::with_capacity(self.count as usize);
         for s in 0..self.used {
             let (occupied, key, val) = self.read_slot(memory, s)?;
             if occupied {
-                each(key, val)?;
-                live += 1;
+                out.push((key, val));
             }
         }
-        if live != self.count {
-            return Err(self.corrupt(format!("count {} but {live} live slots", self.count)));
+        if out.len() != self.count as usize {
+            return Err(self.corrupt(format!("count {} but {} live slots", self.count, out.len())));
         }
-        Ok(())
-    }
-
-    /// Live (key, value) pairs in slot order.
-    fn entries(&self, memory: &[u8]) -> GuestResult<Vec<(Field, Field)>> {
-        let mut out = Vec::with_capacity(self.count as usize);
-        self.for_each_live(memory, |key, val| {
-            out.push((key, val));
-            Ok(())
-        })?;
         Ok(out)
     }
 
@@ -556,12 +551,7 @@ impl Bucket {
     /// `fresh` (another block). Keys of one version are distinct, so each
     /// only needs a free index entry, not a comparison.
     fn copy_live_into(&self, memory: &mut [u8], fresh: &mut Bucket, tag: Tag) -> GuestResult<()> {
-        match tag {
-            Tag::Int => self.copy_live_as(memory, fresh, Tag::Int),
-            Tag::Float => self.copy_live_as(memory, fresh, Tag::Float),
-            Tag::Str => self.copy_live_as(memory, fresh, Tag::Str),
-            Tag::Word => self.copy_live_as(memory, fresh, Tag::Word),
-        }
+        per_tag(tag, |tag| self.copy_live_as(memory, fresh, tag))
     }
 
     #[inline(always)]
