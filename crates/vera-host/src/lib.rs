@@ -151,11 +151,16 @@ impl Program {
             .ok()
             .flatten()
         };
-        let (wasm, threaded_imports): (&[u8], Vec<String>) = match &threaded {
-            Some(t) => (&t.wasm, t.imports.iter().map(|(_, name)| name.clone()).collect()),
-            None => (&binary, Vec::new()),
+        // Should the rewritten module not compile (a module the rewrite
+        // does not expect), the module as given still runs.
+        let rewritten = threaded.and_then(|t| {
+            let module = Module::new(&engine, &t.wasm).ok()?;
+            Some((module, t.imports.into_iter().map(|(_, name)| name).collect()))
+        });
+        let (module, threaded_imports): (Module, Vec<String>) = match rewritten {
+            Some(compiled) => compiled,
+            None => (Module::new(&engine, &*binary).map_err(|e| invalid(&e))?, Vec::new()),
         };
-        let module = Module::new(&engine, wasm).map_err(|e| invalid(&e))?;
         let compile_time = start.elapsed();
         let mut linker = Linker::new(&engine);
         let mut missing = Vec::new();
