@@ -334,6 +334,33 @@ impl<'c> GuestHeap<'_, 'c> {
         }
     }
 
+    /// Before guest code allocates for a large build of this import's (a
+    /// parsed document's maps, built by the module's own exports): grows
+    /// memory so that what the build made so far fits again above the
+    /// bump pointer. Everything it made is still held, so the guest's
+    /// `alloc` would otherwise collect (finding nothing to free) and grow
+    /// by its shortfall at nearly every allocation, each collection paying
+    /// for the whole heap.
+    fn room_for_the_module(&mut self) {
+        if self.bumped_bytes < LARGE_BUILD {
+            return;
+        }
+        let top = match self.bump {
+            Some(bump) => bump.top as u64,
+            None => match self.heap_ptr.and_then(|g| g.get(&mut *self.caller).i32()) {
+                Some(p) => p as u32 as u64,
+                None => return,
+            },
+        };
+        let end = self.memory_mut().len() as u64;
+        if end.saturating_sub(top) < self.bumped_bytes && self.grow(self.bumped_bytes.div_ceil(PAGE)) {
+            let end = self.bump_end();
+            if let Some(bump) = &mut self.bump {
+                bump.end = end;
+            }
+        }
+    }
+
     /// Calls into the guest (`alloc`, `register_wrapper`). Imports the
     /// guest calls meanwhile are refused (see `families::with_heap`); a
     /// trap keeps its reason for `trap::classify`.
@@ -476,6 +503,7 @@ impl Heap for GuestHeap<'_, '_> {
             (keys, values)
         };
         let args = (keys as i32, n as i32, values as i32, n as i32);
+        self.room_for_the_module();
         let map = self.with_roots(&[keys, values], |h| {
             h.collecting(|h| h.call_guest(|c| build.call(c, args)))
         })?;
