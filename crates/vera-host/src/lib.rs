@@ -341,7 +341,9 @@ pub struct LoadOptions {
     /// Compile the module exactly as given. By default the call sites of
     /// the Map/Set imports are rewritten to pass the guest's `heap_ptr` in
     /// and out (see `vera_rewrite`), which spares each call two global
-    /// accesses through wasmtime's API.
+    /// accesses through wasmtime's API, and lookups go to functions added
+    /// to the module that answer most of them there
+    /// (`vera_layout::inline`).
     pub as_is: bool,
 }
 
@@ -364,7 +366,9 @@ pub struct RunOptions {
     /// Let the host bump-allocate its blocks (the default). Off, every
     /// host allocation calls the module's `alloc`, so a module built to
     /// collect on every allocation (`VERA_EAGER_GC=1`) checks the host's
-    /// rooting at each one.
+    /// rooting at each one. (Lookups the module answers itself, see
+    /// `LoadOptions::as_is`, bump their `Option` either way: they hold no
+    /// pointer across an allocation.)
     pub bump_allocate: bool,
     /// Bounds on what the host itself allocates for the guest.
     pub limits: HostLimits,
