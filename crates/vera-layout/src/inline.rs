@@ -49,12 +49,23 @@ pub fn lookup(lookup: Lookup, target: Target) -> Option<Function> {
         Lookup::Get { key, .. } => (Kind::Map, key),
         Lookup::Contains { kind, key } => (kind, key),
     };
-    if key == Tag::Str {
-        return None;
-    }
+    let key = match key {
+        Tag::Int => Key::Int,
+        Tag::Float => Key::Float,
+        Tag::Word => Key::Word,
+        Tag::Str => return None,
+    };
     let mut f = Emitter::new();
     f.body(kind, key, lookup, target);
     Some(f.function)
+}
+
+/// The keys a lookup here hashes and compares: those of one 8-byte field.
+#[derive(Clone, Copy)]
+enum Key {
+    Int,
+    Float,
+    Word,
 }
 
 // Parameters and locals.
@@ -168,9 +179,9 @@ impl Emitter {
     }
 
     /// The key's hash (`field::hash`), left on the stack.
-    fn hash(&mut self, key: Tag) {
+    fn hash(&mut self, key: Key) {
         match key {
-            Tag::Int => {
+            Key::Int => {
                 // g = mix64(x >> 3); o = (lo ^ (g >> 29)) & 7;
                 // ((g << 3) | o) ^ (o << 29)
                 self.ops(&[I::LocalGet(KEY), I::I64Const(3), I::I64ShrU, I::LocalSet(BITS)]);
@@ -197,11 +208,11 @@ impl Emitter {
                     I::I32Xor,
                 ]);
             }
-            Tag::Word => {
+            Key::Word => {
                 self.ops(&[I::LocalGet(KEY), I::I64ExtendI32U, I::LocalSet(BITS)]);
                 self.mix64();
             }
-            Tag::Float => {
+            Key::Float => {
                 // Every NaN as the canonical one, -0.0 as 0.0.
                 self.ops(&[
                     I::LocalGet(KEY),
@@ -224,16 +235,15 @@ impl Emitter {
                 ]);
                 self.mix64();
             }
-            Tag::Str => unreachable!("String keys are not looked up inline"),
         }
     }
 
     /// Whether the key in the slot at `SA` equals the key (`field::equal`),
     /// left on the stack.
-    fn key_equal(&mut self, key: Tag) {
+    fn key_equal(&mut self, key: Key) {
         match key {
-            Tag::Int => self.ops(&[I::LocalGet(SA), I::I64Load(mem64(S_KEY)), I::LocalGet(KEY), I::I64Eq]),
-            Tag::Word => self.ops(&[
+            Key::Int => self.ops(&[I::LocalGet(SA), I::I64Load(mem64(S_KEY)), I::LocalGet(KEY), I::I64Eq]),
+            Key::Word => self.ops(&[
                 I::LocalGet(SA),
                 I::I64Load(mem64(S_KEY)),
                 I::LocalGet(KEY),
@@ -241,7 +251,7 @@ impl Emitter {
                 I::I64Eq,
             ]),
             // SameValueZero: x == y, or both NaN.
-            Tag::Float => self.ops(&[
+            Key::Float => self.ops(&[
                 I::LocalGet(KEY),
                 I::LocalGet(SA),
                 I::F64Load(mem64(S_KEY)),
@@ -256,7 +266,6 @@ impl Emitter {
                 I::I32And,
                 I::I32Or,
             ]),
-            Tag::Str => unreachable!("String keys are not looked up inline"),
         }
     }
 
@@ -286,7 +295,7 @@ impl Emitter {
         ]);
     }
 
-    fn body(&mut self, kind: Kind, key: Tag, lookup: Lookup, target: Target) {
+    fn body(&mut self, kind: Kind, key: Key, lookup: Lookup, target: Target) {
         // block $fallback { block $notfound { block $found { checks; probe }
         // found: answer } notfound: answer } fallback: the import
         self.ops(&[
