@@ -161,6 +161,7 @@ pub fn thread_pointer(
         func_types: scan.func_types,
         replacement_of: replacements.iter().map(|r| (r.import, r.index)).collect(),
         replacements,
+        func_imports_seen: 0,
     };
     let mut module = wasm_encoder::Module::new();
     rewriter.parse_core_module(&mut module, Parser::new(0), wasm)?;
@@ -358,6 +359,8 @@ struct Rewriter {
     replacements: Vec<Replacement>,
     /// Import function index -> the index of its replacement.
     replacement_of: HashMap<u32, u32>,
+    /// Function imports copied so far (the next one's index).
+    func_imports_seen: u32,
 }
 
 impl Reencode for Rewriter {
@@ -390,17 +393,18 @@ impl Reencode for Rewriter {
         imports: &mut ImportSection,
         section: wasmparser::ImportSectionReader<'_>,
     ) -> Result<(), reencode::Error<Self::Error>> {
-        let mut func_index = 0;
         for import in section.into_imports() {
             let import = import?;
-            let ty = match import.ty {
-                TypeRef::Func(ty) if self.threaded.contains(&func_index) => {
-                    EntityType::Function(self.widened_type[&ty])
-                }
-                other => self.entity_type(other)?,
+            let widened = match import.ty {
+                TypeRef::Func(ty) if self.threaded.contains(&self.func_imports_seen) => self.widened_type.get(&ty),
+                _ => None,
+            };
+            let ty = match widened {
+                Some(&ty) => EntityType::Function(ty),
+                None => self.entity_type(import.ty)?,
             };
             if matches!(import.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
-                func_index += 1;
+                self.func_imports_seen += 1;
             }
             imports.import(import.module, import.name, ty);
         }
