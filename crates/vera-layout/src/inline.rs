@@ -84,8 +84,9 @@ const SA: u32 = 11;
 const N: u32 = 12;
 const T: u32 = 13;
 const HP: u32 = 14;
-const BITS: u32 = 15; // i64
-const Y: u32 = 16; // f64
+const IDX: u32 = 15; // b + 20 * cap: `used` at +8, the index at +12
+const BITS: u32 = 16; // i64
+const Y: u32 = 17; // f64
 
 /// The heap stays below 2 GiB (Vera 0.2.3's `alloc`, and the host's bump).
 const HEAP_END: i64 = 0x7fff_ffff;
@@ -118,7 +119,7 @@ impl Emitter {
         Emitter {
             function: Function::new([
                 (1, ValType::I64),
-                (12, ValType::I32),
+                (13, ValType::I32),
                 (1, ValType::I64),
                 (1, ValType::F64),
             ]),
@@ -144,29 +145,24 @@ impl Emitter {
         ]);
     }
 
-    /// murmur3's finaliser of the i32 on the stack.
-    fn fmix32(&mut self) {
+    /// `h ^= h >> shift` of the i32 on the stack.
+    fn xor_shift(&mut self, shift: i32) {
         self.ops(&[
             I::LocalTee(T),
             I::LocalGet(T),
-            I::I32Const(16),
-            I::I32ShrU,
-            I::I32Xor,
-            I::I32Const(0x85eb_ca6bu32 as i32),
-            I::I32Mul,
-            I::LocalTee(T),
-            I::LocalGet(T),
-            I::I32Const(13),
-            I::I32ShrU,
-            I::I32Xor,
-            I::I32Const(0xc2b2_ae35u32 as i32),
-            I::I32Mul,
-            I::LocalTee(T),
-            I::LocalGet(T),
-            I::I32Const(16),
+            I::I32Const(shift),
             I::I32ShrU,
             I::I32Xor,
         ]);
+    }
+
+    /// murmur3's finaliser (`field::fmix32`) of the i32 on the stack.
+    fn fmix32(&mut self) {
+        for (shift, factor) in [(16, 0x85eb_ca6bu32), (13, 0xc2b2_ae35)] {
+            self.xor_shift(shift);
+            self.ops(&[I::I32Const(factor as i32), I::I32Mul]);
+        }
+        self.xor_shift(16);
     }
 
     /// `mix64` of the 64 bits in `BITS`, left on the stack.
@@ -387,6 +383,7 @@ impl Emitter {
             I::I32Const(SLOT_SIZE as i32),
             I::I32Mul,
             I::I32Add,
+            I::LocalTee(IDX),
             I::I32Load(mem32(B_SLOTS)),
             I::LocalTee(USED),
             I::LocalGet(CAP),
@@ -420,11 +417,7 @@ impl Emitter {
         self.ops(&[
             I::Loop(BlockType::Empty),
             // entry = index[pos], the index at 12 + 20 * cap
-            I::LocalGet(B),
-            I::LocalGet(CAP),
-            I::I32Const(SLOT_SIZE as i32),
-            I::I32Mul,
-            I::I32Add,
+            I::LocalGet(IDX),
             I::LocalGet(POS),
             I::I32Const(2),
             I::I32Shl,
