@@ -335,12 +335,11 @@ impl<'c> GuestHeap<'_, 'c> {
     }
 
     /// Before guest code allocates for a large build of this import's (a
-    /// parsed document's maps, built by the module's own exports): grows
-    /// memory so that what the build made so far fits again above the
-    /// bump pointer. Everything it made is still held, so the guest's
-    /// `alloc` would otherwise collect (finding nothing to free) and grow
-    /// by its shortfall at nearly every allocation, each collection paying
-    /// for the whole heap.
+    /// parsed document's maps, built by the module's own exports): makes
+    /// what the build made so far fit again above the bump pointer
+    /// ([`GuestHeap::grow_for_large_build`]); the guest's `alloc` would
+    /// otherwise collect and grow by its shortfall at nearly every
+    /// allocation, each collection paying for the whole heap.
     fn room_for_the_module(&mut self) {
         if self.bumped_bytes < LARGE_BUILD {
             return;
@@ -352,13 +351,21 @@ impl<'c> GuestHeap<'_, 'c> {
                 None => return,
             },
         };
-        let end = self.memory_mut().len() as u64;
-        if end.saturating_sub(top) < self.bumped_bytes && self.grow(self.bumped_bytes.div_ceil(PAGE)) {
+        let free = (self.memory_mut().len() as u64).saturating_sub(top);
+        if free < self.bumped_bytes && self.grow_for_large_build(self.bumped_bytes - free) {
             let end = self.bump_end();
             if let Some(bump) = &mut self.bump {
                 bump.end = end;
             }
         }
+    }
+
+    /// When this import is building something large (a parsed document),
+    /// everything it made so far is still held, so a collection would find
+    /// nothing to free: grows memory instead, by `shortfall` or as much as
+    /// it built, whichever is more. Whether it grew.
+    fn grow_for_large_build(&mut self, shortfall: u64) -> bool {
+        self.bumped_bytes >= LARGE_BUILD && self.grow(shortfall.max(self.bumped_bytes).div_ceil(PAGE))
     }
 
     /// Calls into the guest (`alloc`, `register_wrapper`). Imports the
@@ -447,14 +454,8 @@ impl Heap for GuestHeap<'_, '_> {
         };
         let block = (size as u64 + 4).next_multiple_of(8);
         let next = bump.top as u64 + block;
-        if next > bump.end && self.bumped_bytes >= LARGE_BUILD {
-            // This import is building something large (a parsed document):
-            // everything it made so far is still held, so a collection would
-            // find nothing to free. Grow instead, by as much as it built.
-            let pages = (next - bump.end).max(self.bumped_bytes).div_ceil(PAGE);
-            if self.grow(pages) {
-                bump.end = self.bump_end();
-            }
+        if next > bump.end && self.grow_for_large_build(next - bump.end) {
+            bump.end = self.bump_end();
         }
         if next > bump.end {
             // Until the guest's `alloc` has run (and maybe grown memory),
