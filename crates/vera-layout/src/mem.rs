@@ -34,7 +34,7 @@ pub fn bytes_mut(mem: &mut [u8], ptr: u32, len: usize) -> GuestResult<&mut [u8]>
 }
 
 /// The `N` bytes at `ptr`, as an array whose fields can then be read
-/// without further checks ([`u32_in`], [`u64_in`]).
+/// without further checks ([`u32_in`]).
 #[inline]
 pub fn block<const N: usize>(mem: &[u8], ptr: u32) -> GuestResult<&[u8; N]> {
     let r = range(mem.len(), ptr, N)?;
@@ -45,12 +45,6 @@ pub fn block<const N: usize>(mem: &[u8], ptr: u32) -> GuestResult<&[u8; N]> {
 #[inline]
 pub fn u32_in<const N: usize>(block: &[u8; N], at: usize) -> u32 {
     u32::from_le_bytes(block[at..at + 4].try_into().unwrap_or([0; 4]))
-}
-
-/// The little-endian u64 at byte `at` of a block.
-#[inline]
-pub fn u64_in<const N: usize>(block: &[u8; N], at: usize) -> u64 {
-    u64::from_le_bytes(block[at..at + 8].try_into().unwrap_or([0; 8]))
 }
 
 #[inline]
