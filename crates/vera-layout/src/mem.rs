@@ -2,7 +2,7 @@
 //!
 //! Guest pointers are `u32` offsets; every access checks `ptr + len` against
 //! the slice (in 64-bit arithmetic, so no wrap-around) and fails with
-//! [`GuestErrorKind::OutOfBounds`] instead of panicking.
+//! [`GuestErrorKind::OutOfBounds`](crate::GuestErrorKind::OutOfBounds) instead of panicking.
 
 #[cfg(test)]
 use crate::error::GuestErrorKind;
