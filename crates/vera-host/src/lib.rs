@@ -79,6 +79,22 @@ pub struct Program {
     linker: Linker<HostState>,
     /// Time spent compiling the module.
     pub compile_time: Duration,
+    /// Which mark phase the module's collector runs.
+    pub collector: Collector,
+    /// Module offset ranges where a full mark worklist traps (none once
+    /// the collector is overflow-safe).
+    worklist_overflow_sites: Arc<Vec<std::ops::Range<usize>>>,
+}
+
+/// The garbage collector a loaded module runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collector {
+    /// Vera 0.2.3's collector with its mark phase replaced by vera-rt's
+    /// overflow-safe one (`vera_rewrite::collector`).
+    OverflowSafe,
+    /// The module's own collector as it was compiled: Vera 0.2.5's (already
+    /// overflow-safe), 0.2.3's under `--as-is`, or one not recognised.
+    AsGiven,
 }
 
 /// Why a module cannot be loaded.
@@ -139,11 +155,17 @@ impl Program {
         };
         // A module that cannot be rewritten (malformed, or nothing to do)
         // is compiled as it is; the engine reports what is wrong with it.
+        let overflow_safe = if options.as_is {
+            None
+        } else {
+            vera_rewrite::collector::make_overflow_safe(&binary).ok().flatten()
+        };
+        let collector_safe: &[u8] = overflow_safe.as_ref().map_or(&binary, |s| &s.wasm);
         let threaded = if options.as_is {
             None
         } else {
             vera_rewrite::thread_pointer(
-                &binary,
+                collector_safe,
                 "heap_ptr",
                 |module, name| module == "vera" && families::threads_heap_pointer(name),
                 families::collections::inline_lookup,
@@ -151,15 +173,34 @@ impl Program {
             .ok()
             .flatten()
         };
+        let (rewritten, threaded_imports) = match threaded {
+            Some(t) => (Some(t.wasm), t.imports.into_iter().map(|(_, name)| name).collect()),
+            None => (overflow_safe.as_ref().map(|s| s.wasm.clone()), Vec::new()),
+        };
         // Should the rewritten module not compile (a module the rewrite
         // does not expect), the module as given still runs.
-        let rewritten = threaded.and_then(|t| {
-            let module = Module::new(&engine, &t.wasm).ok()?;
-            Some((module, t.imports.into_iter().map(|(_, name)| name).collect()))
-        });
-        let (module, threaded_imports): (Module, Vec<String>) = match rewritten {
-            Some(compiled) => compiled,
-            None => (Module::new(&engine, &*binary).map_err(|e| invalid(&e))?, Vec::new()),
+        let compiled = rewritten.and_then(|wasm| Some((Module::new(&engine, &wasm).ok()?, wasm)));
+        let (module, threaded_imports, collector, compiled_bytes) = match compiled {
+            Some((module, wasm)) => {
+                let collector = if overflow_safe.is_some() {
+                    Collector::OverflowSafe
+                } else {
+                    Collector::AsGiven
+                };
+                (module, threaded_imports, collector, std::borrow::Cow::Owned(wasm))
+            }
+            None => (
+                Module::new(&engine, &*binary).map_err(|e| invalid(&e))?,
+                Vec::new(),
+                Collector::AsGiven,
+                binary,
+            ),
+        };
+        // Where a collector that can still overflow would trap, so the
+        // trap can be told apart from any other `unreachable`.
+        let worklist_overflow_sites = match collector {
+            Collector::OverflowSafe => Vec::new(),
+            Collector::AsGiven => vera_rewrite::collector::worklist_overflow_sites(&compiled_bytes).unwrap_or_default(),
         };
         let compile_time = start.elapsed();
         let mut linker = Linker::new(&engine);
@@ -189,6 +230,8 @@ impl Program {
             module,
             linker,
             compile_time,
+            collector,
+            worklist_overflow_sites: Arc::new(worklist_overflow_sites),
         })
     }
 
@@ -242,6 +285,7 @@ impl Program {
         state.env = options.env;
         state.bump_allocate = options.bump_allocate;
         state.host_limits = options.limits.clone();
+        state.worklist_overflow_sites = self.worklist_overflow_sites.clone();
         let mut limits = wasmtime::StoreLimitsBuilder::new();
         if let Some(max) = options.max_memory {
             limits = limits.memory_size(max);
@@ -343,7 +387,9 @@ pub struct LoadOptions {
     /// and out (see `vera_rewrite`), which spares each call two global
     /// accesses through wasmtime's API, and lookups go to functions added
     /// to the module that answer most of them there
-    /// (`vera_layout::inline`).
+    /// (`vera_layout::inline`), and the mark phase of a Vera 0.2.3
+    /// collector is replaced by one that cannot overflow its worklist
+    /// (`vera_rewrite::collector`).
     pub as_is: bool,
 }
 

@@ -45,6 +45,9 @@ pub struct HostState {
     pub in_alloc: bool,
     /// The memory size (bytes) of a `memory.grow` that `limits` refused.
     pub memory_denied: Option<usize>,
+    /// Module offsets where the module's collector traps on a full mark
+    /// worklist (see `Program::collector`).
+    pub worklist_overflow_sites: std::sync::Arc<Vec<std::ops::Range<usize>>>,
     /// Extension slots for families that keep per-run data (Decimal
     /// handles, regex cache...).
     pub extensions: anymap::Extensions,
@@ -97,6 +100,7 @@ impl HostState {
             host_limits: crate::HostLimits::default(),
             in_alloc: false,
             memory_denied: None,
+            worklist_overflow_sites: Default::default(),
             extensions: anymap::Extensions::default(),
         }
     }

@@ -28,6 +28,16 @@ pub const TRAP_KINDS: &[(&str, u32, &str)] = &[
     ("stack_exhausted", 0, "WASM call stack exhausted"),
     ("unreachable", 0, "Reached `unreachable` WASM instruction"),
     ("uncaught_exception", 10, "Uncaught exception"),
+    // The cause text of 0.2.3's `trap_registry.py`: what a bare
+    // `unreachable` at a worklist-overflow site of the collector means.
+    (
+        "gc_worklist_overflow",
+        0,
+        "The collector's mark worklist overflowed: more heap objects were waiting to be marked at one \
+         time than its 16 384 entries hold (`GC_WORKLIST_SIZE` in `vera/codegen/assembly.py`), which one \
+         very wide live structure \u{2014} an array or map holding more heap values than that \u{2014} can \
+         reach.  Split the structure, or hold fewer heap values in it at once.",
+    ),
     ("host_error", 0, "Host binding error"),
     ("unknown", 0, "Unclassified trap"),
 ];
@@ -87,6 +97,23 @@ fn native_kind(code: Trap) -> Option<&'static str> {
     })
 }
 
+/// The guest's collector trapped on a full mark worklist inside a call
+/// the host made (its `alloc`).
+#[derive(Debug, thiserror::Error)]
+#[error("the collector's mark worklist overflowed")]
+pub struct WorklistOverflow;
+
+/// Whether `err` is a trap at one of the collector's worklist-overflow
+/// sites (module offsets, see `vera_rewrite::collector`).
+pub fn worklist_overflowed(err: &wasmtime::Error, sites: &[std::ops::Range<usize>]) -> bool {
+    !sites.is_empty()
+        && err
+            .downcast_ref::<WasmBacktrace>()
+            .and_then(|bt| bt.frames().first())
+            .and_then(|frame| frame.module_offset())
+            .is_some_and(|offset| sites.iter().any(|site| site.contains(&offset)))
+}
+
 /// Classifies the error a guest call returned.
 pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
     let frames: Vec<String> = err
@@ -121,6 +148,10 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
             HostTrap::Refused(message) => return trap("host_error", message.clone()),
             HostTrap::Limit(message) => return trap("limit", message.clone()),
             HostTrap::Guest { import, source } => match source.kind() {
+                GuestErrorKind::Host(inner) if inner.0.downcast_ref::<WorklistOverflow>().is_some() => {
+                    let kind = "gc_worklist_overflow";
+                    return trap(kind, description(kind).to_owned());
+                }
                 GuestErrorKind::Host(inner) => {
                     // A trap inside the guest's `alloc` (heap exhausted, a
                     // collector limit) reached through a host import.
@@ -128,6 +159,7 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
                         if matches!(code, Trap::Interrupt | Trap::OutOfFuel) {
                             return trap("limit", "time limit exceeded (--timeout)".to_owned());
                         }
+
                         if state.violation.is_none() && state.trap_signal.is_none() {
                             if let Some(kind) = native_kind(*code) {
                                 return trap(kind, description(kind).to_owned());
@@ -165,6 +197,9 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
     let kind = match code {
         Some(Trap::Interrupt) | Some(Trap::OutOfFuel) => {
             return trap("limit", "time limit exceeded (--timeout)".to_owned());
+        }
+        Some(Trap::UnreachableCodeReached) if worklist_overflowed(err, &state.worklist_overflow_sites) => {
+            "gc_worklist_overflow"
         }
         Some(code) if native_kind(code).is_some() => native_kind(code).unwrap_or("unknown"),
         _ if err.chain().any(|e| {

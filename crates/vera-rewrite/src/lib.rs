@@ -31,7 +31,13 @@
 //! which its call sites then call instead; it does part of the import's
 //! work inside the module and calls the widened import for the rest.
 //!
-//! This crate knows WebAssembly, not wasmtime or Vera's memory layout.
+//! [`collector`] replaces the mark phase of Vera 0.2.3's garbage collector
+//! with one that cannot overflow its worklist.
+//!
+//! This crate knows WebAssembly and the shape of Vera's generated code, not
+//! wasmtime or Vera's Map/Set layout.
+
+pub mod collector;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
