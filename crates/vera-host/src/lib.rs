@@ -87,13 +87,14 @@ pub struct Program {
 }
 
 /// The garbage collector a loaded module runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Collector {
     /// Vera 0.2.3's collector with its mark phase replaced by vera-rt's
     /// overflow-safe one (`vera_rewrite::collector`).
     OverflowSafe,
     /// The module's own collector as it was compiled: Vera 0.2.5's (already
     /// overflow-safe), 0.2.3's under `--as-is`, or one not recognised.
+    #[default]
     AsGiven,
 }
 
@@ -302,6 +303,7 @@ impl Program {
             note: None,
             stats: RunStats {
                 compile_time: self.compile_time,
+                collector: self.collector,
                 ..RunStats::default()
             },
             stdout_ends_newline: None,
@@ -536,6 +538,8 @@ pub struct RunStats {
     /// Linear memory size at the end, in bytes.
     pub memory_bytes: u64,
     pub host: Stats,
+    /// The mark phase the module's collector ran.
+    pub collector: Collector,
 }
 
 struct Timer {
