@@ -26,6 +26,12 @@ Written:
                         where corrected, "reference" (what vera run printed)
                         and "why"
 
+Fixtures listed in fixtures/V025_ONLY use what only Vera 0.2.4 and later
+have (IO.read_bytes, IO.write_bytes, ...): they are compiled by 0.2.5 alone
+(NAME.v025.wasm, no NAME.wasm or eager-GC build) and their expected output
+is what `vera run` of 0.2.5 printed; NAME.expected.json then says
+"vera": "0.2.5", which is how the tests know to run only that build.
+
 Every program runs with the current directory set to a fresh temporary
 directory, VERA_RT_FIXTURE_ENV=fixture-env-value in its environment and
 stdin from NAME.stdin (empty otherwise): the Rust test does the same.
@@ -66,6 +72,15 @@ EAGER_GC_SKIP = {"html_tree"}
 V025_PREFIXES = ("json_", "html_", "app_")
 
 
+def v025_only() -> set:
+    """The names listed in fixtures/V025_ONLY (`#` starts a comment)."""
+    listing = FIXTURES / "V025_ONLY"
+    if not listing.exists():
+        return set()
+    names = (line.split("#")[0].strip() for line in listing.read_text().splitlines())
+    return {n for n in names if n}
+
+
 def run_reference(vera: str, source: Path) -> dict:
     stem = source.with_suffix("")
     run_spec = {}
@@ -93,8 +108,24 @@ def run_reference(vera: str, source: Path) -> dict:
     }
 
 
+def regen_v025_only(vera25: str, source: Path) -> dict:
+    """Builds NAME.v025.wasm and returns what `vera run` 0.2.5 printed."""
+    stem = source.with_suffix("")
+    for stale in (".wasm", ".eager-gc.wasm"):
+        stem.with_suffix(stale).unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as out:
+        wasm = Path(out) / "prog.wasm"
+        subprocess.run([vera25, "compile", str(source), "-o", str(wasm)],
+                       check=True, capture_output=True)
+        shutil.copyfile(wasm, stem.with_suffix(".v025.wasm"))
+    return dict(run_reference(vera25, source), vera="0.2.5")
+
+
 def regen(vera: str, vera25: str, source: Path) -> None:
     stem = source.with_suffix("")
+    if source.stem in v025_only():
+        write_expected(stem, regen_v025_only(vera25, source))
+        return
     with tempfile.TemporaryDirectory() as out:
         wasm = Path(out) / "prog.wasm"
         subprocess.run([vera, "compile", str(source), "-o", str(wasm)],
@@ -109,7 +140,11 @@ def regen(vera: str, vera25: str, source: Path) -> None:
                            check=True, capture_output=True,
                            env=dict(os.environ, VERA_EAGER_GC="1"))
             shutil.copyfile(wasm, stem.with_suffix(".eager-gc.wasm"))
-    expected = run_reference(vera, source)
+    write_expected(stem, run_reference(vera, source))
+
+
+def write_expected(stem: Path, expected: dict) -> None:
+    """Applies NAME.correction.json, if any, and writes NAME.expected.json."""
     correction_file = stem.with_suffix(".correction.json")
     if correction_file.exists():
         correction = json.loads(correction_file.read_text())
@@ -117,11 +152,12 @@ def regen(vera: str, vera25: str, source: Path) -> None:
         for field in ("stdout", "stderr_first_line", "exit_code"):
             if field in correction:
                 expected[field] = correction[field]
+        reference.pop("vera", None)
         expected["reference"] = reference
         expected["why"] = correction["why"]
     stem.with_suffix(".expected.json").write_text(
         json.dumps(expected, indent=2, ensure_ascii=False) + "\n")
-    print(f"{source.name}: exit {expected['exit_code']}")
+    print(f"{stem.name}.vera: exit {expected['exit_code']}")
 
 
 def main() -> None:
