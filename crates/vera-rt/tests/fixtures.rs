@@ -20,6 +20,11 @@
 //! `map_from_arrays$ks_v*`, `map_keys$ks` and `map_values$v*` exports. It
 //! must print the same.
 //!
+//! Fixtures listed in `fixtures/V025_ONLY` use what only Vera 0.2.4 and
+//! later have (`IO.read_bytes`, `IO.write_bytes`): they have only the 0.2.5
+//! build, and their `NAME.expected.json` (marked `"vera": "0.2.5"`) is what
+//! `vera run` of 0.2.5 printed.
+//!
 //! Network fixtures talk to `scripts/fixture_server.py` (the same server
 //! the regeneration script starts): its addresses reach the program as
 //! `VERA_RT_FIXTURE_HTTP` and `VERA_RT_FIXTURE_CLOSED`, and the Inference
@@ -166,6 +171,10 @@ fn every_fixture_matches_vera_run() {
 fn check(stem: &Path, pending: &[String]) -> Option<String> {
     let name = stem.file_name().unwrap().to_string_lossy().into_owned();
     let expected_path = stem.with_extension("expected.json");
+    let v025 = stem.with_extension("v025.wasm");
+    if expected_path.exists() && v025_only(&expected_path) {
+        return check_v025_only(&name, stem, &expected_path, &v025);
+    }
     if !stem.with_extension("wasm").exists() || !expected_path.exists() {
         return Some(format!(
             "{name}: no .wasm or .expected.json; run scripts/regen-fixtures {name}"
@@ -199,7 +208,6 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
             );
         }
     }
-    let v025 = stem.with_extension("v025.wasm");
     if v025.exists() {
         let got = run_fixture(stem, &v025, &[]);
         problems.extend(
@@ -209,6 +217,33 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
         );
     }
     (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
+}
+
+/// Whether `NAME.expected.json` is what `vera run` of 0.2.5 printed (a
+/// fixture listed in `fixtures/V025_ONLY`).
+fn v025_only(expected_path: &Path) -> bool {
+    let text = std::fs::read_to_string(expected_path).unwrap();
+    let expected: Value = serde_json::from_str(&text).unwrap();
+    expected.get("vera").and_then(Value::as_str) == Some("0.2.5")
+}
+
+/// A fixture only Vera 0.2.4+ compiles: its 0.2.5 build alone, and no
+/// stale 0.2.3 build beside it.
+fn check_v025_only(name: &str, stem: &Path, expected_path: &Path, v025: &Path) -> Option<String> {
+    if !v025.exists() || stem.with_extension("wasm").exists() {
+        return Some(format!(
+            "{name}: a 0.2.5-only fixture needs NAME.v025.wasm and no NAME.wasm; run scripts/regen-fixtures {name}"
+        ));
+    }
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(expected_path).unwrap()).unwrap();
+    let got = run_fixture(stem, v025, &[]);
+    let problems = compare(
+        &got,
+        expected["stdout"].as_str().unwrap(),
+        expected["stderr_first_line"].as_str().unwrap(),
+        expected["exit_code"].as_i64().unwrap() as i32,
+    );
+    (!problems.is_empty()).then(|| format!("{name}: [Vera 0.2.5 build] {}", problems.join("\n")))
 }
 
 fn compare(got: &Observed, want_stdout: &str, want_err: &str, want_code: i32) -> Vec<String> {
