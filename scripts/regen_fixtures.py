@@ -6,7 +6,12 @@ Per fixture (NAME is the file stem):
   NAME.run.json         optional: {"fn": "f", "args": ["1", "x"]}
   NAME.correction.json  optional: {"why": "...", "stdout": ..., ...}, for
                         cases where `vera run` 0.2.3 is wrong; the listed
-                        fields replace the reference's (see ../shared ABI notes)
+                        fields replace the reference's (see ../shared ABI notes).
+                        {"v025": {"why": "..."}} (alone or beside those): the
+                        program itself behaves differently when Vera 0.2.5
+                        compiles it, so its 0.2.5 build is expected to print
+                        what `vera run` 0.2.5 prints (recorded as
+                        expected.json's "v025": {"stdout", ..., "why"})
 Written:
   NAME.wasm             `vera compile` output, run by the Rust tests
   NAME.eager-gc.wasm    for collection-heavy fixtures (EAGER_GC_PREFIXES):
@@ -155,7 +160,13 @@ def regen(vera: str, vera25: str, source: Path) -> None:
                            check=True, capture_output=True,
                            env=dict(os.environ, VERA_EAGER_GC="1"))
             shutil.copyfile(wasm, stem.with_suffix(".eager-gc.wasm"))
-    write_expected(stem, run_reference(vera, source))
+    expected = run_reference(vera, source)
+    correction_file = stem.with_suffix(".correction.json")
+    if correction_file.exists():
+        v025 = json.loads(correction_file.read_text()).get("v025")
+        if v025 is not None:
+            expected["v025"] = dict(run_reference(vera25, source), why=v025["why"])
+    write_expected(stem, expected)
 
 
 def write_expected(stem: Path, expected: dict) -> None:
@@ -163,13 +174,14 @@ def write_expected(stem: Path, expected: dict) -> None:
     correction_file = stem.with_suffix(".correction.json")
     if correction_file.exists():
         correction = json.loads(correction_file.read_text())
-        reference = dict(expected)
+        reference = {k: v for k, v in expected.items() if k != "v025"}
         for field in ("stdout", "stderr_first_line", "exit_code"):
             if field in correction:
                 expected[field] = correction[field]
         reference.pop("vera", None)
-        expected["reference"] = reference
-        expected["why"] = correction["why"]
+        if any(field in correction for field in ("stdout", "stderr_first_line", "exit_code")):
+            expected["reference"] = reference
+            expected["why"] = correction["why"]
     stem.with_suffix(".expected.json").write_text(
         json.dumps(expected, indent=2, ensure_ascii=False) + "\n")
     print(f"{stem.name}.vera: exit {expected['exit_code']}")
