@@ -1,4 +1,6 @@
 // vera-rt's browser runtime: runs WebAssembly modules compiled by Vera 0.2.3
+// (and by 0.2.4+, whose maps live in the module: `vera.`-prefixed runtime
+// exports, hash_key, read_bytes/write_bytes)
 // in any JavaScript engine with WebAssembly (browsers, Node >= 20), with the
 // same "vera" imports, output and error descriptions as the Rust host
 // (crates/vera-host), which is the reference this file is ported from.
