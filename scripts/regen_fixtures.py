@@ -33,8 +33,9 @@ Written:
 
 Fixtures listed in fixtures/V025_ONLY use what only Vera 0.2.4 and later
 have (IO.read_bytes, IO.write_bytes, ...): they are compiled by 0.2.5 alone
-(NAME.v025.wasm, no NAME.wasm or eager-GC build) and their expected output
-is what `vera run` of 0.2.5 printed; NAME.expected.json then says
+(NAME.v025.wasm and NAME.v025.eager-gc.wasm, its VERA_EAGER_GC=1 build, to
+be run with --guest-alloc; no NAME.wasm) and their expected output is what
+`vera run` of 0.2.5 printed; NAME.expected.json then says
 "vera": "0.2.5", which is how the tests know to run only that build.
 
 `--v025-builds` (re)builds only NAME.v025.wasm, leaving the 0.2.3 builds
@@ -132,7 +133,8 @@ def run_reference(vera: str, source: Path) -> dict:
 
 
 def regen_v025_only(vera25: str, source: Path) -> dict:
-    """Builds NAME.v025.wasm and returns what `vera run` 0.2.5 printed."""
+    """Builds NAME.v025.wasm and NAME.v025.eager-gc.wasm and returns what
+    `vera run` 0.2.5 printed."""
     stem = source.with_suffix("")
     for stale in (".wasm", ".eager-gc.wasm"):
         stem.with_suffix(stale).unlink(missing_ok=True)
@@ -141,6 +143,10 @@ def regen_v025_only(vera25: str, source: Path) -> dict:
         subprocess.run([vera25, "compile", str(source), "-o", str(wasm)],
                        check=True, capture_output=True)
         shutil.copyfile(wasm, stem.with_suffix(".v025.wasm"))
+        subprocess.run([vera25, "compile", str(source), "-o", str(wasm)],
+                       check=True, capture_output=True,
+                       env=dict(os.environ, VERA_EAGER_GC="1"))
+        shutil.copyfile(wasm, stem.with_suffix(".v025.eager-gc.wasm"))
     return dict(run_reference(vera25, source), vera="0.2.5")
 
 

@@ -246,8 +246,9 @@ fn v025_only(expected_path: &Path) -> bool {
     expected.get("vera").and_then(Value::as_str) == Some("0.2.5")
 }
 
-/// A fixture only Vera 0.2.4+ compiles: its 0.2.5 build alone, and no
-/// stale 0.2.3 build beside it.
+/// A fixture only Vera 0.2.4+ compiles: its 0.2.5 build, and its eager-GC
+/// 0.2.5 build with every host allocation through the guest's `alloc`;
+/// no stale 0.2.3 build beside them.
 fn check_v025_only(name: &str, stem: &Path, expected_path: &Path, v025: &Path) -> Option<String> {
     if !v025.exists() || stem.with_extension("wasm").exists() {
         return Some(format!(
@@ -255,14 +256,29 @@ fn check_v025_only(name: &str, stem: &Path, expected_path: &Path, v025: &Path) -
         ));
     }
     let expected: Value = serde_json::from_str(&std::fs::read_to_string(expected_path).unwrap()).unwrap();
-    let got = run_fixture(stem, v025, &[]);
-    let problems = compare(
-        &got,
-        expected["stdout"].as_str().unwrap(),
-        expected["stderr_first_line"].as_str().unwrap(),
-        expected["exit_code"].as_i64().unwrap() as i32,
-    );
-    (!problems.is_empty()).then(|| format!("{name}: [Vera 0.2.5 build] {}", problems.join("\n")))
+    let mut problems = Vec::new();
+    let eager = stem.with_extension("v025.eager-gc.wasm");
+    for (wasm, flags, label) in [
+        (v025, &[][..], "Vera 0.2.5 build"),
+        (&eager, &["--guest-alloc"][..], "Vera 0.2.5 eager-gc build"),
+    ] {
+        if !wasm.exists() {
+            problems.push(format!("[{label}] missing; run scripts/regen-fixtures {name}"));
+            continue;
+        }
+        let got = run_fixture(stem, wasm, flags);
+        problems.extend(
+            compare(
+                &got,
+                expected["stdout"].as_str().unwrap(),
+                expected["stderr_first_line"].as_str().unwrap(),
+                expected["exit_code"].as_i64().unwrap() as i32,
+            )
+            .into_iter()
+            .map(|p| format!("[{label}] {p}")),
+        );
+    }
+    (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
 }
 
 fn compare(got: &Observed, want_stdout: &str, want_err: &str, want_code: i32) -> Vec<String> {
