@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // node browser/run.mjs FILE.wasm [--fn NAME] [-- ARGS...]
 //
-// Runs a Vera 0.2.3 module on browser/runtime.mjs under Node and prints
+// Runs a Vera 0.2.3 (or 0.2.5) module on browser/runtime.mjs under Node and prints
 // exactly what `vera-rt run` prints, exiting the same way. Node supplies
 // what a page cannot: the process's stdin, environment and files.
 

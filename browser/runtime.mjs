@@ -1,4 +1,6 @@
 // vera-rt's browser runtime: runs WebAssembly modules compiled by Vera 0.2.3
+// (and by 0.2.4+, whose maps live in the module: `vera.`-prefixed runtime
+// exports, hash_key, read_bytes/write_bytes)
 // in any JavaScript engine with WebAssembly (browsers, Node >= 20), with the
 // same "vera" imports, output and error descriptions as the Rust host
 // (crates/vera-host), which is the reference this file is ported from.
@@ -113,6 +115,8 @@ export class Heap {
   constructor(source) {
     this.source = source;
     this.buf = null;
+    /** Set for a module that keeps its own maps (runtimeExports). */
+    this.moduleMaps = null;
   }
   view() {
     const buf = this.source.buffer();
@@ -957,6 +961,21 @@ function utf8ValidUpTo(bytes) {
 
 const NO_FILES = 'File I/O is not available in the browser';
 
+/**
+ * The path Vera 0.2.5's `Path(path).read_bytes()` / `.write_bytes()` open
+ * and name in an error: `str(pathlib.PurePosixPath(path))` (empty and `.`
+ * components and repeated or trailing slashes dropped, a leading `//` kept,
+ * `.` for nothing left). A NUL byte is refused as Python refuses it.
+ */
+export function pythonPath(path) {
+  if (path.includes('\0')) throw new Error('embedded null byte');
+  let root = '', rest = path;
+  if (path.startsWith('//') && !path.startsWith('///')) { root = '//'; rest = path.slice(2); }
+  else if (path.startsWith('/')) { root = '/'; rest = path.replace(/^\/+/, ''); }
+  const joined = root + rest.split('/').filter((p) => p !== '' && p !== '.').join('/');
+  return joined === '' ? '.' : joined;
+}
+
 const io = {
   print: (_n, _t, rt) => (ptr, len) => {
     rt.out(withHeap(rt, 'print', (h) => readString(h, ptr, len)));
@@ -1003,6 +1022,39 @@ const io = {
       error = e.message;
     }
     return i32(withHeap(rt, 'write_file', (h) => (error === null
+      ? allocAdt(h, OK, Payload.empty) : allocAdtWithStr(h, ERR, error))));
+  },
+  // Vera 0.2.4+: a file's bytes, unchanged (Result<Array<Byte>, String>,
+  // laid out as Result<String, String>), through options.readFile and
+  // options.writeFile on the path as Python's pathlib spells it.
+  read_bytes: (_n, _t, rt) => (ptr, len) => {
+    const path = withHeap(rt, 'read_bytes', (h) => readString(h, ptr, len));
+    let bytes = null, error = null;
+    try {
+      const p = pythonPath(path);
+      const got = rt.options.readFile ? rt.options.readFile(p) : null;
+      if (got === null) throw new Error(NO_FILES);
+      bytes = typeof got === 'string' ? encoder.encode(got) : got;
+    } catch (e) {
+      error = e.message;
+    }
+    return i32(withHeap(rt, 'read_bytes', (h) => {
+      if (error !== null) return allocAdtWithStr(h, ERR, error);
+      const [p, l] = allocStr(h, bytes);
+      return allocAdt(h, OK, Payload.str(p, l));
+    }));
+  },
+  write_bytes: (_n, _t, rt) => (pp, pl, dp, dl) => {
+    const [path, data] = withHeap(rt, 'write_bytes', (h) => [readString(h, pp, pl), strBytes(h, dp, dl).slice()]);
+    let error = null;
+    try {
+      const p = pythonPath(path);
+      if (!rt.options.writeFile) throw new Error(NO_FILES);
+      rt.options.writeFile(p, data);
+    } catch (e) {
+      error = e.message;
+    }
+    return i32(withHeap(rt, 'write_bytes', (h) => (error === null
       ? allocAdt(h, OK, Payload.empty) : allocAdtWithStr(h, ERR, error))));
   },
   args: (_n, _t, rt) => () => withHeap(rt, 'args', (h) => allocStringArray(h, rt.args)).map(i32),
@@ -1194,6 +1246,13 @@ function numericFamily(name) {
     };
     case 'random_float': return () => Math.random();
     case 'random_bool': return () => (Math.random() < 0.5 ? 1 : 0);
+    // Vera 0.2.4+: the seed of the module's own hash tries (numeric.rs).
+    case 'hash_key': return () => {
+      const words = new Uint32Array(2);
+      if (globalThis.crypto && globalThis.crypto.getRandomValues) globalThis.crypto.getRandomValues(words);
+      else words.set([(Math.random() * 2 ** 32) >>> 0, (Math.random() * 2 ** 32) >>> 0]);
+      return BigInt.asIntN(64, (BigInt(words[1]) << 32n) | BigInt(words[0]));
+    };
     default: return null;
   }
 }
@@ -1474,6 +1533,41 @@ class Stdin {
 // ---------------------------------------------------------------------------
 
 const RUNTIME_EXPORTS = ['alloc', 'register_wrapper', 'gc_collect'];
+/** The prefix Vera 0.2.4 and later put on the runtime's exports (`vera.memory`, ...). */
+const RUNTIME_PREFIX = 'vera.';
+const RUNTIME_GLOBALS = ['memory', 'alloc', 'gc_sp', 'gc_stack_limit', 'heap_ptr', 'register_wrapper', 'gc_collect'];
+
+const sameType = (t, params, results) => !!t && t.params.join() === params.join() && t.results.join() === results.join();
+
+/**
+ * The exports the host uses, each by its Vera 0.2.3 name or with the
+ * `vera.` prefix of Vera 0.2.4 and later, plus `moduleMaps` when the
+ * module keeps its own maps (guest.rs's ModuleMaps): the exports through
+ * which JSON objects are built (`map_from_arrays$ks_v<t>`) and read
+ * (`map_keys$ks`, `map_values$v<t>`), each only with the type Vera gives it.
+ */
+function runtimeExports(ex, sigs) {
+  const out = { ...ex };
+  for (const n of RUNTIME_GLOBALS) {
+    if (out[n] === undefined && ex[RUNTIME_PREFIX + n] !== undefined) out[n] = ex[RUNTIME_PREFIX + n];
+  }
+  const typed = (n, params, results) => {
+    const e = sigs.exports.get(n);
+    return e && e.kind === 0 && sameType(e.type, params, results) ? ex[n] : null;
+  };
+  const i4 = ['i32', 'i32', 'i32', 'i32'];
+  const fromWord = typed('map_from_arrays$ks_vb', i4, ['i32']);
+  const fromStr = typed('map_from_arrays$ks_vs', i4, ['i32']);
+  const present = (n) => sigs.exports.has(n);
+  out.moduleMaps = present('map_from_arrays$ks_vb') || present('map_from_arrays$ks_vs') ? {
+    fromArraysWord: fromWord,
+    fromArraysStr: fromStr,
+    keys: typed('map_keys$ks', ['i32'], ['i32', 'i32']),
+    valuesWord: typed('map_values$vb', ['i32'], ['i32', 'i32']),
+    valuesStr: typed('map_values$vs', ['i32'], ['i32', 'i32']),
+  } : null;
+  return out;
+}
 
 /** Compiles `bytes` and checks every import; throws LoadError. */
 export async function load(bytes, options = {}) {
@@ -1542,7 +1636,7 @@ function newRunState(options) {
 function guestHeap(rt) {
   const ex = rt.exports;
   const limit = ex.gc_stack_limit ? ex.gc_stack_limit.value >>> 0 : null;
-  return new Heap({
+  const heap = new Heap({
     buffer: () => {
       if (!ex.memory) throw new GuestError('host_error', 'the module exports no `memory`');
       return ex.memory.buffer;
@@ -1554,6 +1648,8 @@ function guestHeap(rt) {
     shadowStack: () => (ex.gc_sp && limit !== null ? [ex.gc_sp.value >>> 0, limit] : null),
     setGcSp: (sp) => { if (ex.gc_sp) ex.gc_sp.value = sp | 0; },
   });
+  heap.moduleMaps = ex.moduleMaps;
+  return heap;
 }
 
 class Program {
@@ -1565,7 +1661,11 @@ class Program {
 
   /** Functions a user can call, in export order. */
   entryPoints() {
-    return [...this.sigs.exports].filter(([n, e]) => e.kind === 0 && !RUNTIME_EXPORTS.includes(n)).map(([n]) => n);
+    // `$` is in no Vera function's name, only in the map helpers
+    // (`map_from_arrays$ks_vb`...) Vera 0.2.4+ exports.
+    return [...this.sigs.exports]
+      .filter(([n, e]) => e.kind === 0 && !RUNTIME_EXPORTS.includes(n) && !n.startsWith(RUNTIME_PREFIX) && !n.includes('$'))
+      .map(([n]) => n);
   }
 
   select(wanted) {
@@ -1607,7 +1707,7 @@ class Program {
     } catch (e) {
       return done(classify(e, rt));
     }
-    rt.exports = instance.exports;
+    rt.exports = runtimeExports(instance.exports, this.sigs);
     rt.heap = guestHeap(rt);
     const sig = this.sigs.exports.get(name).type || { params: [], results: [] };
     let params;
@@ -1929,6 +2029,68 @@ export function jsonParse(text) {
   return bad ? { err: bad } : { ok: v };
 }
 
+/** A module map export the host needs, or the error that names it. */
+function neededExport(f, name) {
+  if (!f) {
+    throw new GuestError('host_error', `the module keeps its own maps but does not export \`${name}\` (with the type Vera gives it), which vera-rt builds or reads them through`);
+  }
+  return f;
+}
+
+/**
+ * A `Map<String, V>` of `entries` ([key field, value field], the blocks
+ * they point to kept alive by the caller): a bucket (LAYOUT.md), or for a
+ * module that keeps its own maps (Vera 0.2.4+) the module's
+ * `map_from_arrays$ks_v<t>` over a keys array of (ptr, len) cells and a
+ * values array (`vtag` 's': 8-byte String cells, else 4-byte pointers), as
+ * guest.rs's build_string_map. The result is not rooted.
+ */
+function buildStringMap(h, vtag, entries) {
+  const maps = h.moduleMaps;
+  if (!maps) return collection.fromEntries(h, 'Map', 's', entries);
+  const build = vtag === 's' ? neededExport(maps.fromArraysStr, 'map_from_arrays$ks_vs')
+    : neededExport(maps.fromArraysWord, 'map_from_arrays$ks_vb');
+  const cell = vtag === 's' ? 8 : 4;
+  const n = entries.length;
+  let keys = 0, values = 0;
+  if (n > 0) {
+    keys = h.alloc(n * 8);
+    values = h.withRoots([keys], () => h.alloc(n * cell));
+    entries.forEach(([k, v], i) => {
+      h.setField(keys + 8 * i, k);
+      if (cell === 8) h.setField(values + 8 * i, v);
+      else h.setU32(values + 4 * i, v.lo);
+    });
+  }
+  return h.withRoots([keys, values], () => build(keys | 0, n, values | 0, n)) >>> 0;
+}
+
+/**
+ * The entries of a `Map<String, V>` in insertion order: from its bucket,
+ * or for a module that keeps its own maps through its `map_keys$ks` and
+ * `map_values$v<t>` (guest.rs's string_map_entries).
+ */
+function stringMapEntries(h, vtag, w) {
+  const maps = h.moduleMaps;
+  if (!maps) return collection.entries(h, 'Map', w);
+  const keysOf = neededExport(maps.keys, 'map_keys$ks');
+  const valuesOf = vtag === 's' ? neededExport(maps.valuesStr, 'map_values$vs')
+    : neededExport(maps.valuesWord, 'map_values$vb');
+  const cell = vtag === 's' ? 8 : 4;
+  return h.withRoots([w], () => {
+    const [keys, n] = keysOf(w | 0);
+    const [values, m] = h.withRoots([keys >>> 0], () => valuesOf(w | 0));
+    if (n < 0 || m !== n) throw GuestError.badLength('map_keys$ks/map_values result', Math.min(n, m));
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const key = h.field((keys >>> 0) + 8 * i);
+      const at = (values >>> 0) + cell * i;
+      out.push([key, cell === 8 ? h.field(at) : Field.word(h.u32(at))]);
+    }
+    return out;
+  });
+}
+
 /** Builds `v` in guest memory; the result is not rooted. */
 function jsonWrite(h, v) {
   switch (v.t) {
@@ -1952,7 +2114,7 @@ function jsonWrite(h, v) {
         return { lo: kp, hi: vp };
       });
       return h.withRoots([scratchBlock], () => {
-        const map = collection.fromEntries(h, 'Map', 's', entries);
+        const map = buildStringMap(h, 'b', entries);
         return allocAdt(h, JOBJECT, Payload.word(map));
       });
     }
@@ -2009,7 +2171,7 @@ function jsonEmit(h, ptr, out, depth) {
       break;
     }
     case JOBJECT: {
-      const entries = collection.entries(h, 'Map', h.u32(ptr + 4));
+      const entries = stringMapEntries(h, 'b', h.u32(ptr + 4));
       out.push('{');
       entries.forEach(([k, v], i) => {
         if (i > 0) out.push(',');

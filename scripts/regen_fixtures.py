@@ -8,7 +8,12 @@ Per fixture (NAME is the file stem):
                         cases where `vera run` 0.2.3 is wrong; the listed
                         fields replace the reference's (see ../shared ABI notes);
                         with "expected_from": "vera run 0.2.5" the expected
-                        output is what `vera run` 0.2.5 prints instead
+                        output is what `vera run` 0.2.5 prints instead.
+                        {"v025": {"why": "..."}} (alone or beside those): the
+                        program itself behaves differently when Vera 0.2.5
+                        compiles it, so its 0.2.5 build is expected to print
+                        what `vera run` 0.2.5 prints (recorded as
+                        expected.json's "v025": {"stdout", ..., "why"})
 Written:
   NAME.wasm             `vera compile` output, run by the Rust tests
   NAME.eager-gc.wasm    for collection-heavy fixtures (EAGER_GC_PREFIXES):
@@ -19,14 +24,24 @@ Written:
                         the long folds: their eager builds overflow the
                         guest collector's own mark worklist, under
                         `vera run` too)
-  NAME.v025.wasm        for the JSON and HTML fixtures (V025_PREFIXES): the
-                        same program compiled by Vera 0.2.5, whose maps live
-                        in the module, so vera-rt builds and reads JSON
-                        objects and HTML attributes through the module's
-                        exports; it must print the same
+  NAME.v025.wasm        the same program compiled by Vera 0.2.5 (runtime
+                        exports prefixed `vera.`, maps inside the module, so
+                        JSON objects and HTML attributes are built and read
+                        through the module's exports), wherever 0.2.5
+                        compiles it; it must print the same
   NAME.expected.json    {"stdout", "stderr_first_line", "exit_code"} and,
                         where corrected, "reference" (what vera run printed)
                         and "why"
+
+Fixtures listed in fixtures/V025_ONLY use what only Vera 0.2.4 and later
+have (IO.read_bytes, IO.write_bytes, ...): they are compiled by 0.2.5 alone
+(NAME.v025.wasm and NAME.v025.eager-gc.wasm, its VERA_EAGER_GC=1 build, to
+be run with --guest-alloc; no NAME.wasm) and their expected output is what
+`vera run` of 0.2.5 printed; NAME.expected.json then says
+"vera": "0.2.5", which is how the tests know to run only that build.
+
+`--v025-builds` (re)builds only NAME.v025.wasm, leaving the 0.2.3 builds
+and the expected output as they are.
 
 Every program runs with the current directory set to a fresh temporary
 directory, VERA_RT_FIXTURE_ENV=fixture-env-value in its environment and
@@ -65,7 +80,31 @@ EAGER_GC_PREFIXES = ("map_", "set_", "json_", "app_", "html_", "md_", "http_", "
 # Vera 0.2.3 miscompiles html_tree's rooting: its eager-GC build prints
 # garbage under `vera run` too.
 EAGER_GC_SKIP = {"html_tree"}
+# These must compile under 0.2.5 (their maps are the reason for the build);
+# any other fixture gets a 0.2.5 build where 0.2.5 compiles it.
 V025_PREFIXES = ("json_", "html_", "app_")
+
+
+def build_v025(vera25: str, source: Path, wasm: Path) -> None:
+    """Writes NAME.v025.wasm, or removes a stale one where 0.2.5 does not
+    compile the program (a V025_PREFIXES fixture must compile)."""
+    target = source.with_suffix("").with_suffix(".v025.wasm")
+    proc = subprocess.run([vera25, "compile", str(source), "-o", str(wasm)],
+                          check=source.stem.startswith(V025_PREFIXES), capture_output=True)
+    if proc.returncode == 0:
+        shutil.copyfile(wasm, target)
+    else:
+        target.unlink(missing_ok=True)
+        print(f"{source.name}: Vera 0.2.5 does not compile it")
+
+
+def v025_only() -> set:
+    """The names listed in fixtures/V025_ONLY (`#` starts a comment)."""
+    listing = FIXTURES / "V025_ONLY"
+    if not listing.exists():
+        return set()
+    names = (line.split("#")[0].strip() for line in listing.read_text().splitlines())
+    return {n for n in names if n}
 
 
 def run_reference(vera: str, source: Path) -> dict:
@@ -95,17 +134,35 @@ def run_reference(vera: str, source: Path) -> dict:
     }
 
 
+def regen_v025_only(vera25: str, source: Path) -> dict:
+    """Builds NAME.v025.wasm and NAME.v025.eager-gc.wasm and returns what
+    `vera run` 0.2.5 printed."""
+    stem = source.with_suffix("")
+    for stale in (".wasm", ".eager-gc.wasm"):
+        stem.with_suffix(stale).unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as out:
+        wasm = Path(out) / "prog.wasm"
+        subprocess.run([vera25, "compile", str(source), "-o", str(wasm)],
+                       check=True, capture_output=True)
+        shutil.copyfile(wasm, stem.with_suffix(".v025.wasm"))
+        subprocess.run([vera25, "compile", str(source), "-o", str(wasm)],
+                       check=True, capture_output=True,
+                       env=dict(os.environ, VERA_EAGER_GC="1"))
+        shutil.copyfile(wasm, stem.with_suffix(".v025.eager-gc.wasm"))
+    return dict(run_reference(vera25, source), vera="0.2.5")
+
+
 def regen(vera: str, vera25: str, source: Path) -> None:
     stem = source.with_suffix("")
+    if source.stem in v025_only():
+        write_expected(stem, regen_v025_only(vera25, source))
+        return
     with tempfile.TemporaryDirectory() as out:
         wasm = Path(out) / "prog.wasm"
         subprocess.run([vera, "compile", str(source), "-o", str(wasm)],
                        check=True, capture_output=True)
         shutil.copyfile(wasm, stem.with_suffix(".wasm"))
-        if source.stem.startswith(V025_PREFIXES):
-            subprocess.run([vera25, "compile", str(source), "-o", str(wasm)],
-                           check=True, capture_output=True)
-            shutil.copyfile(wasm, stem.with_suffix(".v025.wasm"))
+        build_v025(vera25, source, wasm)
         if source.stem.startswith(EAGER_GC_PREFIXES) and source.stem not in EAGER_GC_SKIP and not any(w in source.stem for w in ("chain", "fold")):
             subprocess.run([vera, "compile", str(source), "-o", str(wasm)],
                            check=True, capture_output=True,
@@ -115,26 +172,48 @@ def regen(vera: str, vera25: str, source: Path) -> None:
     correction_file = stem.with_suffix(".correction.json")
     if correction_file.exists():
         correction = json.loads(correction_file.read_text())
-        reference = dict(expected)
         if correction.get("expected_from") == "vera run 0.2.5":
             # 0.2.3 cannot run the program; 0.2.5's `vera run` is the oracle.
-            expected = run_reference(vera25, source)
+            expected = dict(run_reference(vera25, source), reference=expected, why=correction["why"])
+        v025 = correction.get("v025")
+        if v025 is not None:
+            expected["v025"] = dict(run_reference(vera25, source), why=v025["why"])
+    write_expected(stem, expected)
+
+
+def write_expected(stem: Path, expected: dict) -> None:
+    """Applies NAME.correction.json, if any, and writes NAME.expected.json."""
+    correction_file = stem.with_suffix(".correction.json")
+    if correction_file.exists():
+        correction = json.loads(correction_file.read_text())
+        reference = {k: v for k, v in expected.items() if k != "v025"}
         for field in ("stdout", "stderr_first_line", "exit_code"):
             if field in correction:
                 expected[field] = correction[field]
-        expected["reference"] = reference
-        expected["why"] = correction["why"]
+        reference.pop("vera", None)
+        if any(field in correction for field in ("stdout", "stderr_first_line", "exit_code")):
+            expected["reference"] = reference
+            expected["why"] = correction["why"]
     stem.with_suffix(".expected.json").write_text(
         json.dumps(expected, indent=2, ensure_ascii=False) + "\n")
-    print(f"{source.name}: exit {expected['exit_code']}")
+    print(f"{stem.name}.vera: exit {expected['exit_code']}")
 
 
 def main() -> None:
     vera, vera25 = sys.argv[1], sys.argv[2]
     names = sys.argv[3:]
+    v025_builds = "--v025-builds" in names
+    names = [n for n in names if n != "--v025-builds"]
     sources = sorted(FIXTURES.glob("*.vera"))
     if names:
         sources = [s for s in sources if s.stem in names]
+    if v025_builds:
+        only = v025_only()
+        with tempfile.TemporaryDirectory() as out:
+            for source in sources:
+                if source.stem not in only:
+                    build_v025(vera25, source, Path(out) / "prog.wasm")
+        return
     server = start_server()
     try:
         for source in sources:

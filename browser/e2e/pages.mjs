@@ -2,6 +2,8 @@
 // 127.0.0.1 and opened in Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core); each page's #stdout, first #stderr line and #exit-code
 // must be what `vera run` 0.2.3 printed (fixtures/NAME.expected.json).
+// A few pages run the fixture's Vera 0.2.5 build (NAME.v025.wasm: exports
+// prefixed `vera.`, maps inside the module, hash_key) instead.
 //
 //   node browser/e2e/pages.mjs            (needs target/release/vera-rt)
 // Env: VERA_RT (the binary), CHROMIUM (the browser executable).
@@ -26,6 +28,9 @@ const PAGES = [
   'io_return_float_third', 'decimal_basic',
 ];
 
+/** Pages of the Vera 0.2.5 build (NAME.v025.wasm), the same expected output. */
+const PAGES_V025 = ['io_print_unicode', 'map_persistence', 'map_string_keys', 'json_roundtrip', 'json_errors'];
+
 /** Bundled without --stdin: the page asks with prompt(); the test answers with NAME.stdin's lines. */
 const PROMPTED = ['io_read_line'];
 
@@ -48,10 +53,12 @@ function serve(dir) {
 }
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'vera-pages-'));
-for (const name of [...PAGES, ...REFUSED]) {
+const ENTRIES = [...PAGES, ...REFUSED, ...PAGES_V025.map((n) => `${n}.v025`)];
+for (const entry of ENTRIES) {
+  const name = entry.replace(/\.v025$/, '');
   const stem = path.join(fixtures, name);
   const spec = fs.existsSync(`${stem}.run.json`) ? JSON.parse(fs.readFileSync(`${stem}.run.json`, 'utf8')) : {};
-  const args = ['bundle', `${stem}.wasm`, '-o', path.join(out, name)];
+  const args = ['bundle', entry === name ? `${stem}.wasm` : `${stem}.v025.wasm`, '-o', path.join(out, entry)];
   if (spec.fn) args.push('--fn', spec.fn);
   if (fs.existsSync(`${stem}.stdin`)) args.push('--stdin', `${stem}.stdin`);
   if (spec.args) args.push('--', ...spec.args);
@@ -72,12 +79,12 @@ const context = await chromium.launchPersistentContext(userDataDir, {
 });
 const failures = [];
 try {
-  for (const entry of [...PAGES, ...REFUSED, ...PROMPTED.map((n) => `${n}.prompt`)]) {
-    const name = entry.replace(/\.prompt$/, '');
+  for (const entry of [...ENTRIES, ...PROMPTED.map((n) => `${n}.prompt`)]) {
+    const name = entry.replace(/\.(prompt|v025)$/, '');
     const page = await context.newPage();
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    if (entry !== name) {
+    if (entry === `${name}.prompt`) {
       const lines = fs.readFileSync(path.join(fixtures, `${name}.stdin`), 'utf8').replace(/\n$/, '').split('\n');
       page.on('dialog', (d) => (lines.length ? d.accept(lines.shift()) : d.dismiss()));
     }
@@ -117,4 +124,4 @@ if (failures.length) {
   console.error(`\n${failures.length} page(s) differ:\n\n${failures.join('\n\n')}`);
   process.exit(1);
 }
-console.log(`all ${PAGES.length + REFUSED.length + PROMPTED.length} pages as expected`);
+console.log(`all ${ENTRIES.length + PROMPTED.length} pages as expected`);

@@ -1,9 +1,9 @@
 // The Rust host's unit vectors (format.rs, families/decimal.rs,
-// families/json.rs), checked on runtime.mjs's ports.
+// families/json.rs, families/io.rs), checked on runtime.mjs's ports.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pythonFloatRepr, Dec, jsonParse, parseCollectionImport } from '../runtime.mjs';
+import { pythonFloatRepr, Dec, jsonParse, parseCollectionImport, pythonPath } from '../runtime.mjs';
 
 test('floats print as Python repr', () => {
   const cases = [[2.0, '2.0'], [1 / 3, '0.3333333333333333'], [1e300, '1e+300'], [1e16, '1e+16'],
@@ -89,4 +89,12 @@ test('the API runs a module and captures its output', async () => {
   assert.deepEqual(tail, []);
   const missing = await import('../runtime.mjs').then((rt) => rt.load(fs.readFileSync(new URL('../../fixtures/regex_errors.wasm', import.meta.url))).catch((e) => e));
   assert.ok(missing instanceof Error && /does not provide: .*vera\.regex_/.test(missing.message), String(missing));
+});
+
+test('read_bytes/write_bytes paths normalise as pathlib does (io.rs)', () => {
+  const cases = [['', '.'], ['.', '.'], ['./', '.'], ['.//.', '.'], ['a', 'a'], ['a/', 'a'], ['./a', 'a'],
+    ['a/./b', 'a/b'], ['a//b/', 'a/b'], ['a/../b', 'a/../b'], ['..', '..'], ['/', '/'], ['/./a', '/a'],
+    ['//', '//'], ['//x', '//x'], ['///x', '/x']];
+  for (const [given, want] of cases) assert.equal(pythonPath(given), want, JSON.stringify(given));
+  assert.throws(() => pythonPath('a\0b'), /embedded null byte/);
 });

@@ -1527,6 +1527,8 @@ fn io_string_cases() -> Vec<Case> {
   (import "vera" "get_env" (func $get_env (param i32 i32) (result i32)))
   (import "vera" "read_file" (func $read_file (param i32 i32) (result i32)))
   (import "vera" "write_file" (func $write_file (param i32 i32 i32 i32) (result i32)))
+  (import "vera" "read_bytes" (func $read_bytes (param i32 i32) (result i32)))
+  (import "vera" "write_bytes" (func $write_bytes (param i32 i32 i32 i32) (result i32)))
 "#;
     let mut funcs = String::new();
     let mut planned = Vec::new();
@@ -1544,8 +1546,19 @@ fn io_string_cases() -> Vec<Case> {
                 "write_file",
                 format!("(drop (call $write_file {text} (i32.const {STR_ABC}) (i32.const 3)))"),
             ),
+            ("read_bytes", format!("(drop (call $read_bytes {text}))")),
+            (
+                "write_bytes",
+                format!("(drop (call $write_bytes {text} (i32.const {STR_ABC}) (i32.const 3)))"),
+            ),
+            // The bytes forged, under a good path: refused before any file
+            // is opened.
+            (
+                "write_bytes data",
+                format!("(drop (call $write_bytes (i32.const {STR_ABC}) (i32.const 3) {text}))"),
+            ),
         ] {
-            if harmless && import == "write_file" {
+            if harmless && import.starts_with("write_") {
                 // Would write a file named by the decoded text.
                 continue;
             }

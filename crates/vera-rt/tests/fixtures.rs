@@ -25,7 +25,16 @@
 //! Vera 0.2.5 compiles it: its maps are its own hash tries, so vera-rt
 //! builds and reads JSON objects and HTML attributes through the module's
 //! `map_from_arrays$ks_v*`, `map_keys$ks` and `map_values$v*` exports. It
-//! must print the same.
+//! must print the same. Every other fixture 0.2.5 compiles has such a
+//! build too, expected to print the same, except where the program itself
+//! behaves differently under 0.2.5 (its `NAME.correction.json` has a
+//! `"v025"` entry saying why; `NAME.expected.json`'s `"v025"` then holds
+//! what `vera run` 0.2.5 printed).
+//!
+//! Fixtures listed in `fixtures/V025_ONLY` use what only Vera 0.2.4 and
+//! later have (`IO.read_bytes`, `IO.write_bytes`): they have only the 0.2.5
+//! build, and their `NAME.expected.json` (marked `"vera": "0.2.5"`) is what
+//! `vera run` of 0.2.5 printed.
 //!
 //! Network fixtures talk to `scripts/fixture_server.py` (the same server
 //! the regeneration script starts): its addresses reach the program as
@@ -173,6 +182,10 @@ fn every_fixture_matches_vera_run() {
 fn check(stem: &Path, pending: &[String]) -> Option<String> {
     let name = stem.file_name().unwrap().to_string_lossy().into_owned();
     let expected_path = stem.with_extension("expected.json");
+    let v025 = stem.with_extension("v025.wasm");
+    if expected_path.exists() && v025_only(&expected_path) {
+        return check_v025_only(&name, stem, &expected_path, &v025);
+    }
     if !stem.with_extension("wasm").exists() || !expected_path.exists() {
         return Some(format!(
             "{name}: no .wasm or .expected.json; run scripts/regen-fixtures {name}"
@@ -228,13 +241,70 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
             );
         }
     }
-    let v025 = stem.with_extension("v025.wasm");
     if v025.exists() {
+        // Where the program itself behaves differently under 0.2.5
+        // (`"v025"` in its correction), what `vera run` 0.2.5 printed.
+        let own = &expected["v025"];
+        let field = |key: &str| {
+            if own.get(key).is_some() {
+                &own[key]
+            } else {
+                &expected[key]
+            }
+        };
         let got = run_fixture(stem, &v025, &[]);
         problems.extend(
-            compare(&got, want_stdout, want_err, want_code)
-                .into_iter()
-                .map(|p| format!("[Vera 0.2.5 build] {p}")),
+            compare(
+                &got,
+                field("stdout").as_str().unwrap(),
+                field("stderr_first_line").as_str().unwrap(),
+                field("exit_code").as_i64().unwrap() as i32,
+            )
+            .into_iter()
+            .map(|p| format!("[Vera 0.2.5 build] {p}")),
+        );
+    }
+    (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
+}
+
+/// Whether `NAME.expected.json` is what `vera run` of 0.2.5 printed (a
+/// fixture listed in `fixtures/V025_ONLY`).
+fn v025_only(expected_path: &Path) -> bool {
+    let text = std::fs::read_to_string(expected_path).unwrap();
+    let expected: Value = serde_json::from_str(&text).unwrap();
+    expected.get("vera").and_then(Value::as_str) == Some("0.2.5")
+}
+
+/// A fixture only Vera 0.2.4+ compiles: its 0.2.5 build, and its eager-GC
+/// 0.2.5 build with every host allocation through the guest's `alloc`;
+/// no stale 0.2.3 build beside them.
+fn check_v025_only(name: &str, stem: &Path, expected_path: &Path, v025: &Path) -> Option<String> {
+    if !v025.exists() || stem.with_extension("wasm").exists() {
+        return Some(format!(
+            "{name}: a 0.2.5-only fixture needs NAME.v025.wasm and no NAME.wasm; run scripts/regen-fixtures {name}"
+        ));
+    }
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(expected_path).unwrap()).unwrap();
+    let mut problems = Vec::new();
+    let eager = stem.with_extension("v025.eager-gc.wasm");
+    for (wasm, flags, label) in [
+        (v025, &[][..], "Vera 0.2.5 build"),
+        (&eager, &["--guest-alloc"][..], "Vera 0.2.5 eager-gc build"),
+    ] {
+        if !wasm.exists() {
+            problems.push(format!("[{label}] missing; run scripts/regen-fixtures {name}"));
+            continue;
+        }
+        let got = run_fixture(stem, wasm, flags);
+        problems.extend(
+            compare(
+                &got,
+                expected["stdout"].as_str().unwrap(),
+                expected["stderr_first_line"].as_str().unwrap(),
+                expected["exit_code"].as_i64().unwrap() as i32,
+            )
+            .into_iter()
+            .map(|p| format!("[{label}] {p}")),
         );
     }
     (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))

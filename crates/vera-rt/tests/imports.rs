@@ -1,19 +1,21 @@
-//! Every host import Vera 0.2.3's reference host registers links in
-//! vera-rt with the same signature.
+//! Every host import the reference host of Vera 0.2.3, and of Vera 0.2.5
+//! (the current release), registers links in vera-rt with the same
+//! signature.
 //!
-//! The table, `fixtures/vera-0.2.3-imports.txt`, is generated from the
-//! package itself by `scripts/vera_imports.py` (it runs the reference
-//! host's registration with every family enabled and records what it
-//! defines). Each entry becomes a module importing just that function with
-//! that signature; it must load (a family provides the name) and
+//! The tables, `fixtures/vera-0.2.3-imports.txt` and
+//! `fixtures/vera-0.2.5-imports.txt`, are generated from each package
+//! itself by `scripts/vera_imports.py` (it runs the reference host's
+//! registration with every family enabled and records what it defines).
+//! Each entry becomes a module importing just that function with that
+//! signature; it must load (a family provides the name) and
 //! instantiate (the family's definition has that type).
 
 use std::path::Path;
 
 use vera_host::{Failure, Program, RunOptions};
 
-fn table() -> Vec<(String, String)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/vera-0.2.3-imports.txt");
+fn table(version: &str) -> Vec<(String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/vera-{version}-imports.txt"));
     std::fs::read_to_string(path)
         .expect("the import table")
         .lines()
@@ -41,13 +43,14 @@ fn links(name: &str, sig: &str) -> Result<(), String> {
     }
 }
 
-#[test]
-fn every_reference_import_links_with_its_signature() {
-    let table = table();
-    assert!(table.len() > 100, "import table too short: {}", table.len());
-    for family in ["http_get", "async_await", "inference_complete", "db_query", "print"] {
+/// Links every entry of the table of `version`, which must hold at least
+/// `at_least` imports, `expected` among them.
+fn check_table(version: &str, at_least: usize, expected: &[&str]) {
+    let table = table(version);
+    assert!(table.len() >= at_least, "import table too short: {}", table.len());
+    for family in expected {
         assert!(
-            table.iter().any(|(n, _)| n == family),
+            table.iter().any(|(n, _)| n == *family),
             "{family} missing from the table"
         );
     }
@@ -57,10 +60,47 @@ fn every_reference_import_links_with_its_signature() {
         .collect();
     assert!(
         failures.is_empty(),
-        "{} of {} imports do not link:\n{}",
+        "{} of {} imports of Vera {version} do not link:\n{}",
         failures.len(),
         table.len(),
         failures.join("\n")
+    );
+}
+
+#[test]
+fn every_reference_import_links_with_its_signature() {
+    check_table(
+        "0.2.3",
+        100,
+        &["http_get", "async_await", "inference_complete", "db_query", "print"],
+    );
+}
+
+/// Vera 0.2.5 moved Map/Set into the module (no `map_*`/`set_*` imports)
+/// and added `hash_key`, `read_bytes` and `write_bytes`.
+#[test]
+fn every_vera_0_2_5_import_links_with_its_signature() {
+    check_table(
+        "0.2.5",
+        90,
+        &[
+            "read_bytes",
+            "write_bytes",
+            "hash_key",
+            "http_get",
+            "async_await",
+            "inference_complete",
+            "db_query",
+            "json_parse",
+            "html_parse",
+            "print",
+        ],
+    );
+    assert!(
+        !table("0.2.5")
+            .iter()
+            .any(|(n, _)| n.starts_with("map_") || n.starts_with("set_")),
+        "0.2.5 has no Map/Set imports"
     );
 }
 

@@ -98,6 +98,37 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                 Ok(ptr as i32)
             },
         )?,
+        "read_bytes" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, len: i32| -> Result<i32> {
+            let path = with_heap(&mut c, "read_bytes", |h| {
+                values::read_string(h.memory(), ptr as u32, len as u32)
+            })?;
+            let result = python_path_io(&path, |p| std::fs::read(p));
+            Ok(with_heap(&mut c, "read_bytes", |h| match &result {
+                Ok(bytes) => {
+                    let (p, l) = values::alloc_str(h, bytes)?;
+                    values::alloc_adt(h, OK, Payload::Str(p, l))
+                }
+                Err(message) => values::alloc_adt_with_str(h, ERR, message.as_bytes()),
+            })? as i32)
+        })?,
+        "write_bytes" => linker.func_wrap(
+            "vera",
+            name,
+            |mut c: C<'_>, pp: i32, pl: i32, dp: i32, dl: i32| -> Result<i32> {
+                let (path, data) = with_heap(&mut c, "write_bytes", |h| {
+                    Ok((
+                        values::read_string(h.memory(), pp as u32, pl as u32)?,
+                        values::str_bytes(h.memory(), dp as u32, dl as u32)?.to_vec(),
+                    ))
+                })?;
+                let result = python_path_io(&path, |p| std::fs::write(p, &data));
+                let ptr = with_heap(&mut c, "write_bytes", |h| match &result {
+                    Ok(()) => values::alloc_adt(h, OK, Payload::Empty),
+                    Err(message) => values::alloc_adt_with_str(h, ERR, message.as_bytes()),
+                })?;
+                Ok(ptr as i32)
+            },
+        )?,
         "args" => linker.func_wrap("vera", name, |mut c: C<'_>| -> Result<(i32, i32)> {
             let args = c.data().args.clone();
             let (p, l) = with_heap(&mut c, "args", |h| values::alloc_string_array(h, &args))?;
@@ -199,4 +230,66 @@ pub fn python_repr_str(s: &str) -> String {
     }
     out.push(quote);
     out
+}
+
+/// Runs a file operation as Vera 0.2.5's `Path(path).read_bytes()` /
+/// `.write_bytes()` do: on the path as `pathlib` normalises it
+/// ([`python_path`]), with a failure worded as `str(exc)` names that path
+/// (`[Errno 21] Is a directory: '.'` for `""`), and a path holding a NUL
+/// byte refused as Python refuses it (`embedded null byte`).
+fn python_path_io<T>(path: &str, op: impl FnOnce(&str) -> std::io::Result<T>) -> Result<T, String> {
+    if path.contains('\0') {
+        return Err("embedded null byte".to_owned());
+    }
+    let path = python_path(path);
+    op(&path).map_err(|e| python_os_error(&e, &path))
+}
+
+/// `str(pathlib.PurePosixPath(path))`: empty and `.` components and
+/// repeated or trailing slashes dropped, a leading `//` (exactly two) kept,
+/// `.` for nothing left.
+pub fn python_path(path: &str) -> String {
+    let (root, rest) = if path.starts_with("//") && !path.starts_with("///") {
+        ("//", &path[2..])
+    } else if path.starts_with('/') {
+        ("/", path.trim_start_matches('/'))
+    } else {
+        ("", path)
+    };
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let joined = format!("{root}{}", parts.join("/"));
+    if joined.is_empty() {
+        ".".to_owned()
+    } else {
+        joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_path;
+
+    #[test]
+    fn paths_normalise_as_pathlib_does() {
+        for (given, want) in [
+            ("", "."),
+            (".", "."),
+            ("./", "."),
+            (".//.", "."),
+            ("a", "a"),
+            ("a/", "a"),
+            ("./a", "a"),
+            ("a/./b", "a/b"),
+            ("a//b/", "a/b"),
+            ("a/../b", "a/../b"),
+            ("..", ".."),
+            ("/", "/"),
+            ("/./a", "/a"),
+            ("//", "//"),
+            ("//x", "//x"),
+            ("///x", "/x"),
+        ] {
+            assert_eq!(python_path(given), want, "{given:?}");
+        }
+    }
 }
