@@ -1,5 +1,6 @@
-//! Random modules through the load-time rewrite (`vera_rewrite` with the
-//! in-module lookups): it must return (rewritten, nothing to do, or an
+//! Random modules through the load-time rewrites (`vera_rewrite`: the
+//! overflow-safe collector mark phase, then the Map/Set call sites with the
+//! in-module lookups): each must return (rewritten, nothing to do, or an
 //! error), never panic, and a valid module must stay valid.
 #![no_main]
 
@@ -12,6 +13,12 @@ fn valid(wasm: &[u8]) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
+    let _ = vera_rewrite::collector::worklist_overflow_sites(data);
+    if let Ok(Some(safe)) = vera_rewrite::collector::make_overflow_safe(data) {
+        if valid(data) {
+            assert!(valid(&safe.wasm), "a valid module's collector was rewritten into an invalid module");
+        }
+    }
     let rewritten = vera_rewrite::thread_pointer(
         data,
         "heap_ptr",
