@@ -115,24 +115,94 @@ pub const WRITE_RECURSION: &str =
     "argument 1: RecursionError: maximum recursion depth exceeded while calling a Python object";
 
 /// Builds `node` in guest memory; the result is unrooted.
+///
+/// With an explicit stack, not recursion: the host's frames count against
+/// wasmtime's stack limit whenever it calls back into the guest (`alloc`,
+/// a module's own map exports), and recursing per element ran out of it
+/// well before [`MAX_WRITE_DEPTH`]. Each open element holds its name,
+/// attribute map and children array as roots until its block is built.
 pub fn write_node(heap: &mut impl Heap, node: &Node) -> GuestResult<u32> {
-    match node {
-        Node::Text(s) | Node::Comment(s) => {
-            let tag = if matches!(node, Node::Text(_)) { 1 } else { 2 };
-            let (p, l) = values::alloc_str(heap, s.as_bytes())?;
-            values::alloc_block(heap, 16, tag, &[(4, p), (8, l)], &[p])
+    let base = heap.pending_roots().len();
+    let result = write_tree(heap, node);
+    heap.pending_roots().truncate(base);
+    result
+}
+
+fn write_tree<H: Heap>(heap: &mut H, node: &Node) -> GuestResult<u32> {
+    struct Open<'n> {
+        children: &'n [Node],
+        /// Children written so far.
+        next: usize,
+        name: (u32, u32),
+        map: u32,
+        /// The children array (0 when there are none).
+        array: u32,
+        /// `pending_roots` before this element's were pushed.
+        mark: usize,
+    }
+    fn hold<H: Heap>(heap: &mut H, ptr: u32) {
+        if ptr != 0 {
+            heap.pending_roots().push(ptr);
         }
-        Node::Element { name, attrs, children } => {
-            let (np, nl) = values::alloc_str(heap, name.as_bytes())?;
-            heap.with_roots(&[np], |h| {
-                let map = write_attrs(h, attrs)?;
-                h.with_roots(&[map], |h| {
-                    let (cp, cn) = values::alloc_array_with(h, children.len(), 4, |h, i| {
-                        write_node(h, &children[i]).map(u64::from)
-                    })?;
-                    values::alloc_block(h, 24, 0, &[(4, np), (8, nl), (12, map), (16, cp), (20, cn)], &[cp])
-                })
-            })
+    }
+    let mut stack: Vec<Open<'_>> = Vec::new();
+    let mut next = Some(node);
+    loop {
+        // The block just finished, to store in its parent.
+        let mut done = None;
+        match next.take() {
+            Some(leaf @ (Node::Text(s) | Node::Comment(s))) => {
+                let tag = if matches!(leaf, Node::Text(_)) { 1 } else { 2 };
+                let (p, l) = values::alloc_str(heap, s.as_bytes())?;
+                done = Some(values::alloc_block(heap, 16, tag, &[(4, p), (8, l)], &[p])?);
+            }
+            Some(Node::Element { name, attrs, children }) => {
+                let mark = heap.pending_roots().len();
+                let (np, nl) = values::alloc_str(heap, name.as_bytes())?;
+                hold(heap, np);
+                let map = write_attrs(heap, attrs)?;
+                hold(heap, map);
+                let array = if children.is_empty() {
+                    0
+                } else {
+                    let size = u32::try_from(children.len())
+                        .ok()
+                        .and_then(|n| n.checked_mul(4))
+                        .ok_or_else(|| GuestError::too_large(children.len() as u64 * 4))?;
+                    let array = heap.alloc(size)?;
+                    mem::bytes_mut(heap.memory_mut(), array, size as usize)?.fill(0);
+                    hold(heap, array);
+                    array
+                };
+                stack.push(Open {
+                    children,
+                    next: 0,
+                    name: (np, nl),
+                    map,
+                    array,
+                    mark,
+                });
+            }
+            None => {}
+        }
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return done.ok_or_else(|| GuestError::host("html write: empty stack"));
+            };
+            if let Some(child) = done.take() {
+                mem::write_u32(heap.memory_mut(), top.array + 4 * (top.next as u32 - 1), child)?;
+            }
+            if top.next < top.children.len() {
+                next = Some(&top.children[top.next]);
+                top.next += 1;
+                break;
+            }
+            let (np, nl) = top.name;
+            let (map, array, n, mark) = (top.map, top.array, top.children.len() as u32, top.mark);
+            let block = values::alloc_block(heap, 24, 0, &[(4, np), (8, nl), (12, map), (16, array), (20, n)], &[])?;
+            heap.pending_roots().truncate(mark);
+            stack.pop();
+            done = Some(block);
         }
     }
 }
