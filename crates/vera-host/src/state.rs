@@ -45,6 +45,10 @@ pub struct HostState {
     pub in_alloc: bool,
     /// The memory size (bytes) of a `memory.grow` that `limits` refused.
     pub memory_denied: Option<usize>,
+    /// When `--timeout` ends the run: host work that waits or computes
+    /// (sleep, HTTP, parsers) is bounded by it, as guest code is by the
+    /// epoch deadline.
+    pub deadline: Option<std::time::Instant>,
     /// Extension slots for families that keep per-run data (Decimal
     /// handles, regex cache...).
     pub extensions: anymap::Extensions,
@@ -97,6 +101,7 @@ impl HostState {
             host_limits: crate::HostLimits::default(),
             in_alloc: false,
             memory_denied: None,
+            deadline: None,
             extensions: anymap::Extensions::default(),
         }
     }
