@@ -324,6 +324,7 @@ impl Program {
         report.note = note;
         let _timer = options.timeout.map(|limit| {
             store.set_epoch_deadline(1);
+            store.data_mut().deadline = Some(Instant::now() + limit);
             Timer::start(self.engine.clone(), limit)
         });
         let instance = match self.linker.instantiate(&mut store, &self.module) {
@@ -352,6 +353,10 @@ impl Program {
         families::future::shutdown(store.data_mut());
         report.stats.run_time = start.elapsed();
         report.outcome = match called {
+            // The deadline passed in host work after the guest's last check.
+            Ok(()) if families::deadline_passed(store.data()) => {
+                Err(trap::classify(&families::time_limit_error(), store.data()))
+            }
             Ok(()) => Ok(result_value(&mut store, &results)),
             Err(e) => Err(trap::classify(&e, store.data())),
         };

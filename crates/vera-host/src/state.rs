@@ -48,6 +48,10 @@ pub struct HostState {
     /// Module offsets where the module's collector traps on a full mark
     /// worklist (see `Program::collector`).
     pub worklist_overflow_sites: std::sync::Arc<Vec<std::ops::Range<usize>>>,
+    /// When `--timeout` ends the run: host work that waits or computes
+    /// (sleep, HTTP, parsers) is bounded by it, as guest code is by the
+    /// epoch deadline.
+    pub deadline: Option<std::time::Instant>,
     /// Extension slots for families that keep per-run data (Decimal
     /// handles, regex cache...).
     pub extensions: anymap::Extensions,
@@ -101,6 +105,7 @@ impl HostState {
             in_alloc: false,
             memory_denied: None,
             worklist_overflow_sites: Default::default(),
+            deadline: None,
             extensions: anymap::Extensions::default(),
         }
     }

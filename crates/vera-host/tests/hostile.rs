@@ -1833,6 +1833,7 @@ fn all_cases() -> Vec<Case> {
         io_string_cases(),
         export_cases(),
         tree_cases(),
+        deep_text_case_list(),
     ]
     .into_iter()
     .flatten()
@@ -2087,4 +2088,328 @@ fn lying_heap_ptr_falls_back_to_alloc() {
         let outcome = run_with(&wat, "main", &opts);
         assert_eq!(outcome, Outcome::Value(Value::Int(42)), "{name}");
     }
+}
+
+// ------------------------------------ Markdown, HTML, regex: deep text
+
+/// A text to build in the guest: each `(piece, count)` repeated in turn.
+type Text = Vec<(&'static str, usize)>;
+
+/// What a deep-text case calls with its text and how the export reports.
+#[derive(Clone, Copy)]
+enum Parser {
+    /// `md_parse`: the `Err` text, or `md_render` of the tree.
+    Md,
+    /// `html_parse`: the `Err` text, or `html_to_string` of the tree.
+    Html,
+    /// `html_parse`: the `Err` text, or "" for a tree. (Vera 0.2.3 cannot
+    /// read back as deep a tree as it writes: `html_to_string` of 976
+    /// nested elements exceeds its recursion limit.)
+    HtmlParse,
+    /// `regex_match("abc", text)`: the Bool as an Int, -1 for `Err`.
+    Regex,
+}
+
+const PY_RECURSION: &str = "maximum recursion depth exceeded while calling a Python object";
+const WRITER_RECURSION: &str =
+    "argument 1: RecursionError: maximum recursion depth exceeded while calling a Python object";
+
+fn repeat(pieces: &[(&str, usize)]) -> String {
+    pieces.iter().map(|(p, n)| p.repeat(*n)).collect()
+}
+
+/// Texts nested deeper than Vera 0.2.3's recursion limit (each refused
+/// where and as Vera refuses it: its parser's `Err`, or a trap in its
+/// tree writer or regex compiler), nested just as deep as it allows, and
+/// texts that made a scan quadratic. Expectations are Vera 0.2.3's
+/// (`vera run`), found by bisecting the depth.
+fn deep_text_cases() -> Vec<(&'static str, Parser, Text, Expect)> {
+    let s = |t: String| Expect::Value(Value::Str(t));
+    let md_err = || s("maximum recursion depth exceeded in comparison".into());
+    use Parser::*;
+    vec![
+        (
+            "md_parse of 20000 nested quotes",
+            Md,
+            vec![(">", 20000), (" x", 1)],
+            md_err(),
+        ),
+        (
+            "md_parse of 984 nested quotes",
+            Md,
+            vec![(">", 984), (" x", 1)],
+            md_err(),
+        ),
+        (
+            "md_parse of 487 nested quotes",
+            Md,
+            vec![(">", 487), (" x", 1)],
+            trap(&[WRITER_RECURSION]),
+        ),
+        (
+            "md_parse of 486 nested quotes",
+            Md,
+            vec![(">", 486), (" x", 1)],
+            s(repeat(&[("> ", 486), ("x", 1)])),
+        ),
+        (
+            "md_parse of 984 nested lists",
+            Md,
+            vec![("- ", 984), ("x", 1)],
+            md_err(),
+        ),
+        (
+            "md_parse of 325 nested lists",
+            Md,
+            vec![("- ", 325), ("x", 1)],
+            trap(&[WRITER_RECURSION]),
+        ),
+        (
+            "md_parse of 324 nested lists",
+            Md,
+            vec![("- ", 324), ("x", 1)],
+            s(repeat(&[("- ", 324), ("x", 1)])),
+        ),
+        (
+            "md_parse of 30000 nested links",
+            Md,
+            vec![("[", 30000), ("x", 1), ("](u)", 30000)],
+            md_err(),
+        ),
+        (
+            "md_parse of 487 nested links",
+            Md,
+            vec![("[", 487), ("x", 1), ("](u)", 487)],
+            trap(&[WRITER_RECURSION]),
+        ),
+        (
+            "md_parse of 486 nested links",
+            Md,
+            vec![("[", 486), ("x", 1), ("](u)", 486)],
+            s(repeat(&[("[", 486), ("x", 1), ("](u)", 486)])),
+        ),
+        (
+            "md_parse of 100000 '['",
+            Md,
+            vec![("[", 100_000)],
+            s("[".repeat(100_000)),
+        ),
+        (
+            "md_parse of 20000 '[x](' (no ')')",
+            Md,
+            vec![("[x](", 20000)],
+            s("[x](".repeat(20000)),
+        ),
+        (
+            "html_parse of 20000 nested '<b x>'",
+            Html,
+            vec![("<b x>", 20000)],
+            trap(&[WRITER_RECURSION]),
+        ),
+        (
+            "html_parse of 10000 nested '<b>'",
+            Html,
+            vec![("<b>", 10000)],
+            trap(&[WRITER_RECURSION]),
+        ),
+        (
+            "html_parse of 977 nested '<b>'",
+            Html,
+            vec![("<b>", 977)],
+            trap(&[WRITER_RECURSION]),
+        ),
+        (
+            "html_parse of 976 nested '<b>'",
+            HtmlParse,
+            vec![("<b>", 976)],
+            s(String::new()),
+        ),
+        (
+            "html_parse of 900 nested '<b>'",
+            Html,
+            vec![("<b>", 900)],
+            s(repeat(&[("<b>", 900), ("</b>", 900)])),
+        ),
+        (
+            "html_parse of 20000 sibling '<b></b>'",
+            Html,
+            vec![("<b></b>", 20000)],
+            s(repeat(&[("<html>", 1), ("<b></b>", 20000), ("</html>", 1)])),
+        ),
+        (
+            "html_parse of 5000 sibling '<SCRIPT></script>'",
+            Html,
+            vec![("<SCRIPT></script>", 5000)],
+            s(repeat(&[("<html>", 1), ("<script></script>", 5000), ("</html>", 1)])),
+        ),
+        (
+            "regex_match of 10000 nested groups",
+            Regex,
+            vec![("(", 10000), (")", 10000)],
+            trap(&[PY_RECURSION]),
+        ),
+        (
+            "regex_match of 492 nested groups",
+            Regex,
+            vec![("(", 492), (")", 492)],
+            trap(&[PY_RECURSION]),
+        ),
+        (
+            "regex_match of 491 groups around a conditional",
+            Regex,
+            vec![("()", 1), ("(?:", 491), ("(?(1)a)", 1), (")", 491)],
+            trap(&[PY_RECURSION]),
+        ),
+        (
+            "regex_match of 30 nested groups",
+            Regex,
+            vec![("(", 30), ("b", 1), (")", 30)],
+            Expect::Value(Value::Int(1)),
+        ),
+        // Python recurses into each group before it finds no `)`.
+        (
+            "regex_match of 10000 '(' (unbalanced)",
+            Regex,
+            vec![("(", 10000)],
+            trap(&[PY_RECURSION]),
+        ),
+        (
+            "regex_match of 100 '(' (unbalanced)",
+            Regex,
+            vec![("(", 100)],
+            Expect::Value(Value::Int(-1)),
+        ),
+    ]
+}
+
+fn deep_text_module() -> (String, Vec<(&'static str, Expect)>) {
+    let imports = r#"
+  (import "vera" "md_parse" (func $md_parse (param i32 i32) (result i32)))
+  (import "vera" "md_render" (func $md_render (param i32) (result i32 i32)))
+  (import "vera" "html_parse" (func $html_parse (param i32 i32) (result i32)))
+  (import "vera" "html_to_string" (func $html_to_string (param i32) (result i32 i32)))
+  (import "vera" "regex_match" (func $regex_match (param i32 i32 i32 i32) (result i32)))
+"#;
+    let mut img = Image::default();
+    let mut seeds: Vec<(&str, u32)> = Vec::new();
+    let mut next = FORGE;
+    let mut funcs = String::from(
+        r#"  (func $rep (param $dst i32) (param $src i32) (param $len i32) (param $n i32) (result i32)
+    (block $done (loop $again
+      (br_if $done (i32.eqz (local.get $n)))
+      (memory.copy (local.get $dst) (local.get $src) (local.get $len))
+      (local.set $dst (i32.add (local.get $dst) (local.get $len)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $again)))
+    (local.get $dst))
+"#,
+    );
+    let mut expects = Vec::new();
+    for (i, (name, parser, text, expect)) in deep_text_cases().into_iter().enumerate() {
+        let total: usize = text.iter().map(|(p, n)| p.len() * n).sum();
+        let mut build =
+            format!("    (local.set $s (call $good_alloc (i32.const {total})))\n    (local.set $e (local.get $s))\n");
+        for (piece, n) in &text {
+            let at = match seeds.iter().find(|(p, _)| p == piece) {
+                Some(&(_, at)) => at,
+                None => {
+                    img.bytes(next, piece.as_bytes());
+                    seeds.push((piece, next));
+                    next += 32;
+                    next - 32
+                }
+            };
+            build.push_str(&format!(
+                "    (local.set $e (call $rep (local.get $e) (i32.const {at}) (i32.const {}) (i32.const {n})))\n",
+                piece.len()
+            ));
+        }
+        let len = "(i32.sub (local.get $e) (local.get $s))";
+        let (result, call) = match parser {
+            Parser::Md | Parser::Html | Parser::HtmlParse => {
+                let (parse, show) = match parser {
+                    Parser::Md => ("$md_parse", "(call $md_render (i32.load offset=4 (local.get $r)))"),
+                    Parser::Html => (
+                        "$html_parse",
+                        "(call $html_to_string (i32.load offset=4 (local.get $r)))",
+                    ),
+                    _ => ("$html_parse", "(i32.const 0) (i32.const 0)"),
+                };
+                (
+                    "(result i32 i32)",
+                    format!(
+                        "    (local.set $r (call {parse} (local.get $s) {len}))
+    (if (result i32 i32) (i32.eq (i32.load (local.get $r)) (i32.const 1))
+      (then (i32.load offset=4 (local.get $r)) (i32.load offset=8 (local.get $r)))
+      (else {show}))"
+                    ),
+                )
+            }
+            Parser::Regex => (
+                "(result i64)",
+                format!(
+                    "    (local.set $r (call $regex_match (i32.const {STR_ABC}) (i32.const 3) (local.get $s) {len}))
+    (if (result i64) (i32.eq (i32.load (local.get $r)) (i32.const 1))
+      (then (i64.const -1))
+      (else (i64.extend_i32_u (i32.load offset=4 (local.get $r)))))"
+                ),
+            ),
+        };
+        funcs.push_str(&format!(
+            "  (func (export \"t{i}\") {result} (local $s i32) (local $e i32) (local $r i32)\n{build}{call})\n"
+        ));
+        expects.push((name, expect));
+    }
+    // The writers root each level on the shadow stack: room for a tree
+    // as deep as Vera writes (up to the strings at STR_ABC).
+    let wat = module(imports, &img, &funcs, None).replace(
+        "(global (export \"gc_stack_limit\") i32 (i32.const 2048))",
+        &format!("(global (export \"gc_stack_limit\") i32 (i32.const {STR_ABC}))"),
+    );
+    (wat, expects)
+}
+
+fn deep_text_case_list() -> Vec<Case> {
+    let (wat, expects) = deep_text_module();
+    let wat = std::rc::Rc::new(wat);
+    expects
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, expect))| Case {
+            class: "Markdown, HTML, regex: text nested past Vera's recursion limit, quadratic scans",
+            name: name.into(),
+            wat: wat.clone(),
+            func: format!("t{i}"),
+            opts: Opts::default(),
+            expect,
+        })
+        .collect()
+}
+
+#[test]
+fn deep_text_is_refused_as_vera_does() {
+    check_cases(deep_text_case_list);
+}
+
+/// The texts that were quadratic (`html_parse("<b>" * 10000)` took 8.8 s,
+/// `md_parse("[" * 100000)` 4.5 s) or nearly so now take milliseconds; a
+/// generous bound for a shared machine. Run on a 2 MiB thread: no host
+/// parser needs more stack for any of them.
+#[test]
+fn adversarial_text_is_linear() {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let (wat, expects) = deep_text_module();
+            let program = Program::load_with(wat.as_bytes(), &LoadOptions::default()).unwrap();
+            for (i, (name, _)) in expects.iter().enumerate() {
+                let start = std::time::Instant::now();
+                run_loaded(&program, &format!("t{i}"), &wat);
+                let took = start.elapsed();
+                assert!(took < Duration::from_secs(2), "{name}: {took:?}");
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
 }

@@ -6,7 +6,11 @@
 use std::process::Command;
 
 fn run(file: &str, flags: &[&str]) -> (i32, String) {
-    let path = format!("{}/tests/hostile/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = if file.starts_with('/') {
+        file.to_owned()
+    } else {
+        format!("{}/tests/hostile/{file}", env!("CARGO_MANIFEST_DIR"))
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_vera-rt"))
         .arg("run")
         .arg(&path)
@@ -111,5 +115,80 @@ fn markdown_cycle_stops_at_the_depth_bound() {
         "md_cycle.wat",
         &[],
         &["corrupt Markdown value at 0x100: nested too deeply"],
+    );
+}
+
+/// `--timeout` ends host waits on time, with the epoch deadline's words.
+#[track_caller]
+fn assert_ends_on_time(file: &str, flags: &[&str], within: std::time::Duration, parts: &[&str]) {
+    let start = std::time::Instant::now();
+    assert_error(file, flags, parts);
+    let took = start.elapsed();
+    assert!(took < within, "{file}: took {took:?}");
+}
+
+#[test]
+fn timeout_ends_a_sleep() {
+    assert_ends_on_time(
+        "sleep_past_timeout.wat",
+        &["--timeout", "1"],
+        std::time::Duration::from_secs(4),
+        &["time limit exceeded (--timeout)"],
+    );
+}
+
+/// `http_get_arg.wat` with `url` in place of its placeholder, written to a
+/// file of its own.
+fn get_module(url: &str, name: &str) -> String {
+    let src =
+        std::fs::read_to_string(format!("{}/tests/hostile/http_get_arg.wat", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let wat = src.replace("URL", url).replace("LEN", &url.len().to_string());
+    let path = format!("{}/{name}.wat", env!("CARGO_TARGET_TMPDIR"));
+    std::fs::write(&path, wat).unwrap();
+    path
+}
+
+/// A local server that accepts and then answers each connection with
+/// `reply` (never, for `None`), on a thread the test leaks.
+fn serve(reply: Option<Vec<u8>>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            if let Some(reply) = &reply {
+                let _ = stream.write_all(reply);
+            }
+            held.push(stream);
+        }
+    });
+    url
+}
+
+#[test]
+fn timeout_ends_an_http_request() {
+    let url = serve(None);
+    assert_ends_on_time(
+        &get_module(&url, "http_silent"),
+        &["--timeout", "1"],
+        std::time::Duration::from_secs(5),
+        &["time limit exceeded (--timeout)"],
+    );
+}
+
+#[test]
+fn http_body_is_capped_by_max_host_string() {
+    let body = vec![b'x'; 3 << 20];
+    let mut reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    reply.extend_from_slice(&body);
+    let url = serve(Some(reply));
+    assert_error(
+        &get_module(&url, "http_big_body"),
+        &["--max-host-string", "1"],
+        &["limit exceeded: HTTP response body is over --max-host-string (1048576 bytes)"],
     );
 }

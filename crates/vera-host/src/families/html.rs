@@ -24,6 +24,7 @@ use wasmtime::{Caller, FuncType, Linker};
 use super::regex::PyRegex;
 use super::with_heap;
 use crate::state::HostState;
+use crate::trap::HostTrap;
 
 #[path = "html_entities.rs"]
 mod entities;
@@ -47,7 +48,11 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let text = with_heap(&mut c, "html_parse", |h| {
                 values::read_string(h.memory(), ptr as u32, len as u32)
             })?;
-            let tree = parse(&text);
+            let tree = match parse(&text) {
+                Err(ParseError::TooDeep) => return Err(HostTrap::Refused(WRITE_RECURSION.to_owned()).into()),
+                Err(ParseError::Err(e)) => Err(e),
+                Ok(node) => Ok(node),
+            };
             let out = with_heap(&mut c, "html_parse", |h| match tree {
                 Ok(node) => {
                     let p = write_node(h, &node)?;
@@ -96,25 +101,108 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
 
 const MAX_DEPTH: u32 = 2000;
 
+/// Elements inside each other (the root one included) that Vera 0.2.3's
+/// recursive `write_html` builds in guest memory before Python's
+/// recursion limit stops it: `html_parse("<b>" * 976)` returns the tree,
+/// 977 traps with [`WRITE_RECURSION`]. The parser here keeps its own
+/// stack, so only writing and walking a tree recurse, at most this deep
+/// for a parsed one.
+pub const MAX_WRITE_DEPTH: usize = 976;
+
+/// The trap for a parsed tree deeper than [`MAX_WRITE_DEPTH`], in Vera
+/// 0.2.3's words.
+pub const WRITE_RECURSION: &str =
+    "argument 1: RecursionError: maximum recursion depth exceeded while calling a Python object";
+
 /// Builds `node` in guest memory; the result is unrooted.
+///
+/// With an explicit stack, not recursion: the host's frames count against
+/// wasmtime's stack limit whenever it calls back into the guest (`alloc`,
+/// a module's own map exports), and recursing per element ran out of it
+/// well before [`MAX_WRITE_DEPTH`]. Each open element holds its name,
+/// attribute map and children array as roots until its block is built.
 pub fn write_node(heap: &mut impl Heap, node: &Node) -> GuestResult<u32> {
-    match node {
-        Node::Text(s) | Node::Comment(s) => {
-            let tag = if matches!(node, Node::Text(_)) { 1 } else { 2 };
-            let (p, l) = values::alloc_str(heap, s.as_bytes())?;
-            values::alloc_block(heap, 16, tag, &[(4, p), (8, l)], &[p])
+    let base = heap.pending_roots().len();
+    let result = write_tree(heap, node);
+    heap.pending_roots().truncate(base);
+    result
+}
+
+fn write_tree<H: Heap>(heap: &mut H, node: &Node) -> GuestResult<u32> {
+    struct Open<'n> {
+        children: &'n [Node],
+        /// Children written so far.
+        next: usize,
+        name: (u32, u32),
+        map: u32,
+        /// The children array (0 when there are none).
+        array: u32,
+        /// `pending_roots` before this element's were pushed.
+        mark: usize,
+    }
+    fn hold<H: Heap>(heap: &mut H, ptr: u32) {
+        if ptr != 0 {
+            heap.pending_roots().push(ptr);
         }
-        Node::Element { name, attrs, children } => {
-            let (np, nl) = values::alloc_str(heap, name.as_bytes())?;
-            heap.with_roots(&[np], |h| {
-                let map = write_attrs(h, attrs)?;
-                h.with_roots(&[map], |h| {
-                    let (cp, cn) = values::alloc_array_with(h, children.len(), 4, |h, i| {
-                        write_node(h, &children[i]).map(u64::from)
-                    })?;
-                    values::alloc_block(h, 24, 0, &[(4, np), (8, nl), (12, map), (16, cp), (20, cn)], &[cp])
-                })
-            })
+    }
+    let mut stack: Vec<Open<'_>> = Vec::new();
+    let mut next = Some(node);
+    loop {
+        // The block just finished, to store in its parent.
+        let mut done = None;
+        match next.take() {
+            Some(leaf @ (Node::Text(s) | Node::Comment(s))) => {
+                let tag = if matches!(leaf, Node::Text(_)) { 1 } else { 2 };
+                let (p, l) = values::alloc_str(heap, s.as_bytes())?;
+                done = Some(values::alloc_block(heap, 16, tag, &[(4, p), (8, l)], &[p])?);
+            }
+            Some(Node::Element { name, attrs, children }) => {
+                let mark = heap.pending_roots().len();
+                let (np, nl) = values::alloc_str(heap, name.as_bytes())?;
+                hold(heap, np);
+                let map = write_attrs(heap, attrs)?;
+                hold(heap, map);
+                let array = if children.is_empty() {
+                    0
+                } else {
+                    let size = u32::try_from(children.len())
+                        .ok()
+                        .and_then(|n| n.checked_mul(4))
+                        .ok_or_else(|| GuestError::too_large(children.len() as u64 * 4))?;
+                    let array = heap.alloc(size)?;
+                    mem::bytes_mut(heap.memory_mut(), array, size as usize)?.fill(0);
+                    hold(heap, array);
+                    array
+                };
+                stack.push(Open {
+                    children,
+                    next: 0,
+                    name: (np, nl),
+                    map,
+                    array,
+                    mark,
+                });
+            }
+            None => {}
+        }
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return done.ok_or_else(|| GuestError::host("html write: empty stack"));
+            };
+            if let Some(child) = done.take() {
+                mem::write_u32(heap.memory_mut(), top.array + 4 * (top.next as u32 - 1), child)?;
+            }
+            if top.next < top.children.len() {
+                next = Some(&top.children[top.next]);
+                top.next += 1;
+                break;
+            }
+            let (np, nl) = top.name;
+            let (map, array, n, mark) = (top.map, top.array, top.children.len() as u32, top.mark);
+            let block = values::alloc_block(heap, 24, 0, &[(4, np), (8, nl), (12, map), (16, array), (20, n)], &[])?;
+            heap.pending_roots().truncate(mark);
+            stack.pop();
+            done = Some(block);
         }
     }
 }
@@ -432,6 +520,9 @@ fn patterns() -> &'static Patterns {
 
 /// An open-element arena: the tree while it is built.
 struct Builder {
+    /// Most elements inside each other so far, the synthetic `<html>` root
+    /// included.
+    depth: usize,
     names: Vec<String>,
     attrs: Vec<Vec<(String, String)>>,
     kids: Vec<Vec<Kid>>,
@@ -447,6 +538,7 @@ enum Kid {
 impl Builder {
     fn new() -> Builder {
         Builder {
+            depth: 1,
             names: vec!["html".into()],
             attrs: vec![Vec::new()],
             kids: vec![Vec::new()],
@@ -472,6 +564,7 @@ impl Builder {
         self.kids.push(Vec::new());
         let top = self.top();
         self.kids[top].push(Kid::Elem(id));
+        self.depth = self.depth.max(self.stack.len() + 1);
         if !void {
             self.stack.push(id);
         }
@@ -492,27 +585,70 @@ impl Builder {
         let top = self.top();
         self.kids[top].push(Kid::Comment(s));
     }
+    /// The tree under element `id`, built with an explicit stack (a
+    /// document can nest elements as deep as it is long).
     fn build(&mut self, id: usize) -> Node {
-        let kids = std::mem::take(&mut self.kids[id]);
-        Node::Element {
-            name: std::mem::take(&mut self.names[id]),
-            attrs: std::mem::take(&mut self.attrs[id]),
-            children: kids
-                .into_iter()
-                .map(|k| match k {
-                    Kid::Elem(e) => self.build(e),
-                    Kid::Text(t) => Node::Text(t),
-                    Kid::Comment(c) => Node::Comment(c),
-                })
-                .collect(),
+        // Each frame: an element, its kids still to build (reversed), and
+        // the children built so far.
+        struct Frame {
+            id: usize,
+            todo: Vec<Kid>,
+            done: Vec<Node>,
         }
+        let open = |b: &mut Builder, id: usize| {
+            let mut todo = std::mem::take(&mut b.kids[id]);
+            todo.reverse();
+            Frame {
+                id,
+                done: Vec::with_capacity(todo.len()),
+                todo,
+            }
+        };
+        let mut stack = vec![open(self, id)];
+        loop {
+            let top = stack.last_mut().expect("a frame");
+            match top.todo.pop() {
+                Some(Kid::Elem(e)) => {
+                    let frame = open(self, e);
+                    stack.push(frame);
+                }
+                Some(Kid::Text(t)) => top.done.push(Node::Text(t)),
+                Some(Kid::Comment(c)) => top.done.push(Node::Comment(c)),
+                None => {
+                    let frame = stack.pop().expect("a frame");
+                    let node = Node::Element {
+                        name: std::mem::take(&mut self.names[frame.id]),
+                        attrs: std::mem::take(&mut self.attrs[frame.id]),
+                        children: frame.done,
+                    };
+                    match stack.last_mut() {
+                        Some(parent) => parent.done.push(node),
+                        None => return node,
+                    }
+                }
+            }
+        }
+    }
+    /// Whether the document has one element at top level, which is the
+    /// tree's root.
+    fn single_root(&self) -> bool {
+        matches!(self.kids[0].as_slice(), [Kid::Elem(_)])
+    }
+    /// Elements inside each other in the tree [`Builder::root`] returns.
+    fn root_depth(&self) -> usize {
+        self.depth - self.single_root() as usize
     }
     fn root(mut self) -> Node {
         let root = self.build(0);
-        if let Node::Element { children, .. } = &root {
+        if let Node::Element { mut children, .. } = root {
             if children.len() == 1 && matches!(children[0], Node::Element { .. }) {
-                return children[0].clone();
+                return children.pop().expect("one child");
             }
+            return Node::Element {
+                name: "html".into(),
+                attrs: Vec::new(),
+                children,
+            };
         }
         root
     }
@@ -527,8 +663,17 @@ fn find_from(s: &str, pat: &str, from: usize) -> Option<usize> {
     s.get(from..)?.find(pat).map(|i| i + from)
 }
 
+/// Why [`parse`] returned no tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParseError {
+    /// `html_parse`'s `Err` text (HTMLParser raised).
+    Err(String),
+    /// The tree is deeper than [`MAX_WRITE_DEPTH`]; it is not built.
+    TooDeep,
+}
+
 /// Parses `text` as Vera's `html_parse` does (feed without close).
-pub fn parse(text: &str) -> Result<Node, String> {
+pub fn parse(text: &str) -> Result<Node, ParseError> {
     let mut b = Builder::new();
     let p = patterns();
     let raw = text;
@@ -582,7 +727,7 @@ pub fn parse(text: &str) -> Result<Node, String> {
         } else if rest.starts_with("<?") {
             find_from(raw, ">", i + 2).map_or(-1, |g| g as i64 + 1)
         } else if rest.starts_with("<!") {
-            parse_declaration(raw, i, &mut b)?
+            parse_declaration(raw, i, &mut b).map_err(ParseError::Err)?
         } else if i + 1 < n {
             b.data("<".into());
             (i + 1) as i64
@@ -594,18 +739,21 @@ pub fn parse(text: &str) -> Result<Node, String> {
         }
         i = k as usize;
     }
+    if b.root_depth() > MAX_WRITE_DEPTH {
+        return Err(ParseError::TooDeep);
+    }
     Ok(b.root())
 }
 
-/// `</\s*elem\s*>` (case-insensitive) from `i`.
+/// `</\s*elem\s*>` (case-insensitive) from `i`. `elem` is lowercase
+/// ASCII (`script`, `style`); only the text after each `</` is compared,
+/// so a document with many such elements is not lowercased at each.
 fn find_cdata_end(raw: &str, i: usize, elem: &str) -> Option<usize> {
-    let lower = raw.to_ascii_lowercase();
     let mut from = i;
-    while let Some(at) = find_from(&lower, "</", from) {
-        let rest = &lower[at + 2..];
-        let t = rest.trim_start();
-        if let Some(after) = t.strip_prefix(elem) {
-            if after.trim_start().starts_with('>') {
+    while let Some(at) = find_from(raw, "</", from) {
+        let t = raw[at + 2..].trim_start();
+        if let Some(name) = t.get(..elem.len()) {
+            if name.eq_ignore_ascii_case(elem) && t[elem.len()..].trim_start().starts_with('>') {
                 return Some(at);
             }
         }
@@ -821,5 +969,30 @@ mod tests {
         assert_eq!(read_node(&mut heap, ptr).unwrap(), tree);
         assert_eq!(query(&tree, ".y").len(), 1);
         assert_eq!(query(&tree, "div [src]").len(), 1);
+    }
+
+    #[test]
+    fn depth_bound_is_vera_0_2_3_writer_limit() {
+        assert!(parse(&"<b>".repeat(976)).is_ok());
+        assert_eq!(parse(&"<b>".repeat(977)), Err(ParseError::TooDeep));
+        // A second top-level element puts all under a synthetic <html>.
+        assert!(parse(&format!("<i></i>{}", "<b>".repeat(975))).is_ok());
+        assert_eq!(
+            parse(&format!("<i></i>{}", "<b>".repeat(976))),
+            Err(ParseError::TooDeep)
+        );
+        assert_eq!(parse(&format!("{}<br>", "<b>".repeat(976))), Err(ParseError::TooDeep));
+        assert_eq!(parse(&"<b x>".repeat(200_000)), Err(ParseError::TooDeep));
+        let flat = parse(&"<b></b>".repeat(20_000)).unwrap();
+        let Node::Element { children, .. } = &flat else {
+            panic!("{flat:?}")
+        };
+        assert_eq!(children.len(), 20_000);
+    }
+
+    #[test]
+    fn cdata_end_is_found_case_insensitively() {
+        let tree = parse("<div><SCRIPT>a</b>c</ ScRiPt >d</div>").unwrap();
+        assert_eq!(to_html(&tree), "<div><script>a&lt;/b&gt;c</script>d</div>");
     }
 }

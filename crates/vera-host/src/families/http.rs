@@ -40,7 +40,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                 values::read_string(h.memory(), up as u32, ul as u32)
             })?;
             check_parse(&url)?;
-            let outcome = fetch_get(&url);
+            let outcome = bounded(Fetch::of(c.data()), || fetch_get(&url))?;
             with_heap(&mut c, "http_get", |h| alloc_outcome(h, &outcome)).map(|p| p as i32)
         })?,
         "http_post" => linker.func_wrap(
@@ -55,13 +55,56 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                     ))
                 })?;
                 check_parse(&url)?;
-                let outcome = fetch_post(&url, &body);
+                let outcome = bounded(Fetch::of(c.data()), || fetch_post(&url, &body))?;
                 with_heap(&mut c, "http_post", |h| alloc_outcome(h, &outcome)).map(|p| p as i32)
             },
         )?,
         _ => return Ok(false),
     };
     Ok(true)
+}
+
+/// Bounds of one synchronous request, from the run's limits: its
+/// deadline (at most [`TIMEOUT_SECS`], less when `--timeout` leaves less)
+/// and the body size (`--max-host-string`). Requests of `async` workers
+/// keep the defaults.
+#[derive(Clone, Copy)]
+struct Fetch {
+    timeout: Duration,
+    max_body: u64,
+}
+
+impl Fetch {
+    const DEFAULT: Fetch = Fetch {
+        timeout: Duration::from_secs(TIMEOUT_SECS),
+        max_body: u64::MAX,
+    };
+    fn of(state: &HostState) -> Fetch {
+        let full = Duration::from_secs(TIMEOUT_SECS);
+        Fetch {
+            timeout: super::time_left(state).map_or(full, |left| left.min(full)),
+            max_body: state.host_limits.max_host_string as u64,
+        }
+    }
+}
+
+thread_local! {
+    static FETCH: std::cell::Cell<Fetch> = const { std::cell::Cell::new(Fetch::DEFAULT) };
+}
+
+/// An `Err` that is a limit of vera-rt, not urllib's words: it traps.
+const LIMIT_MARK: char = '\0';
+
+/// Runs `fetch` under the bounds just set, then restores the defaults; a
+/// body over the limit becomes a trap.
+fn bounded(bounds: Fetch, fetch: impl FnOnce() -> Outcome) -> Result<Outcome> {
+    FETCH.with(|f| f.set(bounds));
+    let outcome = fetch();
+    FETCH.with(|f| f.set(Fetch::DEFAULT));
+    match outcome {
+        Err(m) if m.starts_with(LIMIT_MARK) => Err(HostTrap::Limit(m[1..].to_owned()).into()),
+        other => Ok(other),
+    }
 }
 
 /// Builds the guest `Result<String, String>` of a fetch.
@@ -204,7 +247,7 @@ pub fn agent() -> ureq::Agent {
 
 fn config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
     ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(TIMEOUT_SECS)))
+        .timeout_global(Some(FETCH.with(|f| f.get().timeout)))
         .http_status_as_error(false)
 }
 
@@ -218,12 +261,18 @@ fn finish(sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Erro
             reason_phrase(status.as_u16())
         ));
     }
+    let max_body = FETCH.with(|f| f.get().max_body);
     let bytes = response
         .body_mut()
         .with_config()
-        .limit(u64::MAX)
+        .limit(max_body)
         .read_to_vec()
-        .map_err(|e| read_error(&e))?;
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => {
+                format!("{LIMIT_MARK}limit exceeded: HTTP response body is over --max-host-string ({max_body} bytes)")
+            }
+            e => read_error(&e),
+        })?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

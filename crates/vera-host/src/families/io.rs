@@ -137,9 +137,18 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
         "exit" => linker.func_wrap("vera", name, |_: C<'_>, code: i64| -> Result<()> {
             Err(HostTrap::Exit(code).into())
         })?,
-        "sleep" => linker.func_wrap("vera", name, |_: C<'_>, ms: i64| {
-            if ms > 0 {
-                std::thread::sleep(Duration::from_millis(ms as u64));
+        "sleep" => linker.func_wrap("vera", name, |c: C<'_>, ms: i64| -> Result<()> {
+            let want = Duration::from_millis(ms.max(0) as u64);
+            match super::time_left(c.data()) {
+                // `--timeout` ends the sleep on time.
+                Some(left) if left <= want => {
+                    std::thread::sleep(left);
+                    Err(super::time_limit_error())
+                }
+                _ => {
+                    std::thread::sleep(want);
+                    Ok(())
+                }
             }
         })?,
         "time" => linker.func_wrap("vera", name, |_: C<'_>| -> i64 {

@@ -13,7 +13,7 @@
 
 use std::sync::OnceLock;
 
-use vera_layout::values::{self, Payload, OK};
+use vera_layout::values::{self, Payload, ERR, OK};
 use vera_layout::{mem, Field, GuestError, GuestResult, Heap};
 use wasmtime::Result;
 use wasmtime::{Caller, FuncType, Linker};
@@ -21,6 +21,7 @@ use wasmtime::{Caller, FuncType, Linker};
 use super::regex::PyRegex;
 use super::with_heap;
 use crate::state::HostState;
+use crate::trap::HostTrap;
 
 type C<'a> = Caller<'a, HostState>;
 
@@ -52,11 +53,20 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let text = with_heap(&mut c, "md_parse", |h| {
                 values::read_string(h.memory(), ptr as u32, len as u32)
             })?;
-            let doc = parse_markdown(&text);
-            let out = with_heap(&mut c, "md_parse", |h| {
-                let block = write_block(h, &doc)?;
-                values::alloc_adt(h, OK, Payload::Word(block))
-            })?;
+            let out = match parse_markdown(&text) {
+                Err(TooDeep) => with_heap(&mut c, "md_parse", |h| {
+                    values::alloc_adt_with_str(h, ERR, PARSE_RECURSION.as_bytes())
+                })?,
+                Ok(doc) => {
+                    if write_frames(&doc) > MAX_WRITE_FRAMES {
+                        return Err(HostTrap::Refused(WRITE_RECURSION.to_owned()).into());
+                    }
+                    with_heap(&mut c, "md_parse", |h| {
+                        let block = write_block(h, &doc)?;
+                        values::alloc_adt(h, OK, Payload::Word(block))
+                    })?
+                }
+            };
             Ok(out as i32)
         })?,
         "md_render" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32| -> Result<(i32, i32)> {
@@ -305,9 +315,6 @@ struct Grammar {
     atx_heading: PyRegex,
     fence_open: PyRegex,
     thematic_break: PyRegex,
-    blockquote_line: PyRegex,
-    unordered_item: PyRegex,
-    ordered_item: PyRegex,
     table_row: PyRegex,
     table_sep: PyRegex,
 }
@@ -322,18 +329,17 @@ fn grammar() -> &'static Grammar {
             atx_heading: re(format!("^(#{{1,6}}){WS}+({ANY}*?)(?:{WS}+#+{WS}*)?$")),
             fence_open: re(format!("^(`{{3,}}|~{{3,}}){WS}*({ANY}*?)$")),
             thematic_break: re(format!("^(?:---+|\\*\\*\\*+|___+){WS}*$")),
-            blockquote_line: re(format!("^>{WS}?({ANY}*)")),
-            unordered_item: re(format!("^[-*+]{WS}+({ANY}*)")),
-            ordered_item: re(format!("^([0-9]+)[.)]{WS}+({ANY}*)")),
             table_row: re(format!("^\\|({ANY}+)\\|?{WS}*$")),
             table_sep: re(format!("^\\|[ \\t\\r\\x0b\\x0c:]*-[- \\t\\r\\x0b\\x0c:|]*\\|?{WS}*$")),
         }
     })
 }
 
-/// `re.match` with the groups as strings (unmatched groups are "").
+/// `re.match` with the groups as strings (unmatched groups are ""); every
+/// grammar pattern starts with `^`, so the match is tried at the start
+/// only, not searched for along a long line.
 fn rmatch(re: &PyRegex, line: &str) -> Option<Vec<String>> {
-    re.captures(line)
+    re.match_start(line)
 }
 
 fn fence_closes(line: &str, ch: char, len: usize) -> bool {
@@ -341,27 +347,108 @@ fn fence_closes(line: &str, ch: char, len: usize) -> bool {
     run >= len && is_blank(&line[run * ch.len_utf8()..])
 }
 
+// The three line patterns a nested block starts with, by hand: a line
+// (which never holds `\n`) is matched once per level it is nested in, so
+// these run often on long lines.
+
+/// `^>{WS}?({ANY}*)`: a quote line's content.
+fn blockquote_line(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix('>')?;
+    Some(rest.strip_prefix(WS_CHARS).unwrap_or(rest))
+}
+
+/// The content after at least one `{WS}` (the pattern's greedy `{WS}+`).
+fn after_space(rest: &str) -> Option<&str> {
+    let content = rest.trim_start_matches(WS_CHARS);
+    (content.len() < rest.len()).then_some(content)
+}
+
+/// `^[-*+]{WS}+({ANY}*)`: an unordered item's content.
+fn unordered_item(line: &str) -> Option<&str> {
+    after_space(line.strip_prefix(['-', '*', '+'])?)
+}
+
+/// `^([0-9]+)[.)]{WS}+({ANY}*)`: an ordered item's content.
+fn ordered_item(line: &str) -> Option<&str> {
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    after_space(line[digits..].strip_prefix(['.', ')'])?)
+}
+
 fn is_block_start(line: &str) -> bool {
     let g = grammar();
-    [
-        &g.atx_heading,
-        &g.fence_open,
-        &g.thematic_break,
-        &g.blockquote_line,
-        &g.unordered_item,
-        &g.ordered_item,
-    ]
-    .iter()
-    .any(|re| re.is_match(line))
+    [&g.atx_heading, &g.fence_open, &g.thematic_break]
+        .iter()
+        .any(|re| re.match_at(line, 0).is_some())
+        || blockquote_line(line).is_some()
+        || unordered_item(line).is_some()
+        || ordered_item(line).is_some()
+}
+
+/// Nesting deeper than Vera 0.2.3's parser reaches: its `_parse_blocks`
+/// (one call per document, quote and list item) and `_parse_inlines` (one
+/// per paragraph, heading, cell, link, emphasis) recurse, and Python's
+/// recursion limit stops it when [`MAX_PARSE_FRAMES`] of them are in
+/// progress; `md_parse` returns its `Err`. This parser stops there too, so
+/// its own recursion stays shallow.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TooDeep;
+
+/// Calls of the block and inline parsers in progress that Vera 0.2.3 can
+/// hold (984 quotes inside each other, `>>>…> x`, are one too many).
+pub const MAX_PARSE_FRAMES: usize = 985;
+
+/// `md_parse`'s `Err` text for [`TooDeep`] (Python's `RecursionError`,
+/// caught by Vera's host as any exception of the parser).
+pub const PARSE_RECURSION: &str = "maximum recursion depth exceeded in comparison";
+
+/// Python frames Vera 0.2.3's `write_md_block` can stack while it builds a
+/// parsed tree in guest memory (486 nested quotes or links, 324 nested
+/// lists); see [`write_frames`]. A deeper tree traps there, outside the
+/// parser's `except`.
+pub const MAX_WRITE_FRAMES: usize = 976;
+
+/// The trap for a tree deeper than [`MAX_WRITE_FRAMES`], in Vera 0.2.3's words.
+pub const WRITE_RECURSION: &str =
+    "argument 1: RecursionError: maximum recursion depth exceeded while calling a Python object";
+
+/// The frames of Vera 0.2.3's writer on the deepest path of `block`: a
+/// block in a document or quote costs 2 (`write_md_block`,
+/// `_write_block_array`), in a list item 3; an inline in a paragraph,
+/// heading, emphasis or link 2, in a table cell 3. The recursion here is
+/// as deep as the tree, which the parser bounded.
+pub fn write_frames(block: &Block) -> usize {
+    fn inlines(items: &[Inline], cost: usize) -> usize {
+        items.iter().map(|i| cost + inline(i)).max().unwrap_or(0)
+    }
+    fn inline(item: &Inline) -> usize {
+        match item {
+            Inline::Emph(k) | Inline::Strong(k) | Inline::Link(k, _) => inlines(k, 2),
+            _ => 0,
+        }
+    }
+    match block {
+        Block::Paragraph(k) | Block::Heading(_, k) => inlines(k, 2),
+        Block::BlockQuote(k) | Block::Document(k) => k.iter().map(|b| 2 + write_frames(b)).max().unwrap_or(0),
+        Block::List(_, items) => items.iter().flatten().map(|b| 3 + write_frames(b)).max().unwrap_or(0),
+        Block::Table(rows) => rows.iter().flatten().map(|c| inlines(c, 3)).max().unwrap_or(0),
+        Block::CodeBlock(..) | Block::ThematicBreak => 0,
+    }
 }
 
 /// `parse_markdown`: the document is every line split on `\n`.
-pub fn parse_markdown(text: &str) -> Block {
+pub fn parse_markdown(text: &str) -> Result<Block, TooDeep> {
     let lines: Vec<&str> = text.split('\n').collect();
-    Block::Document(parse_blocks(&lines))
+    Ok(Block::Document(parse_blocks(&lines, 1)?))
 }
 
-fn parse_blocks(lines: &[&str]) -> Vec<Block> {
+/// `frames`: this call's number among the parser calls in progress.
+fn parse_blocks(lines: &[&str], frames: usize) -> Result<Vec<Block>, TooDeep> {
+    if frames > MAX_PARSE_FRAMES {
+        return Err(TooDeep);
+    }
     let g = grammar();
     let end = lines.len();
     let mut blocks = Vec::new();
@@ -373,7 +460,10 @@ fn parse_blocks(lines: &[&str]) -> Vec<Block> {
             continue;
         }
         if let Some(m) = rmatch(&g.atx_heading, line) {
-            blocks.push(Block::Heading(m[1].chars().count() as i64, parse_inlines(trim(&m[2]))));
+            blocks.push(Block::Heading(
+                m[1].chars().count() as i64,
+                parse_inlines_at(trim(&m[2]), frames + 1)?,
+            ));
             i += 1;
             continue;
         }
@@ -394,16 +484,16 @@ fn parse_blocks(lines: &[&str]) -> Vec<Block> {
             blocks.push(Block::CodeBlock(lang, code.join("\n")));
             continue;
         }
-        if g.thematic_break.is_match(line) {
+        if g.thematic_break.match_at(line, 0).is_some() {
             blocks.push(Block::ThematicBreak);
             i += 1;
             continue;
         }
-        if g.blockquote_line.is_match(line) {
+        if blockquote_line(line).is_some() {
             let mut bq: Vec<String> = Vec::new();
             while i < end {
-                if let Some(m) = rmatch(&g.blockquote_line, lines[i]) {
-                    bq.push(m[1].clone());
+                if let Some(content) = blockquote_line(lines[i]) {
+                    bq.push(content.to_owned());
                 } else if !is_blank(lines[i]) && !is_block_start(lines[i]) {
                     bq.push(lines[i].to_owned());
                 } else {
@@ -412,25 +502,25 @@ fn parse_blocks(lines: &[&str]) -> Vec<Block> {
                 i += 1;
             }
             let refs: Vec<&str> = bq.iter().map(String::as_str).collect();
-            blocks.push(Block::BlockQuote(parse_blocks(&refs)));
+            blocks.push(Block::BlockQuote(parse_blocks(&refs, frames + 1)?));
             continue;
         }
-        if g.table_row.is_match(line) && i + 1 < end && g.table_sep.is_match(lines[i + 1]) {
-            let mut rows = vec![parse_table_row(line)];
+        if g.table_row.match_at(line, 0).is_some() && i + 1 < end && g.table_sep.match_at(lines[i + 1], 0).is_some() {
+            let mut rows = vec![parse_table_row(line, frames)?];
             i += 2;
-            while i < end && g.table_row.is_match(lines[i]) {
-                rows.push(parse_table_row(lines[i]));
+            while i < end && g.table_row.match_at(lines[i], 0).is_some() {
+                rows.push(parse_table_row(lines[i], frames)?);
                 i += 1;
             }
             blocks.push(Block::Table(rows));
             continue;
         }
-        if g.unordered_item.is_match(line) {
-            blocks.push(parse_list(lines, &mut i, false));
+        if unordered_item(line).is_some() {
+            blocks.push(parse_list(lines, &mut i, false, frames)?);
             continue;
         }
-        if g.ordered_item.is_match(line) {
-            blocks.push(parse_list(lines, &mut i, true));
+        if ordered_item(line).is_some() {
+            blocks.push(parse_list(lines, &mut i, true, frames)?);
             continue;
         }
         let mut para = Vec::new();
@@ -439,27 +529,26 @@ fn parse_blocks(lines: &[&str]) -> Vec<Block> {
             i += 1;
         }
         if !para.is_empty() {
-            blocks.push(Block::Paragraph(parse_inlines(&para.join(" "))));
+            blocks.push(Block::Paragraph(parse_inlines_at(&para.join(" "), frames + 1)?));
         }
     }
-    blocks
+    Ok(blocks)
 }
 
 /// A list from line `*i` on; continuation lines lose a fixed width (the
 /// marker and its space: 2 unordered, 3 ordered).
-fn parse_list(lines: &[&str], i: &mut usize, ordered: bool) -> Block {
-    let g = grammar();
-    let (re, width, group) = if ordered {
-        (&g.ordered_item, 3, 2)
+fn parse_list(lines: &[&str], i: &mut usize, ordered: bool, frames: usize) -> Result<Block, TooDeep> {
+    let (item_at, width): (fn(&str) -> Option<&str>, usize) = if ordered {
+        (ordered_item, 3)
     } else {
-        (&g.unordered_item, 2, 1)
+        (unordered_item, 2)
     };
     let end = lines.len();
     let indent = " ".repeat(width);
     let mut items = Vec::new();
     while *i < end {
-        let Some(m) = rmatch(re, lines[*i]) else { break };
-        let mut item: Vec<String> = vec![m[group].clone()];
+        let Some(first) = item_at(lines[*i]) else { break };
+        let mut item: Vec<String> = vec![first.to_owned()];
         *i += 1;
         while *i < end && lines[*i].starts_with(&indent) && !is_blank(lines[*i]) {
             item.push(lines[*i][width..].to_owned());
@@ -467,154 +556,211 @@ fn parse_list(lines: &[&str], i: &mut usize, ordered: bool) -> Block {
         }
         while *i < end && is_blank(lines[*i]) {
             *i += 1;
-            if *i < end && !re.is_match(lines[*i]) {
+            if *i < end && item_at(lines[*i]).is_none() {
                 break;
             }
         }
         let refs: Vec<&str> = item.iter().map(String::as_str).collect();
-        items.push(parse_blocks(&refs));
+        items.push(parse_blocks(&refs, frames + 1)?);
     }
-    Block::List(ordered, items)
+    Ok(Block::List(ordered, items))
 }
 
-fn parse_table_row(line: &str) -> Vec<Vec<Inline>> {
+fn parse_table_row(line: &str, frames: usize) -> Result<Vec<Vec<Inline>>, TooDeep> {
     let mut content = trim(line);
     content = content.strip_prefix('|').unwrap_or(content);
     content = content.strip_suffix('|').unwrap_or(content);
-    content.split('|').map(|cell| parse_inlines(trim(cell))).collect()
+    // Vera's `_parse_table_row` and its generator expression are two frames.
+    content
+        .split('|')
+        .map(|cell| parse_inlines_at(trim(cell), frames + 3))
+        .collect()
 }
 
-fn find_from(text: &str, pat: &str, from: usize) -> Option<usize> {
-    text.get(from..)?.find(pat).map(|i| i + from)
+/// `_parse_inlines` over one text, with what its scans look up computed
+/// once: the `]` matching each `[` and the next `)` from each position.
+/// Vera searches the rest of the text for both at every bracket, which is
+/// quadratic (`[[[[…`); the answers are the same, found in constant time.
+/// A bracket's match is the first place its depth count returns to zero,
+/// which depends only on the text after it, so a nested call over
+/// `text[lo..hi]` sees the same match when it lies before `hi` and none
+/// otherwise.
+struct Inlines<'t> {
+    text: &'t str,
+    /// `(i, j)` for every `[` at byte `i` whose matching `]` is at `j`,
+    /// by `i` (at most 4 bytes per byte of text, as each pair holds two).
+    close: Vec<(u32, u32)>,
+    /// Where every `)` is, in order.
+    parens: Vec<u32>,
 }
 
-fn matching_bracket(text: &str, start: usize) -> Option<usize> {
-    let mut depth = 0i64;
-    for (i, b) in text.bytes().enumerate().skip(start) {
-        if b == b'[' {
-            depth += 1;
-        } else if b == b']' {
-            depth -= 1;
-            if depth == 0 {
-                return Some(i);
+impl<'t> Inlines<'t> {
+    fn new(text: &'t str) -> Inlines<'t> {
+        let mut close = Vec::new();
+        let mut parens = Vec::new();
+        let mut open = Vec::new();
+        for (i, &b) in text.as_bytes().iter().enumerate() {
+            match b {
+                b'[' => open.push(i as u32),
+                b']' => {
+                    if let Some(o) = open.pop() {
+                        close.push((o, i as u32));
+                    }
+                }
+                b')' => parens.push(i as u32),
+                _ => {}
             }
         }
+        close.sort_unstable();
+        Inlines { text, close, parens }
     }
-    None
-}
 
-/// `_parse_inlines`: code spans, images, links, strong, emphasis, text.
-/// Byte offsets stand in for Python's character offsets: every delimiter
-/// is ASCII, so each slice falls on a character boundary.
-pub fn parse_inlines(text: &str) -> Vec<Inline> {
-    let bytes = text.as_bytes();
-    let n = bytes.len();
-    let mut out = Vec::new();
-    let mut buf = String::new();
-    let flush = |buf: &mut String, out: &mut Vec<Inline>| {
-        if !buf.is_empty() {
-            out.push(Inline::Text(std::mem::take(buf)));
+    /// `_find_matching_bracket` within `..hi`.
+    fn matching_bracket(&self, start: usize, hi: usize) -> Option<usize> {
+        let k = self.close.binary_search_by_key(&(start as u32), |&(o, _)| o).ok()?;
+        let c = self.close[k].1 as usize;
+        (c < hi).then_some(c)
+    }
+
+    /// `text.find(")", from)` within `..hi`.
+    fn paren_from(&self, from: usize, hi: usize) -> Option<usize> {
+        let k = self.parens.partition_point(|&p| (p as usize) < from);
+        let p = *self.parens.get(k)? as usize;
+        (p < hi).then_some(p)
+    }
+
+    /// `text.find(pat, from)` within `..hi`.
+    fn find_from(&self, pat: &str, from: usize, hi: usize) -> Option<usize> {
+        self.text.get(from..hi)?.find(pat).map(|i| i + from)
+    }
+
+    /// `_parse_inlines(text[lo..hi])`, the `frames`-th parser call in
+    /// progress. Byte offsets stand in for Python's character offsets:
+    /// every delimiter is ASCII, so each slice falls on a character
+    /// boundary.
+    fn parse(&self, lo: usize, hi: usize, frames: usize) -> Result<Vec<Inline>, TooDeep> {
+        if frames > MAX_PARSE_FRAMES {
+            return Err(TooDeep);
         }
-    };
-    let mut i = 0;
-    while i < n {
-        let ch = bytes[i];
-        if ch == b'`' {
-            let start = i;
-            while i < n && bytes[i] == b'`' {
-                i += 1;
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let n = hi;
+        let mut out = Vec::new();
+        let mut buf = String::new();
+        let flush = |buf: &mut String, out: &mut Vec<Inline>| {
+            if !buf.is_empty() {
+                out.push(Inline::Text(std::mem::take(buf)));
             }
-            let fence = &text[start..i];
-            if let Some(close) = find_from(text, fence, i) {
-                flush(&mut buf, &mut out);
-                let mut code = &text[i..close];
-                if code.len() >= 2 && code.starts_with(' ') && code.ends_with(' ') {
-                    code = &code[1..code.len() - 1];
+        };
+        let mut i = lo;
+        while i < n {
+            let ch = bytes[i];
+            if ch == b'`' {
+                let start = i;
+                while i < n && bytes[i] == b'`' {
+                    i += 1;
                 }
-                out.push(Inline::Code(code.to_owned()));
-                i = close + fence.len();
-            } else {
-                buf.push_str(fence);
-            }
-            continue;
-        }
-        if ch == b'!' && i + 1 < n && bytes[i + 1] == b'[' {
-            if let Some(cb) = matching_bracket(text, i + 1) {
-                if cb + 1 < n && bytes[cb + 1] == b'(' {
-                    if let Some(cp) = find_from(text, ")", cb + 2) {
-                        flush(&mut buf, &mut out);
-                        out.push(Inline::Image(text[i + 2..cb].to_owned(), text[cb + 2..cp].to_owned()));
-                        i = cp + 1;
-                        continue;
-                    }
-                }
-            }
-            buf.push('!');
-            i += 1;
-            continue;
-        }
-        if ch == b'[' {
-            if let Some(cb) = matching_bracket(text, i) {
-                if cb + 1 < n && bytes[cb + 1] == b'(' {
-                    if let Some(cp) = find_from(text, ")", cb + 2) {
-                        flush(&mut buf, &mut out);
-                        let kids = parse_inlines(&text[i + 1..cb]);
-                        out.push(Inline::Link(kids, text[cb + 2..cp].to_owned()));
-                        i = cp + 1;
-                        continue;
-                    }
-                }
-            }
-            buf.push('[');
-            i += 1;
-            continue;
-        }
-        if ch == b'*' || ch == b'_' {
-            let delim = &text[i..i + 1];
-            let start = i;
-            while i < n && bytes[i] == ch {
-                i += 1;
-            }
-            let mut run = i - start;
-            if run >= 2 {
-                let double = delim.repeat(2);
-                if let Some(close) = find_from(text, &double, i) {
+                let fence = &text[start..i];
+                if let Some(close) = self.find_from(fence, i, n) {
                     flush(&mut buf, &mut out);
-                    out.push(Inline::Strong(parse_inlines(&text[i..close])));
-                    i = close + 2;
-                    let remaining = run - 2;
-                    if remaining > 0 {
-                        let single = find_from(text, delim, i);
-                        match single {
-                            Some(cs) if remaining == 1 => {
-                                out.push(Inline::Emph(parse_inlines(&text[i..cs])));
-                                i = cs + 1;
-                            }
-                            _ => buf.push_str(&delim.repeat(remaining)),
-                        }
+                    let mut code = &text[i..close];
+                    if code.len() >= 2 && code.starts_with(' ') && code.ends_with(' ') {
+                        code = &code[1..code.len() - 1];
                     }
-                    continue;
-                }
-                i = start + 1;
-                run = 1;
-            }
-            if run == 1 {
-                if let Some(close) = find_from(text, delim, i) {
-                    flush(&mut buf, &mut out);
-                    out.push(Inline::Emph(parse_inlines(&text[i..close])));
-                    i = close + 1;
+                    out.push(Inline::Code(code.to_owned()));
+                    i = close + fence.len();
                 } else {
-                    buf.push_str(delim);
+                    buf.push_str(fence);
                 }
                 continue;
             }
+            if ch == b'!' && i + 1 < n && bytes[i + 1] == b'[' {
+                if let Some(cb) = self.matching_bracket(i + 1, n) {
+                    if cb + 1 < n && bytes[cb + 1] == b'(' {
+                        if let Some(cp) = self.paren_from(cb + 2, n) {
+                            flush(&mut buf, &mut out);
+                            out.push(Inline::Image(text[i + 2..cb].to_owned(), text[cb + 2..cp].to_owned()));
+                            i = cp + 1;
+                            continue;
+                        }
+                    }
+                }
+                buf.push('!');
+                i += 1;
+                continue;
+            }
+            if ch == b'[' {
+                if let Some(cb) = self.matching_bracket(i, n) {
+                    if cb + 1 < n && bytes[cb + 1] == b'(' {
+                        if let Some(cp) = self.paren_from(cb + 2, n) {
+                            flush(&mut buf, &mut out);
+                            let kids = self.parse(i + 1, cb, frames + 1)?;
+                            out.push(Inline::Link(kids, text[cb + 2..cp].to_owned()));
+                            i = cp + 1;
+                            continue;
+                        }
+                    }
+                }
+                buf.push('[');
+                i += 1;
+                continue;
+            }
+            if ch == b'*' || ch == b'_' {
+                let delim = &text[i..i + 1];
+                let start = i;
+                while i < n && bytes[i] == ch {
+                    i += 1;
+                }
+                let mut run = i - start;
+                if run >= 2 {
+                    let double = delim.repeat(2);
+                    if let Some(close) = self.find_from(&double, i, n) {
+                        flush(&mut buf, &mut out);
+                        out.push(Inline::Strong(self.parse(i, close, frames + 1)?));
+                        i = close + 2;
+                        let remaining = run - 2;
+                        if remaining > 0 {
+                            let single = self.find_from(delim, i, n);
+                            match single {
+                                Some(cs) if remaining == 1 => {
+                                    out.push(Inline::Emph(self.parse(i, cs, frames + 1)?));
+                                    i = cs + 1;
+                                }
+                                _ => buf.push_str(&delim.repeat(remaining)),
+                            }
+                        }
+                        continue;
+                    }
+                    i = start + 1;
+                    run = 1;
+                }
+                if run == 1 {
+                    if let Some(close) = self.find_from(delim, i, n) {
+                        flush(&mut buf, &mut out);
+                        out.push(Inline::Emph(self.parse(i, close, frames + 1)?));
+                        i = close + 1;
+                    } else {
+                        buf.push_str(delim);
+                    }
+                    continue;
+                }
+            }
+            let c = text[i..].chars().next().unwrap_or('\u{fffd}');
+            buf.push(c);
+            i += c.len_utf8();
         }
-        let c = text[i..].chars().next().unwrap_or('\u{fffd}');
-        buf.push(c);
-        i += c.len_utf8();
+        flush(&mut buf, &mut out);
+        Ok(out)
     }
-    flush(&mut buf, &mut out);
-    out
+}
+
+/// `_parse_inlines`: code spans, images, links, strong, emphasis, text.
+pub fn parse_inlines(text: &str) -> Result<Vec<Inline>, TooDeep> {
+    parse_inlines_at(text, 1)
+}
+
+fn parse_inlines_at(text: &str, frames: usize) -> Result<Vec<Inline>, TooDeep> {
+    Inlines::new(text).parse(0, text.len(), frames)
 }
 
 // ---------------------------------------------------------------------
@@ -791,7 +937,7 @@ mod tests {
     fn inline_scanner_matches_reference() {
         use Inline::*;
         assert_eq!(
-            parse_inlines("a **b** *c* `d` [e](f) ![g](h)"),
+            parse_inlines("a **b** *c* `d` [e](f) ![g](h)").unwrap(),
             vec![
                 Text("a ".into()),
                 Strong(vec![Text("b".into())]),
@@ -805,22 +951,73 @@ mod tests {
                 Image("g".into(), "h".into()),
             ]
         );
-        assert_eq!(parse_inlines("é_"), vec![Text("é_".into())]);
+        assert_eq!(parse_inlines("é_").unwrap(), vec![Text("é_".into())]);
     }
 
     #[test]
     fn blocks_round_trip_through_render() {
         let src = "# T\n\n- a\n  - b\n1. x\n\n> q\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```rs\nfn\n```";
-        let doc = parse_markdown(src);
-        let again = parse_markdown(&render_markdown(&doc));
+        let doc = parse_markdown(src).unwrap();
+        let again = parse_markdown(&render_markdown(&doc)).unwrap();
         assert_eq!(doc, again);
     }
 
     #[test]
     fn guest_layout_round_trips() {
-        let doc = parse_markdown("# H *e*\n\n- a\n\n| x |\n|---|\n\n```py\nprint()\n```\n---\n![a](b) [l](u)");
+        let doc = parse_markdown("# H *e*\n\n- a\n\n| x |\n|---|\n\n```py\nprint()\n```\n---\n![a](b) [l](u)").unwrap();
         let mut heap = TestHeap::stressed();
         let ptr = write_block(&mut heap, &doc).unwrap();
         assert_eq!(read_block(heap.memory(), ptr, 0).unwrap(), doc);
+    }
+
+    #[test]
+    fn nesting_stops_where_vera_0_2_3_does() {
+        let quotes = |n: usize| format!("{} x", ">".repeat(n));
+        // 486 quotes write (976 frames), 487 trap in the writer, 984 are
+        // the parser's Err; none of it recurses deeper than that here.
+        assert_eq!(write_frames(&parse_markdown(&quotes(486)).unwrap()), 976);
+        assert_eq!(write_frames(&parse_markdown(&quotes(487)).unwrap()), 978);
+        assert!(parse_markdown(&quotes(983)).is_ok());
+        assert_eq!(parse_markdown(&quotes(984)), Err(TooDeep));
+        assert_eq!(parse_markdown(&quotes(20000)), Err(TooDeep));
+        let lists = |n: usize| format!("{}x", "- ".repeat(n));
+        assert_eq!(write_frames(&parse_markdown(&lists(324)).unwrap()), 976);
+        assert_eq!(write_frames(&parse_markdown(&lists(325)).unwrap()), 979);
+        assert_eq!(parse_markdown(&lists(984)), Err(TooDeep));
+        let links = |n: usize| format!("{}x{}", "[".repeat(n), "](u)".repeat(n));
+        assert_eq!(write_frames(&parse_markdown(&links(486)).unwrap()), 976);
+        assert!(parse_markdown(&links(983)).is_ok());
+        assert_eq!(parse_markdown(&links(984)), Err(TooDeep));
+        assert_eq!(parse_markdown(&links(30000)), Err(TooDeep));
+    }
+
+    #[test]
+    fn bracket_tables_answer_as_the_scan_did() {
+        use Inline::*;
+        let wide = "[".repeat(100_000);
+        assert_eq!(parse_inlines(&wide).unwrap(), vec![Text(wide.clone())]);
+        // A `]` beyond the nested text's end is no match there.
+        assert_eq!(
+            parse_inlines("*[a*](u) [b](c)").unwrap(),
+            vec![
+                Emph(vec![Text("[a".into())]),
+                Text("](u) ".into()),
+                Link(vec![Text("b".into())], "c".into()),
+            ]
+        );
+        assert_eq!(
+            parse_inlines("[a [b](c) d](e) ![x](y").unwrap(),
+            vec![
+                Link(
+                    vec![
+                        Text("a ".into()),
+                        Link(vec![Text("b".into())], "c".into()),
+                        Text(" d".into())
+                    ],
+                    "e".into()
+                ),
+                Text(" ![x](y".into()),
+            ]
+        );
     }
 }

@@ -81,6 +81,7 @@ pub fn with_heap<R>(
     body: impl FnOnce(&mut GuestHeap<'_, '_>) -> GuestResult<R>,
 ) -> Result<R> {
     refuse_reentry(caller, import)?;
+    check_deadline(caller.data())?;
     let memory = exported_memory(caller, import)?;
     let mut heap = GuestHeap::new(caller, memory, None);
     body(&mut heap).map_err(|e| guest_error(import, e).into())
@@ -108,6 +109,37 @@ fn exported_memory(caller: &Caller<'_, HostState>, import: &str) -> Result<wasmt
         Some(memory) => Ok(memory),
         None => Err(guest_error(import, vera_layout::GuestError::host("the module exports no `memory`")).into()),
     }
+}
+
+/// What `--timeout` reports when it ends host work: the words of the
+/// epoch interrupt that ends guest code.
+pub const TIME_LIMIT: &str = "time limit exceeded (--timeout)";
+
+/// The trap for a deadline that passed in host work.
+pub fn time_limit_error() -> wasmtime::Error {
+    HostTrap::Limit(TIME_LIMIT.to_owned()).into()
+}
+
+/// Whether `--timeout`'s deadline has passed.
+pub fn deadline_passed(state: &HostState) -> bool {
+    state.deadline.is_some_and(|d| std::time::Instant::now() >= d)
+}
+
+/// Traps when the deadline has passed: every import that touches guest
+/// memory checks on entry, so host work that overran (a parse, a fetch)
+/// is reported before its result is built.
+pub fn check_deadline(state: &HostState) -> Result<()> {
+    if deadline_passed(state) {
+        return Err(time_limit_error());
+    }
+    Ok(())
+}
+
+/// Time left before the deadline (`None`: no `--timeout`).
+pub fn time_left(state: &HostState) -> Option<std::time::Duration> {
+    state
+        .deadline
+        .map(|d| d.saturating_duration_since(std::time::Instant::now()))
 }
 
 fn guest_error(import: &str, source: vera_layout::GuestError) -> HostTrap {

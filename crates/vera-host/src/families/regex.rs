@@ -35,7 +35,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                             values::read_string(h.memory(), pp as u32, pl as u32)?,
                         ))
                     })?;
-                    let result = PyRegex::compile(&pattern).and_then(|re| match op.as_str() {
+                    let result = PyRegex::compile_guest(&pattern)?.and_then(|re| match op.as_str() {
                         "regex_match" => re.search(&input, 0).map(|m| Found::Bool(m.is_some())),
                         "regex_find" => re
                             .search(&input, 0)
@@ -75,7 +75,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                         values::read_string(m, rp as u32, rl as u32)?,
                     ))
                 })?;
-                let result = PyRegex::compile(&pattern).and_then(|re| re.replace_first(&input, &repl));
+                let result = PyRegex::compile_guest(&pattern)?.and_then(|re| re.replace_first(&input, &repl));
                 let ptr = with_heap(&mut c, "regex_replace", |h| match result {
                     Ok(text) => values::alloc_adt_with_str(h, OK, text.as_bytes()),
                     Err(e) => values::alloc_adt_with_str(h, ERR, e.as_bytes()),
@@ -97,6 +97,11 @@ enum Found<'a> {
 /// A Python pattern compiled for `fancy-regex`, with Python's group table.
 pub struct PyRegex {
     re: Regex,
+    /// `re` anchored where a search starts (see [`PyRegex::match_at`]),
+    /// compiled when first needed.
+    anchored: std::sync::OnceLock<Option<Regex>>,
+    /// The translated pattern `re` was compiled from.
+    translated: String,
     /// Capturing groups, not counting group 0.
     groups: usize,
     names: Vec<(String, usize)>,
@@ -107,9 +112,26 @@ impl PyRegex {
     /// returns (`invalid regex: ...`).
     pub fn compile(pattern: &str) -> Result<PyRegex, String> {
         let t = translate(pattern).map_err(|e| format!("invalid regex: {e}"))?;
+        PyRegex::from_translated(t)
+    }
+
+    /// [`PyRegex::compile`] for a pattern from the guest: the outer error
+    /// is a trap (a pattern nested deeper than Python's recursion limit,
+    /// which Vera 0.2.3 does not catch), the inner one Vera's `Err` text.
+    pub fn compile_guest(pattern: &str) -> Result<Result<PyRegex, String>> {
+        match translate(pattern) {
+            Ok(t) => Ok(PyRegex::from_translated(t)),
+            Err(e) if e.trap => Err(crate::trap::HostTrap::Refused(e.msg).into()),
+            Err(e) => Ok(Err(format!("invalid regex: {e}"))),
+        }
+    }
+
+    fn from_translated(t: Translated) -> Result<PyRegex, String> {
         let re = Regex::new(&t.pattern).map_err(|e| format!("invalid regex: unsupported pattern ({e})"))?;
         Ok(PyRegex {
             re,
+            anchored: std::sync::OnceLock::new(),
+            translated: t.pattern,
             groups: t.groups,
             names: t.names,
         })
@@ -141,15 +163,47 @@ impl PyRegex {
 
     /// `re.match` at byte `pos` (lookbehind sees the text before it):
     /// each group's byte span, `None` when it did not take part.
+    ///
+    /// Only a match starting at `pos` counts, and the text after `pos` is
+    /// not searched for one: the pattern runs as `\G(?:P)()|`, whose empty
+    /// second branch ends the search at `pos` when `P` fails there (the
+    /// empty group after `P` tells which branch matched). A plain search
+    /// would scan the rest of the text at every failing call, which made
+    /// `html_parse("<b>" * n)` quadratic.
     pub fn match_at(&self, text: &str, pos: usize) -> Option<Vec<Option<(usize, usize)>>> {
-        let caps = self.re.captures_from_pos(text, pos).ok()??;
-        // The leftmost match starts at `pos` exactly when one starts there.
-        if caps.get(0)?.start() != pos {
-            return None;
-        }
+        let anchored = self
+            .anchored
+            .get_or_init(|| Regex::new(&format!("\\G(?:{})()|", self.translated)).ok());
+        let Some(anchored) = anchored else {
+            // Not expected (the pattern compiled alone): search, then
+            // keep only a match at `pos`.
+            let caps = self.re.captures_from_pos(text, pos).ok()??;
+            if caps.get(0)?.start() != pos {
+                return None;
+            }
+            return Some(
+                (0..=self.groups)
+                    .map(|g| caps.get(g).map(|m| (m.start(), m.end())))
+                    .collect(),
+            );
+        };
+        let caps = anchored.captures_from_pos(text, pos).ok()??;
+        caps.get(self.groups + 1)?;
         Some(
             (0..=self.groups)
                 .map(|g| caps.get(g).map(|m| (m.start(), m.end())))
+                .collect(),
+        )
+    }
+
+    /// `re.match(pattern, text)` with the groups as strings (an unmatched
+    /// group is ""), searching no further than the start.
+    pub fn match_start(&self, text: &str) -> Option<Vec<String>> {
+        let spans = self.match_at(text, 0)?;
+        Some(
+            spans
+                .into_iter()
+                .map(|s| s.map_or(String::new(), |(a, b)| text[a..b].to_owned()))
                 .collect(),
         )
     }
@@ -213,6 +267,9 @@ pub struct PyError {
     msg: String,
     pos: Option<usize>,
     pattern: Vec<char>,
+    /// Python raised `RecursionError`, not `re.error`: Vera 0.2.3 does
+    /// not catch it, so the call traps instead of returning `Err`.
+    trap: bool,
 }
 
 impl std::fmt::Display for PyError {
@@ -278,6 +335,7 @@ impl Tokenizer {
                         msg: "bad escape (end of pattern)".into(),
                         pos: Some(self.s.len() - 1),
                         pattern: self.s.clone(),
+                        trap: false,
                     })
                 }
             }
@@ -352,6 +410,7 @@ impl Tokenizer {
             msg: msg.into(),
             pos: Some(self.tell().saturating_sub(offset)),
             pattern: self.s.clone(),
+            trap: false,
         }
     }
     fn check_group_name(&self, name: &str, offset: usize) -> Result<(), PyError> {
@@ -472,6 +531,7 @@ pub fn translate(pattern: &str) -> Result<Translated, PyError> {
             msg: "look-behind requires fixed-width pattern".into(),
             pos: None,
             pattern: src.s.clone(),
+            trap: false,
         });
     }
     let mut out = String::new();
@@ -690,6 +750,15 @@ fn mul(a: u64, b: u64) -> u64 {
     a.saturating_mul(b).min(MAXREPEAT)
 }
 
+/// Deepest `nested` (calls of [`parse_sub`] and [`parse`] in progress, as
+/// Python's `_parse_sub`/`_parse` frames) Vera 0.2.3 reaches: 491 groups
+/// inside each other parse, 492 raise `RecursionError`, as do 491 groups
+/// around a conditional (one frame per level). Beyond it the pattern is
+/// refused before this translator's own recursion gets deep.
+const MAX_NESTED: usize = 983;
+
+const RECURSION: &str = "maximum recursion depth exceeded while calling a Python object";
+
 /// `_parse`: a sequence of items.
 fn parse(
     src: &mut Tokenizer,
@@ -699,6 +768,14 @@ fn parse(
     first: bool,
     flags: u32,
 ) -> Result<Item, PyError> {
+    if nested > MAX_NESTED {
+        return Err(PyError {
+            msg: RECURSION.into(),
+            pos: None,
+            pattern: Vec::new(),
+            trap: true,
+        });
+    }
     let mut items: Vec<Item> = Vec::new();
     while let Some(this) = src.next.clone() {
         if this == "|" || this == ")" {
@@ -1022,6 +1099,7 @@ fn parse(
                             msg: format!("invalid group reference {gid}"),
                             pos: Some(start + 3),
                             pattern: src.s.clone(),
+                            trap: false,
                         });
                     }
                     let (nw, nt) = no.map_or(((0, 0), String::new()), |n| (n.width, n.text));
@@ -1413,5 +1491,32 @@ mod tests {
             .map(|(s, e)| &text[s..e])
             .collect();
         assert_eq!(got, ["a", "", "b", "", "", "c", "", ""]);
+    }
+
+    #[test]
+    fn nesting_beyond_python_recursion_limit_traps() {
+        let nest = |open: &str, n: usize| format!("{}{}", open.repeat(n), ")".repeat(n));
+        assert!(translate(&nest("(", 491)).is_ok());
+        assert!(translate(&nest("(?:", 491)).is_ok());
+        for n in [492, 10_000, 1_000_000] {
+            let e = translate(&nest("(", n)).err().unwrap();
+            assert!(e.trap && e.msg == RECURSION, "{n}: {e:?}");
+        }
+        let cond = |n: usize| format!("(){}(?(1)a){}", "(?:".repeat(n), ")".repeat(n));
+        assert!(translate(&cond(490)).is_ok());
+        assert!(translate(&cond(491)).err().unwrap().trap);
+        // An unbalanced pattern is still Python's re.error.
+        assert!(!translate(&"(".repeat(100)).err().unwrap().trap);
+    }
+
+    #[test]
+    fn match_at_is_anchored() {
+        let re = PyRegex::compile(r"(?<=\s)(a+)").unwrap();
+        assert_eq!(re.match_at("x aa", 2), Some(vec![Some((2, 4)), Some((2, 4))]));
+        assert_eq!(re.match_at("x aa", 1), None);
+        assert_eq!(re.match_at("xaa a", 1), None);
+        let empty = PyRegex::compile("b*").unwrap();
+        assert_eq!(empty.match_at("abb", 0), Some(vec![Some((0, 0))]));
+        assert_eq!(empty.match_start("bbx"), Some(vec!["bb".to_owned()]));
     }
 }
