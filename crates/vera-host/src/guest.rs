@@ -381,9 +381,9 @@ impl<'c> GuestHeap<'_, 'c> {
         let outer = std::mem::replace(&mut self.caller.data_mut().in_alloc, true);
         let called = call(&mut *self.caller);
         self.caller.data_mut().in_alloc = outer;
-        let sites = self.caller.data().worklist_overflow_sites.clone();
+        let sites = &self.caller.data().worklist_overflow_sites;
         called.map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
-            Some(_) if crate::trap::worklist_overflowed(&e, &sites) => GuestError::host(crate::trap::WorklistOverflow),
+            Some(_) if crate::trap::worklist_overflowed(&e, sites) => GuestError::host(crate::trap::WorklistOverflow),
             Some(code) => GuestError::host(*code),
             // An import the guest called meanwhile stopped the run.
             None => match e.downcast::<HostTrap>() {

@@ -159,14 +159,16 @@ impl Program {
         let overflow_safe = if options.as_is {
             None
         } else {
-            vera_rewrite::collector::make_overflow_safe(&binary).ok().flatten()
+            vera_rewrite::collector::make_overflow_safe(&binary)
+                .ok()
+                .flatten()
+                .map(|safe| safe.wasm)
         };
-        let collector_safe: &[u8] = overflow_safe.as_ref().map_or(&binary, |s| &s.wasm);
         let threaded = if options.as_is {
             None
         } else {
             vera_rewrite::thread_pointer(
-                collector_safe,
+                overflow_safe.as_deref().unwrap_or(&binary),
                 "heap_ptr",
                 |module, name| module == "vera" && families::threads_heap_pointer(name),
                 families::collections::inline_lookup,
@@ -174,34 +176,27 @@ impl Program {
             .ok()
             .flatten()
         };
+        let replaced_mark_phase = overflow_safe.is_some();
         let (rewritten, threaded_imports) = match threaded {
             Some(t) => (Some(t.wasm), t.imports.into_iter().map(|(_, name)| name).collect()),
-            None => (overflow_safe.as_ref().map(|s| s.wasm.clone()), Vec::new()),
+            None => (overflow_safe, Vec::new()),
         };
+        // Where a collector that can still overflow would trap, so the
+        // trap can be told apart from any other `unreachable`.
+        let sites = |wasm: &[u8]| vera_rewrite::collector::worklist_overflow_sites(wasm).unwrap_or_default();
         // Should the rewritten module not compile (a module the rewrite
         // does not expect), the module as given still runs.
         let compiled = rewritten.and_then(|wasm| Some((Module::new(&engine, &wasm).ok()?, wasm)));
-        let (module, threaded_imports, collector, compiled_bytes) = match compiled {
-            Some((module, wasm)) => {
-                let collector = if overflow_safe.is_some() {
-                    Collector::OverflowSafe
-                } else {
-                    Collector::AsGiven
-                };
-                (module, threaded_imports, collector, std::borrow::Cow::Owned(wasm))
-            }
+        let (module, threaded_imports, collector, worklist_overflow_sites): (Module, Vec<String>, _, _) = match compiled
+        {
+            Some((module, _)) if replaced_mark_phase => (module, threaded_imports, Collector::OverflowSafe, Vec::new()),
+            Some((module, wasm)) => (module, threaded_imports, Collector::AsGiven, sites(&wasm)),
             None => (
                 Module::new(&engine, &*binary).map_err(|e| invalid(&e))?,
                 Vec::new(),
                 Collector::AsGiven,
-                binary,
+                sites(&binary),
             ),
-        };
-        // Where a collector that can still overflow would trap, so the
-        // trap can be told apart from any other `unreachable`.
-        let worklist_overflow_sites = match collector {
-            Collector::OverflowSafe => Vec::new(),
-            Collector::AsGiven => vera_rewrite::collector::worklist_overflow_sites(&compiled_bytes).unwrap_or_default(),
         };
         let compile_time = start.elapsed();
         let mut linker = Linker::new(&engine);

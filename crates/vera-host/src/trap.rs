@@ -159,7 +159,6 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
                         if matches!(code, Trap::Interrupt | Trap::OutOfFuel) {
                             return trap("limit", "time limit exceeded (--timeout)".to_owned());
                         }
-
                         if state.violation.is_none() && state.trap_signal.is_none() {
                             if let Some(kind) = native_kind(*code) {
                                 return trap(kind, description(kind).to_owned());

@@ -245,11 +245,11 @@ pub struct OverflowSafe {
 /// One instruction of a template, or of a function body reduced to the
 /// same alphabet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Token<'a> {
+enum Token {
     /// An instruction without operands, or with a literal operand.
-    Plain(&'a str, Option<i64>),
+    Plain(&'static str, Option<i64>),
     /// An instruction whose operand is a local, global or function index.
-    Index(&'a str, u32),
+    Index(&'static str, u32),
 }
 
 /// A template instruction: a literal, or an index bound to a name.
@@ -275,7 +275,7 @@ fn parse_template(text: &str) -> Vec<Pattern<'_>> {
 
 /// The token of `op` in the templates' alphabet; `None` for anything a
 /// template never contains (so it never matches).
-fn token<'a>(op: &Operator<'a>) -> Option<Token<'static>> {
+fn token(op: &Operator<'_>) -> Option<Token> {
     let plain_memarg = |m: &wasmparser::MemArg| {
         m.offset == 0 && m.align == 2 && m.target == wasmparser::MemArgTarget::Memory(0) && m.ordering.is_none()
     };
@@ -330,7 +330,7 @@ fn index_kind(op: &str) -> &'static str {
 }
 
 /// Whether `template` matches `body` at `at`, binding its names.
-fn match_at<'t>(template: &[Pattern<'t>], body: &[Option<Token<'_>>], at: usize) -> Option<Bindings<'t>> {
+fn match_at<'t>(template: &[Pattern<'t>], body: &[Option<Token>], at: usize) -> Option<Bindings<'t>> {
     let window = body.get(at..at + template.len())?;
     let mut bound: Bindings<'t> = HashMap::new();
     let mut taken: HashMap<(&'static str, u32), &'t str> = HashMap::new();
@@ -354,7 +354,7 @@ fn match_at<'t>(template: &[Pattern<'t>], body: &[Option<Token<'_>>], at: usize)
 }
 
 /// Every position at which `template` matches `body`.
-fn matches<'t>(template: &[Pattern<'t>], body: &[Option<Token<'_>>]) -> Vec<(usize, Bindings<'t>)> {
+fn matches<'t>(template: &[Pattern<'t>], body: &[Option<Token>]) -> Vec<(usize, Bindings<'t>)> {
     (0..body.len())
         .filter_map(|at| match_at(template, body, at).map(|b| (at, b)))
         .collect()
@@ -362,7 +362,7 @@ fn matches<'t>(template: &[Pattern<'t>], body: &[Option<Token<'_>>]) -> Vec<(usi
 
 /// A function body's operators (with their offsets in the module) in the
 /// templates' alphabet.
-fn tokens(body: &wasmparser::FunctionBody<'_>) -> Result<(Vec<Option<Token<'static>>>, Vec<usize>), Error> {
+fn tokens(body: &wasmparser::FunctionBody<'_>) -> Result<(Vec<Option<Token>>, Vec<usize>), Error> {
     let mut ops = body.get_operators_reader()?;
     let mut tokens = Vec::new();
     let mut offsets = Vec::new();
