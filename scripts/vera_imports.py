@@ -88,15 +88,21 @@ def record_v025():
     imports = "\n".join(f'  (import "vera" "{n}" (func))' for n in names)
     wat = f'(module\n{imports}\n  (memory (export "vera.memory") 1)\n  (func (export "main")))'
     result = api.CompileResult(wat=wat, wasm_bytes=b"", exports=["main"])
+    record(result)
+    missing = sorted(set(names) - set(RecordingLinker.table))
+    if missing:
+        sys.exit(f"the host defined no {', '.join(missing)}")
+
+
+def record(result):
+    """Runs the host's import registration for `result` with every linker
+    definition recorded (and the instantiation cut short)."""
     result.state_types = state_cells()
     api.wasmtime.Linker = RecordingLinker
     try:
         api.execute(result, env_vars={})
     except Recorded:
         pass
-    missing = sorted(set(names) - set(RecordingLinker.table))
-    if missing:
-        sys.exit(f"the host defined no {', '.join(missing)}")
 
 
 def main():
@@ -126,12 +132,7 @@ def record_v023():
         setattr(result, f"{field}_ops_used", EveryOp())
     result.map_ops_used = EveryOp(map_ops)
     result.set_ops_used = EveryOp(set_ops)
-    result.state_types = state_cells()
-    api.wasmtime.Linker = RecordingLinker
-    try:
-        api.execute(result, env_vars={})
-    except Recorded:
-        pass
+    record(result)
 
 
 if __name__ == "__main__":
