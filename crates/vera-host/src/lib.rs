@@ -84,6 +84,8 @@ pub struct Program {
     /// Module offset ranges where a full mark worklist traps (none once
     /// the collector is overflow-safe).
     worklist_overflow_sites: Arc<Vec<std::ops::Range<usize>>>,
+    /// The module as compiled, for naming a trapping instruction.
+    wasm: Arc<[u8]>,
 }
 
 /// The garbage collector a loaded module runs.
@@ -187,15 +189,30 @@ impl Program {
         // Should the rewritten module not compile (a module the rewrite
         // does not expect), the module as given still runs.
         let compiled = rewritten.and_then(|wasm| Some((Module::new(&engine, &wasm).ok()?, wasm)));
-        let (module, threaded_imports, collector, worklist_overflow_sites): (Module, Vec<String>, _, _) = match compiled
-        {
-            Some((module, _)) if replaced_mark_phase => (module, threaded_imports, Collector::OverflowSafe, Vec::new()),
-            Some((module, wasm)) => (module, threaded_imports, Collector::AsGiven, sites(&wasm)),
+        let (module, threaded_imports, collector, worklist_overflow_sites, wasm): (
+            Module,
+            Vec<String>,
+            _,
+            _,
+            Arc<[u8]>,
+        ) = match compiled {
+            Some((module, wasm)) if replaced_mark_phase => (
+                module,
+                threaded_imports,
+                Collector::OverflowSafe,
+                Vec::new(),
+                wasm.into(),
+            ),
+            Some((module, wasm)) => {
+                let sites = sites(&wasm);
+                (module, threaded_imports, Collector::AsGiven, sites, wasm.into())
+            }
             None => (
                 Module::new(&engine, &*binary).map_err(|e| invalid(&e))?,
                 Vec::new(),
                 Collector::AsGiven,
                 sites(&binary),
+                binary.as_ref().into(),
             ),
         };
         let compile_time = start.elapsed();
@@ -228,6 +245,7 @@ impl Program {
             compile_time,
             collector,
             worklist_overflow_sites: Arc::new(worklist_overflow_sites),
+            wasm,
         })
     }
 
@@ -281,7 +299,13 @@ impl Program {
         state.env = options.env;
         state.bump_allocate = options.bump_allocate;
         state.host_limits = options.limits.clone();
+        state.host_limits.max_host_memory = Some(options.limits.max_host_memory.unwrap_or_else(|| {
+            options.max_memory.map_or(HostLimits::DEFAULT_MAX_HOST_MEMORY, |m| {
+                m.min(HostLimits::DEFAULT_MAX_HOST_MEMORY)
+            })
+        }));
         state.worklist_overflow_sites = self.worklist_overflow_sites.clone();
+        state.wasm = self.wasm.clone();
         let mut limits = wasmtime::StoreLimitsBuilder::new();
         if let Some(max) = options.max_memory {
             limits = limits.memory_size(max);
@@ -352,7 +376,7 @@ impl Program {
             Ok(()) if families::deadline_passed(store.data()) => {
                 Err(trap::classify(&families::time_limit_error(), store.data()))
             }
-            Ok(()) => Ok(result_value(&mut store, &results)),
+            Ok(()) => result_value(&mut store, &results, &name),
             Err(e) => Err(trap::classify(&e, store.data())),
         };
         if let (Err(Failure::Trap { message, .. }), Some(size)) = (&mut report.outcome, store.data().memory_denied) {
@@ -436,6 +460,11 @@ pub struct HostLimits {
     pub max_decimal_digits: usize,
     /// Most live Decimal handles at once (`--max-handles`).
     pub max_handles: usize,
+    /// Most bytes the host holds for one import's work: text copied out of
+    /// a guest tree, a file read whole, an HTTP body, a parsed JSON tree,
+    /// a regex's matches (`--max-host-memory`). `None`: the run's
+    /// `max_memory`, at most [`HostLimits::DEFAULT_MAX_HOST_MEMORY`].
+    pub max_host_memory: Option<usize>,
 }
 
 impl HostLimits {
@@ -445,6 +474,14 @@ impl HostLimits {
     pub const DEFAULT_MAX_DECIMAL_DIGITS: usize = 100_000;
     /// 2^24 handles (about 1.5 GiB of host memory at most).
     pub const DEFAULT_MAX_HANDLES: usize = 1 << 24;
+    /// 1 GiB: the guest's `alloc` keeps its heap below 2 GiB, so a
+    /// result over half of that rarely fits beside what the guest holds.
+    pub const DEFAULT_MAX_HOST_MEMORY: usize = 1 << 30;
+
+    /// `--max-host-memory` in bytes, once [`Program::run`] resolved it.
+    pub fn host_memory(&self) -> usize {
+        self.max_host_memory.unwrap_or(HostLimits::DEFAULT_MAX_HOST_MEMORY)
+    }
 }
 
 impl Default for HostLimits {
@@ -453,6 +490,7 @@ impl Default for HostLimits {
             max_host_string: HostLimits::DEFAULT_MAX_HOST_STRING,
             max_decimal_digits: HostLimits::DEFAULT_MAX_DECIMAL_DIGITS,
             max_handles: HostLimits::DEFAULT_MAX_HANDLES,
+            max_host_memory: None,
         }
     }
 }
@@ -690,8 +728,11 @@ fn alloc_arg_string(store: &mut Store<HostState>, text: &str) -> Result<(u32, u3
     Ok((ptr, text.len() as u32))
 }
 
-fn result_value(store: &mut Store<HostState>, results: &[Val]) -> Value {
-    match results {
+/// The value `name` returned; a result no Vera type compiles to (a v128,
+/// a reference, several values) is refused by its type alone, as its
+/// contents may be a host address.
+fn result_value(store: &mut Store<HostState>, results: &[Val], name: &str) -> Result<Value, Failure> {
+    Ok(match results {
         [] => Value::Unit,
         [Val::I64(v)] => Value::Int(*v),
         [Val::F64(bits)] => Value::Float(f64::from_bits(*bits)),
@@ -707,6 +748,31 @@ fn result_value(store: &mut Store<HostState>, results: &[Val]) -> Value {
                 None => Value::Word(*p),
             }
         }
-        other => Value::Str(format!("{other:?}")),
-    }
+        other => {
+            let types: Vec<&str> = other
+                .iter()
+                .map(|v| match v {
+                    Val::I32(_) => "i32",
+                    Val::I64(_) => "i64",
+                    Val::F32(_) => "f32",
+                    Val::F64(_) => "f64",
+                    Val::V128(_) => "v128",
+                    Val::FuncRef(_) => "funcref",
+                    Val::ExternRef(_) => "externref",
+                    Val::AnyRef(_) => "anyref",
+                    Val::ExnRef(_) => "exnref",
+                    _ => "a reference",
+                })
+                .collect();
+            return Err(Failure::Trap {
+                kind: "host_error".into(),
+                message: format!(
+                    "`{name}` returned ({}), which is no Vera type: vera-rt shows an Int, Nat, Float64, Bool, Byte, \
+                     String or Unit result",
+                    types.join(", ")
+                ),
+                frames: vec![],
+            });
+        }
+    })
 }

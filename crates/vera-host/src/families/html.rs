@@ -228,8 +228,10 @@ fn write_attrs(heap: &mut impl Heap, attrs: &[(String, String)]) -> GuestResult<
     })
 }
 
+const TREE_TEXT: &str = "text read from an HtmlNode tree";
+
 fn read_str_at(m: &[u8], at: u32) -> GuestResult<String> {
-    values::read_string(m, mem::read_u32(m, at)?, mem::read_u32(m, at + 4)?)
+    super::read_tree_string(m, mem::read_u32(m, at)?, mem::read_u32(m, at + 4)?, TREE_TEXT)
 }
 
 /// Reads the `HtmlNode` tree at `ptr`, which is held meanwhile (reading
@@ -256,8 +258,8 @@ fn read_at(heap: &mut impl Heap, ptr: u32, depth: u32) -> GuestResult<Node> {
             for (k, v) in heap.string_map_entries(Tag::Str, map)? {
                 let m = heap.memory();
                 attrs.push((
-                    values::read_string(m, k.lo(), k.hi())?,
-                    values::read_string(m, v.lo(), v.hi())?,
+                    super::read_tree_string(m, k.lo(), k.hi(), TREE_TEXT)?,
+                    super::read_tree_string(m, v.lo(), v.hi(), TREE_TEXT)?,
                 ));
             }
             if (cn as i32) < 0 {

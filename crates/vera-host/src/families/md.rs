@@ -217,7 +217,7 @@ fn read_pair(m: &[u8], at: u32) -> GuestResult<(u32, u32)> {
 
 fn read_str_at(m: &[u8], at: u32) -> GuestResult<String> {
     let (p, l) = read_pair(m, at)?;
-    values::read_string(m, p, l)
+    super::read_tree_string(m, p, l, "text read from a Markdown tree")
 }
 
 /// Reads `len` cells of `cell` bytes at `ptr`, each through `each`.

@@ -82,6 +82,7 @@ pub fn with_heap<R>(
 ) -> Result<R> {
     refuse_reentry(caller, import)?;
     check_deadline(caller.data())?;
+    HOST_MEMORY.set(caller.data().host_limits.host_memory());
     let memory = exported_memory(caller, import)?;
     let mut heap = GuestHeap::new(caller, memory, None);
     body(&mut heap).map_err(|e| guest_error(import, e).into())
@@ -103,12 +104,17 @@ pub fn with_threaded_heap<R>(
 }
 
 /// The module's memory; a module without one cannot pass the host a
-/// pointer at all.
-fn exported_memory(caller: &Caller<'_, HostState>, import: &str) -> Result<wasmtime::Memory> {
-    match caller.data().exports.memory {
-        Some(memory) => Ok(memory),
-        None => Err(guest_error(import, vera_layout::GuestError::host("the module exports no `memory`")).into()),
+/// pointer at all. The exports are captured once instantiation returns,
+/// so an import called from the module's start function looks the memory
+/// up through its caller.
+fn exported_memory(caller: &mut Caller<'_, HostState>, import: &str) -> Result<wasmtime::Memory> {
+    if let Some(memory) = caller.data().exports.memory {
+        return Ok(memory);
     }
+    let memory = ["memory", "vera.memory"]
+        .into_iter()
+        .find_map(|name| caller.get_export(name).and_then(wasmtime::Extern::into_memory));
+    memory.ok_or_else(|| guest_error(import, vera_layout::GuestError::host("the module exports no `memory`")).into())
 }
 
 /// What `--timeout` reports when it ends host work: the words of the
@@ -175,8 +181,47 @@ pub fn check_host_string(state: &HostState, what: &str, len: usize) -> Result<()
     Ok(())
 }
 
+/// The error for host work that would hold `len` bytes (`what`) past
+/// `--max-host-memory`.
+pub fn host_memory_error(what: &str, len: usize) -> HostTrap {
+    let max = HOST_MEMORY.get();
+    HostTrap::Limit(format!(
+        "limit exceeded: {what} of {len} bytes is over --max-host-memory ({max} bytes)"
+    ))
+}
+
+/// Refuses host work that would hold `len` bytes for `what` (a file read
+/// whole, an HTTP body, a parsed tree) when that is over
+/// `--max-host-memory`.
+pub fn check_host_memory(state: &HostState, what: &str, len: usize) -> Result<()> {
+    HOST_MEMORY.set(state.host_limits.host_memory());
+    if len > HOST_MEMORY.get() {
+        return Err(host_memory_error(what, len).into());
+    }
+    Ok(())
+}
+
 thread_local! {
     static TREE_NODES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    /// Text bytes a tree read may still copy.
+    static TREE_BYTES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    /// The run's `--max-host-memory`, set on every import's entry: the tree
+    /// readers see guest memory only, not the `HostState`.
+    static HOST_MEMORY: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// Reads a String of a guest tree (Markdown, HTML) into the host, counting
+/// its bytes: nodes sharing one large Text would otherwise make the host
+/// copy it once per reference (500 cells of one 900 KB text reached 1.3 GB
+/// with 2 MB of guest memory). Past `--max-host-memory` the read traps.
+pub fn read_tree_string(m: &[u8], ptr: u32, len: u32, what: &str) -> vera_layout::GuestResult<String> {
+    let left = TREE_BYTES_LEFT.get();
+    if len as usize > left {
+        let copied = HOST_MEMORY.get() - left + len as usize;
+        return Err(vera_layout::GuestError::host(host_memory_error(what, copied)));
+    }
+    TREE_BYTES_LEFT.set(left - len as usize);
+    vera_layout::values::read_string(m, ptr, len)
 }
 
 /// Counts one node of a guest tree read into the host (Markdown, HTML);
@@ -188,6 +233,7 @@ pub fn visit_tree_node(memory_len: usize, depth: u32) -> bool {
     TREE_NODES_LEFT.with(|left| {
         if depth == 0 {
             left.set(memory_len / 4 + 1);
+            TREE_BYTES_LEFT.set(HOST_MEMORY.get());
         }
         let n = left.get();
         left.set(n.saturating_sub(1));
