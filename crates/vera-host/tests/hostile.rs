@@ -1191,6 +1191,38 @@ fn json_cases() -> Vec<Case> {
             ..Opts::default()
         },
     ));
+    // 2000 one-digit numbers: about 70 bytes of host tree each.
+    let numbers = format!("[{}]", vec!["1"; 2000].join(","));
+    let numbers_at = FORGE + 0x8000;
+    img.bytes(numbers_at, numbers.as_bytes());
+    for (func, max_host_memory, expect) in [
+        ("n1", 1 << 20, Expect::Ok),
+        (
+            "n2",
+            1 << 16,
+            trap(&[
+                "limit exceeded: json_parse's tree of",
+                "is over --max-host-memory (65536 bytes)",
+            ]),
+        ),
+    ] {
+        funcs.push_str(&format!(
+            "  (func (export \"{func}\") {})\n",
+            parse_then_stringify(&format!("(i32.const {numbers_at}) (i32.const {})", numbers.len()))
+        ));
+        planned.push((
+            func.into(),
+            format!("json_parse of 2000 numbers, --max-host-memory {max_host_memory} bytes"),
+            expect,
+            Opts {
+                limits: Some(HostLimits {
+                    max_host_memory: Some(max_host_memory),
+                    ..HostLimits::default()
+                }),
+                ..Opts::default()
+            },
+        ));
+    }
     let wat = std::rc::Rc::new(module(JSON_IMPORTS, &img, &funcs, None));
     planned
         .into_iter()
@@ -1975,6 +2007,22 @@ fn tree_cases() -> Vec<Case> {
         img.words(at, &[0, STR_ABC, 1, attrs, at + 24, 2, at - 0x20, at - 0x20]);
     }
     let html_top = html + 0x20 * 40;
+    // One 900 KB Text (zero bytes at BIG, in memory the case grows) that
+    // a Markdown paragraph and an HTML element each reference 500 times.
+    const BIG: u32 = 0x20000;
+    const BIG_LEN: u32 = 900 * 1024;
+    let md_wide = FORGE + 0x2000;
+    let md_text = md_wide + 16 + 4 * 500;
+    img.words(md_wide, &[0, md_wide + 16, 500]);
+    img.words(md_wide + 16, &[md_text; 500]);
+    img.words(md_text, &[0, BIG, BIG_LEN]);
+    let html_wide = FORGE + 0x3000;
+    let html_text = html_wide + 24 + 4 * 500;
+    img.words(html_wide, &[0, STR_ABC, 1, attrs, html_wide + 24, 500]);
+    img.words(html_wide + 24, &[html_text; 500]);
+    img.words(html_text, &[1, BIG, BIG_LEN]);
+    let grow = "(drop (memory.grow (i32.const 16)))";
+    let over = "is over --max-host-memory (67108864 bytes)";
     let shared = "more nodes than memory holds (shared or cyclic nodes)";
     let cases: Vec<(&str, String, Expect)> = vec![
         (
@@ -2012,6 +2060,21 @@ fn tree_cases() -> Vec<Case> {
             format!("(call $html_to_string (i32.const {})) drop drop", html + 0x20 * 10),
             Expect::Ok,
         ),
+        (
+            "md_render of 500 cells sharing one 900 KB Text (--max-host-memory 64)",
+            format!("{grow} (call $md_render (i32.const {md_wide})) drop drop"),
+            trap(&["limit exceeded: text read from a Markdown tree of", over]),
+        ),
+        (
+            "html_to_string of 500 children sharing one 900 KB Text (--max-host-memory 64)",
+            format!("{grow} (call $html_to_string (i32.const {html_wide})) drop drop"),
+            trap(&["limit exceeded: text read from an HtmlNode tree of", over]),
+        ),
+        (
+            "html_text of 500 children sharing one 900 KB Text (--max-host-memory 64)",
+            format!("{grow} (call $html_text (i32.const {html_wide})) drop drop"),
+            trap(&["limit exceeded: text read from an HtmlNode tree of", over]),
+        ),
     ];
     let mut funcs = String::new();
     for (i, (_, body, _)) in cases.iter().enumerate() {
@@ -2023,10 +2086,16 @@ fn tree_cases() -> Vec<Case> {
         .enumerate()
         .map(|(i, (name, _, expect))| Case {
             class: "Markdown and HTML: trees sharing nodes",
+            opts: Opts {
+                limits: name.contains("--max-host-memory").then(|| HostLimits {
+                    max_host_memory: Some(64 << 20),
+                    ..limits()
+                }),
+                ..Opts::default()
+            },
             name: name.into(),
             wat: wat.clone(),
             func: format!("t{i}"),
-            opts: Opts::default(),
             expect,
         })
         .collect()

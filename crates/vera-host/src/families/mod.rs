@@ -201,6 +201,86 @@ pub fn check_host_memory(state: &HostState, what: &str, len: usize) -> Result<()
     Ok(())
 }
 
+/// Host work of one import, metered: the bytes it holds, against
+/// `--max-host-memory`, and the time it takes, against `--timeout`, read
+/// every [`Meter::EVERY`] steps so the clock costs nothing per step. A
+/// parser or matcher charges what it allocates and ticks once per step
+/// of its loop, and stops when either runs out.
+#[derive(Clone, Debug)]
+pub struct Meter {
+    bytes_left: usize,
+    limit: usize,
+    deadline: Option<std::time::Instant>,
+    ticks: u32,
+}
+
+/// Which bound a [`Meter`] ran out of.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Exceeded {
+    /// This many bytes would be held.
+    Memory(usize),
+    Time,
+}
+
+impl Exceeded {
+    /// The trap for `what` (e.g. "json_parse's tree") running out.
+    pub fn trap(&self, what: &str) -> HostTrap {
+        match self {
+            Exceeded::Memory(n) => host_memory_error(what, *n),
+            Exceeded::Time => HostTrap::Limit(TIME_LIMIT.to_owned()),
+        }
+    }
+}
+
+impl Meter {
+    pub const EVERY: u32 = 4096;
+
+    /// The run's bounds.
+    pub fn of(state: &HostState) -> Meter {
+        let limit = state.host_limits.host_memory();
+        HOST_MEMORY.set(limit);
+        Meter {
+            bytes_left: limit,
+            limit,
+            deadline: state.deadline,
+            ticks: 0,
+        }
+    }
+
+    /// No bounds (host work not done for a guest, tests).
+    pub fn unbounded() -> Meter {
+        Meter {
+            bytes_left: usize::MAX,
+            limit: usize::MAX,
+            deadline: None,
+            ticks: 0,
+        }
+    }
+
+    /// Counts `bytes` more held.
+    pub fn charge(&mut self, bytes: usize) -> std::result::Result<(), Exceeded> {
+        match self.bytes_left.checked_sub(bytes) {
+            Some(left) => {
+                self.bytes_left = left;
+                self.tick()
+            }
+            None => Err(Exceeded::Memory(self.limit - self.bytes_left + bytes)),
+        }
+    }
+
+    /// One step of work; the deadline is read every [`Meter::EVERY`].
+    pub fn tick(&mut self) -> std::result::Result<(), Exceeded> {
+        self.ticks += 1;
+        if self.ticks >= Meter::EVERY {
+            self.ticks = 0;
+            if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return Err(Exceeded::Time);
+            }
+        }
+        Ok(())
+    }
+}
+
 thread_local! {
     static TREE_NODES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
     /// Text bytes a tree read may still copy.
