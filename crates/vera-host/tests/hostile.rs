@@ -1866,6 +1866,7 @@ fn all_cases() -> Vec<Case> {
         export_cases(),
         tree_cases(),
         deep_text_case_list(),
+        regex_case_list(),
     ]
     .into_iter()
     .flatten()
@@ -2481,4 +2482,250 @@ fn adversarial_text_is_linear() {
         .unwrap()
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+// ------------------------------------------- regex: Python's semantics, bounds
+
+/// The regex imports on subjects built in the module (up to 1 MiB), each
+/// answered as Python's `re` answers it (Vera 0.2.3 `vera run`), or
+/// stopped by `--timeout` / `--max-host-memory`. A case's value is
+/// `regex_match`'s Bool, `regex_find_all`'s match count, or -1 for `Err`.
+fn regex_case_list() -> Vec<Case> {
+    let imports = r#"
+  (import "vera" "regex_match" (func $regex_match (param i32 i32 i32 i32) (result i32)))
+  (import "vera" "regex_find_all" (func $regex_find_all (param i32 i32 i32 i32) (result i32)))
+"#;
+    let v = |n: i64| Expect::Value(Value::Int(n));
+    let timeout = Opts {
+        timeout: Some(Duration::from_millis(500)),
+        ..Opts::default()
+    };
+    let small_memory = Opts {
+        limits: Some(HostLimits {
+            max_host_memory: Some(1 << 20),
+            ..limits()
+        }),
+        ..Opts::default()
+    };
+    type RegexCase = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Vec<(&'static str, usize)>,
+        Expect,
+        Opts,
+    );
+    let cases: Vec<RegexCase> = vec![
+        (
+            "regex_match(\"a\" * 1500 + \"b\", \"a*$\") (was: backtracking limit)",
+            "$regex_match",
+            "a*$",
+            vec![("a", 1500), ("b", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"a\" * 2^20, \"^a+$\") (was: stack size)",
+            "$regex_match",
+            "^a+$",
+            vec![("a", 1 << 20)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"a\" * 2^20 + \"\\n\", \"^a+$\")",
+            "$regex_match",
+            "^a+$",
+            vec![("a", 1 << 20), ("\n", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"a\\n\", \"a$\\n\") ($ before the final newline)",
+            "$regex_match",
+            "a$\n",
+            vec![("a\n", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"\\x1c\", \"\\s\") (Python's \\s)",
+            "$regex_match",
+            "\\s",
+            vec![("\x1c", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"e\\u0301\", \"^\\w+$\") (a combining mark is no \\w)",
+            "$regex_match",
+            "^\\w+$",
+            vec![("e\u{301}", 1)],
+            v(0),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"²\", \"\\w\") (Python's \\w: isalnum)",
+            "$regex_match",
+            "\\w",
+            vec![("²", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"é\", \"(?a)\\w\") (ASCII classes)",
+            "$regex_match",
+            "(?a)\\w",
+            vec![("é", 1)],
+            v(0),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"éa\", \"(?a)\\ba\") (ASCII \\b)",
+            "$regex_match",
+            "(?a)\\ba",
+            vec![("éa", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"\\u212a\", \"(?ai)k\") (ASCII folding only)",
+            "$regex_match",
+            "(?ai)k",
+            vec![("\u{212a}", 1)],
+            v(0),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"İ\", \"(?i)i\") (dotted I folds to i)",
+            "$regex_match",
+            "(?i)i",
+            vec![("İ", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"ı\", \"(?i)I\") (dotless i folds to I)",
+            "$regex_match",
+            "(?i)I",
+            vec![("ı", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"\", \"\\B\") (no \\B in an empty string)",
+            "$regex_match",
+            "\\B",
+            vec![],
+            v(0),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"x\", \"(?:\\b)*x\") (a repeated anchor group)",
+            "$regex_match",
+            "(?:\\b)*x",
+            vec![("x", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_find_all(\"abc\", \"a??\"): a non-empty match after an empty one",
+            "$regex_find_all",
+            "a??",
+            vec![("abc", 1)],
+            v(5),
+            Opts::default(),
+        ),
+        (
+            "regex_find_all(\"a,b,,c,\", \"[^,]*\")",
+            "$regex_find_all",
+            "[^,]*",
+            vec![("a,b,,c,", 1)],
+            v(8),
+            Opts::default(),
+        ),
+        (
+            "regex_find_all(\"a\" * 10^5, \"a*b|a\") (quadratic, as in Python), --timeout 0.5",
+            "$regex_find_all",
+            "a*b|a",
+            vec![("a", 100_000)],
+            trap(&["time limit exceeded (--timeout)"]),
+            timeout,
+        ),
+        (
+            "regex_find_all(\"b\" * 2^17, \"a*\"), --max-host-memory 1 MiB",
+            "$regex_find_all",
+            "a*",
+            vec![("b", 1 << 17)],
+            trap(&[
+                "limit exceeded: regex_find_all's matches of",
+                "is over --max-host-memory (1048576 bytes)",
+            ]),
+            small_memory,
+        ),
+    ];
+    let mut img = Image::default();
+    let mut next = FORGE;
+    let mut place = |img: &mut Image, bytes: &[u8]| {
+        img.bytes(next, bytes);
+        next += (bytes.len() as u32 + 16) & !15;
+        next - ((bytes.len() as u32 + 16) & !15)
+    };
+    let mut funcs = String::from(
+        r#"  (func $rep (param $dst i32) (param $src i32) (param $len i32) (param $n i32) (result i32)
+    (block $done (loop $again
+      (br_if $done (i32.eqz (local.get $n)))
+      (memory.copy (local.get $dst) (local.get $src) (local.get $len))
+      (local.set $dst (i32.add (local.get $dst) (local.get $len)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $again)))
+    (local.get $dst))
+"#,
+    );
+    let mut out = Vec::new();
+    for (i, (name, import, pattern, subject, expect, opts)) in cases.into_iter().enumerate() {
+        let at = place(&mut img, pattern.as_bytes());
+        let total: usize = subject.iter().map(|(p, n)| p.len() * n).sum();
+        let mut build = format!(
+            "    (local.set $s (call $good_alloc (i32.const {})))\n    (local.set $e (local.get $s))\n",
+            total.max(1)
+        );
+        for (piece, n) in &subject {
+            let from = place(&mut img, piece.as_bytes());
+            build.push_str(&format!(
+                "    (local.set $e (call $rep (local.get $e) (i32.const {from}) (i32.const {}) (i32.const {n})))\n",
+                piece.len()
+            ));
+        }
+        let payload = if import == "$regex_match" {
+            "offset=4"
+        } else {
+            "offset=8"
+        };
+        funcs.push_str(&format!(
+            "  (func (export \"r{i}\") (result i64) (local $s i32) (local $e i32) (local $r i32)
+{build}    (local.set $r (call {import} (local.get $s) (i32.sub (local.get $e) (local.get $s)) (i32.const {at}) (i32.const {})))
+    (if (result i64) (i32.eq (i32.load (local.get $r)) (i32.const 1))
+      (then (i64.const -1))
+      (else (i64.extend_i32_u (i32.load {payload} (local.get $r))))))\n",
+            pattern.len()
+        ));
+        out.push((name, format!("r{i}"), expect, opts));
+    }
+    let wat = std::rc::Rc::new(module(imports, &img, &funcs, None));
+    out.into_iter()
+        .map(|(name, func, expect, opts)| Case {
+            class: "Regex: Python's semantics on large subjects, --timeout, --max-host-memory",
+            name: name.into(),
+            wat: wat.clone(),
+            func,
+            opts,
+            expect,
+        })
+        .collect()
+}
+
+#[test]
+fn regex_answers_as_python_within_bounds() {
+    check_cases(regex_case_list);
 }

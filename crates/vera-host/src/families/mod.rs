@@ -27,6 +27,7 @@ pub mod json;
 pub mod md;
 pub mod numeric;
 pub mod regex;
+pub mod regex_classes;
 pub mod state;
 
 /// A family's linker hook: define `name` (with the module's declared type
@@ -265,6 +266,15 @@ impl Meter {
                 self.tick()
             }
             None => Err(Exceeded::Memory(self.limit - self.bytes_left + bytes)),
+        }
+    }
+
+    /// Reads the clock now: for loops whose every step can be long (one
+    /// regex search scans up to the whole subject).
+    pub fn check_time(&self) -> std::result::Result<(), Exceeded> {
+        match self.deadline {
+            Some(d) if std::time::Instant::now() >= d => Err(Exceeded::Time),
+            _ => Ok(()),
         }
     }
 

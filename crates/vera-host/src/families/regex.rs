@@ -22,52 +22,15 @@ use crate::state::HostState;
 type C<'a> = Caller<'a, HostState>;
 
 pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
-    match name {
-        "regex_match" | "regex_find" | "regex_find_all" => {
-            let op = name.to_owned();
-            linker.func_wrap(
-                "vera",
-                name,
-                move |mut c: C<'_>, ip: i32, il: i32, pp: i32, pl: i32| -> Result<i32> {
-                    let (input, pattern) = with_heap(&mut c, &op, |h| {
-                        Ok((
-                            values::read_string(h.memory(), ip as u32, il as u32)?,
-                            values::read_string(h.memory(), pp as u32, pl as u32)?,
-                        ))
-                    })?;
-                    let result = PyRegex::compile_guest(&pattern)?.and_then(|re| match op.as_str() {
-                        "regex_match" => re.search(&input, 0).map(|m| Found::Bool(m.is_some())),
-                        "regex_find" => re
-                            .search(&input, 0)
-                            .map(|m| Found::Opt(m.map(|(s, e)| input[s..e].to_owned()))),
-                        _ => re
-                            .find_all(&input)
-                            .map(|v| Found::All(v.into_iter().map(|(s, e)| &input[s..e]).collect())),
-                    });
-                    let ptr = with_heap(&mut c, &op, |h| match result {
-                        Err(e) => values::alloc_adt_with_str(h, ERR, e.as_bytes()),
-                        Ok(Found::Bool(b)) => values::alloc_adt(h, OK, Payload::Word(b as u32)),
-                        Ok(Found::Opt(m)) => {
-                            let opt = match m {
-                                Some(text) => values::alloc_adt_with_str(h, SOME, text.as_bytes())?,
-                                None => values::alloc_adt(h, NONE, Payload::Empty)?,
-                            };
-                            values::alloc_adt(h, OK, Payload::Word(opt))
-                        }
-                        Ok(Found::All(items)) => {
-                            let (p, n) = values::alloc_string_array(h, &items)?;
-                            values::alloc_adt(h, OK, Payload::Str(p, n))
-                        }
-                    })?;
-                    Ok(ptr as i32)
-                },
-            )?
-        }
-        "regex_replace" => linker.func_wrap(
+    let Some(op) = Op::of(name) else {
+        return Ok(false);
+    };
+    if op == Op::Replace {
+        linker.func_wrap(
             "vera",
             name,
-            |mut c: C<'_>, ip: i32, il: i32, pp: i32, pl: i32, rp: i32, rl: i32| -> Result<i32> {
-                let (input, pattern, repl) = with_heap(&mut c, "regex_replace", |h| {
+            move |mut c: C<'_>, ip: i32, il: i32, pp: i32, pl: i32, rp: i32, rl: i32| -> Result<i32> {
+                let (input, pattern, repl) = with_heap(&mut c, op.name(), |h| {
                     let m = h.memory();
                     Ok((
                         values::read_string(m, ip as u32, il as u32)?,
@@ -75,23 +38,145 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                         values::read_string(m, rp as u32, rl as u32)?,
                     ))
                 })?;
-                let result = PyRegex::compile_guest(&pattern)?.and_then(|re| re.replace_first(&input, &repl));
-                let ptr = with_heap(&mut c, "regex_replace", |h| match result {
-                    Ok(text) => values::alloc_adt_with_str(h, OK, text.as_bytes()),
-                    Err(e) => values::alloc_adt_with_str(h, ERR, e.as_bytes()),
-                })?;
-                Ok(ptr as i32)
+                let meter = super::Meter::of(c.data());
+                let result = answer(op, &input, &pattern, &repl, meter)?;
+                with_heap(&mut c, op.name(), |h| alloc_answer(h, result)).map(|p| p as i32)
             },
-        )?,
-        _ => return Ok(false),
-    };
+        )?;
+    } else {
+        linker.func_wrap(
+            "vera",
+            name,
+            move |mut c: C<'_>, ip: i32, il: i32, pp: i32, pl: i32| -> Result<i32> {
+                let (input, pattern) = with_heap(&mut c, op.name(), |h| {
+                    Ok((
+                        values::read_string(h.memory(), ip as u32, il as u32)?,
+                        values::read_string(h.memory(), pp as u32, pl as u32)?,
+                    ))
+                })?;
+                let meter = super::Meter::of(c.data());
+                let result = answer(op, &input, &pattern, "", meter)?;
+                with_heap(&mut c, op.name(), |h| alloc_answer(h, result)).map(|p| p as i32)
+            },
+        )?;
+    }
     Ok(true)
 }
 
-enum Found<'a> {
-    Bool(bool),
-    Opt(Option<String>),
-    All(Vec<&'a str>),
+/// The four regex imports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Match,
+    Find,
+    FindAll,
+    Replace,
+}
+
+impl Op {
+    fn of(name: &str) -> Option<Op> {
+        Some(match name {
+            "regex_match" => Op::Match,
+            "regex_find" => Op::Find,
+            "regex_find_all" => Op::FindAll,
+            "regex_replace" => Op::Replace,
+            _ => return None,
+        })
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Op::Match => "regex_match",
+            Op::Find => "regex_find",
+            Op::FindAll => "regex_find_all",
+            Op::Replace => "regex_replace",
+        }
+    }
+}
+
+/// What an import answers (its `Ok` payload).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    Match(bool),
+    Find(Option<String>),
+    FindAll(Vec<String>),
+    Replace(String),
+}
+
+/// Import `op` on `input` and `pattern` (`repl`: `regex_replace`'s
+/// template): the outer error is a trap, the inner one the guest's `Err`
+/// text, as Vera 0.2.3's `re.search` / `re.finditer` / `re.sub(count=1)`.
+/// `find_all` runs within `meter`: the matches it holds, and the time.
+pub fn answer(
+    op: Op,
+    input: &str,
+    pattern: &str,
+    repl: &str,
+    mut meter: super::Meter,
+) -> Result<std::result::Result<Answer, String>> {
+    let re = match cached(pattern)? {
+        Ok(re) => re,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(match op {
+        Op::Match => re.search(input, 0).map(|m| Answer::Match(m.is_some())),
+        Op::Find => re
+            .search(input, 0)
+            .map(|m| Answer::Find(m.map(|(s, e)| input[s..e].to_owned()))),
+        Op::FindAll => match re.find_all_within(input, &mut meter) {
+            Ok(v) => v.map(|v| Answer::FindAll(v.into_iter().map(|(s, e)| input[s..e].to_owned()).collect())),
+            Err(e) => return Err(e.trap("regex_find_all's matches").into()),
+        },
+        Op::Replace => re.replace_first(input, repl).map(Answer::Replace),
+    })
+}
+
+/// Compiled patterns by their text, as `re`'s own cache keeps them (512,
+/// the oldest dropped first): a program that calls `regex_match` in a loop
+/// compiles its pattern once. Only patterns under [`CACHED_PATTERN`] bytes
+/// are kept, so the cache stays small whatever the guest sends.
+const CACHE_SIZE: usize = 512;
+const CACHED_PATTERN: usize = 4096;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::VecDeque<(String, std::rc::Rc<PyRegex>)>> =
+        const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+}
+
+fn cached(pattern: &str) -> Result<std::result::Result<std::rc::Rc<PyRegex>, String>> {
+    if let Some(re) = CACHE.with_borrow(|c| c.iter().find(|(p, _)| p == pattern).map(|(_, re)| re.clone())) {
+        return Ok(Ok(re));
+    }
+    let re = match PyRegex::compile_guest(pattern)? {
+        Ok(re) => std::rc::Rc::new(re),
+        Err(e) => return Ok(Err(e)),
+    };
+    if pattern.len() <= CACHED_PATTERN {
+        CACHE.with_borrow_mut(|c| {
+            if c.len() >= CACHE_SIZE {
+                c.pop_front();
+            }
+            c.push_back((pattern.to_owned(), re.clone()));
+        });
+    }
+    Ok(Ok(re))
+}
+
+fn alloc_answer(h: &mut impl Heap, result: std::result::Result<Answer, String>) -> vera_layout::GuestResult<u32> {
+    match result {
+        Err(e) => values::alloc_adt_with_str(h, ERR, e.as_bytes()),
+        Ok(Answer::Match(b)) => values::alloc_adt(h, OK, Payload::Word(b as u32)),
+        Ok(Answer::Find(m)) => {
+            let opt = match m {
+                Some(text) => values::alloc_adt_with_str(h, SOME, text.as_bytes())?,
+                None => values::alloc_adt(h, NONE, Payload::Empty)?,
+            };
+            values::alloc_adt(h, OK, Payload::Word(opt))
+        }
+        Ok(Answer::FindAll(items)) => {
+            let (p, n) = values::alloc_string_array(h, &items)?;
+            values::alloc_adt(h, OK, Payload::Str(p, n))
+        }
+        Ok(Answer::Replace(text)) => values::alloc_adt_with_str(h, OK, text.as_bytes()),
+    }
 }
 
 /// A Python pattern compiled for `fancy-regex`, with Python's group table.
@@ -102,6 +187,10 @@ pub struct PyRegex {
     anchored: std::sync::OnceLock<Option<Regex>>,
     /// The translated pattern `re` was compiled from.
     translated: String,
+    /// The Python pattern, and its translations for the subjects of other
+    /// dialects (see [`Dialect`]), compiled when first needed.
+    pattern: String,
+    variants: std::sync::Mutex<Vec<(Dialect, Option<Regex>)>>,
     /// Capturing groups, not counting group 0.
     groups: usize,
     names: Vec<(String, usize)>,
@@ -112,7 +201,7 @@ impl PyRegex {
     /// returns (`invalid regex: ...`).
     pub fn compile(pattern: &str) -> Result<PyRegex, String> {
         let t = translate(pattern).map_err(|e| format!("invalid regex: {e}"))?;
-        PyRegex::from_translated(t)
+        PyRegex::from_translated(t, pattern)
     }
 
     /// [`PyRegex::compile`] for a pattern from the guest: the outer error
@@ -120,29 +209,49 @@ impl PyRegex {
     /// which Vera 0.2.3 does not catch), the inner one Vera's `Err` text.
     pub fn compile_guest(pattern: &str) -> Result<Result<PyRegex, String>> {
         match translate(pattern) {
-            Ok(t) => Ok(PyRegex::from_translated(t)),
+            Ok(t) => Ok(PyRegex::from_translated(t, pattern)),
             Err(e) if e.trap => Err(crate::trap::HostTrap::Refused(e.msg).into()),
             Err(e) => Ok(Err(format!("invalid regex: {e}"))),
         }
     }
 
-    fn from_translated(t: Translated) -> Result<PyRegex, String> {
-        let re = Regex::new(&t.pattern).map_err(|e| format!("invalid regex: unsupported pattern ({e})"))?;
+    fn from_translated(t: Translated, pattern: &str) -> Result<PyRegex, String> {
+        let re = build(&t.pattern).map_err(|e| format!("invalid regex: unsupported pattern ({e})"))?;
         Ok(PyRegex {
             re,
             anchored: std::sync::OnceLock::new(),
             translated: t.pattern,
+            pattern: pattern.to_owned(),
+            variants: std::sync::Mutex::new(Vec::new()),
             groups: t.groups,
             names: t.names,
         })
     }
 
+    /// The compiled pattern for subjects like `text` (one look at it).
+    fn regex_for(&self, text: &str) -> Regex {
+        let dialect = Dialect::of(text);
+        if dialect == Dialect::ANY {
+            return self.re.clone();
+        }
+        let mut variants = self.variants.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, re)) = variants.iter().find(|(d, _)| *d == dialect) {
+            return re.clone().unwrap_or_else(|| self.re.clone());
+        }
+        // A translation the pattern's constructs do not change is the
+        // general one; one that does not compile (not expected: the
+        // general one did) falls back to it.
+        let re = translate_in(&self.pattern, dialect)
+            .ok()
+            .filter(|t| t.dialect != Dialect::ANY)
+            .and_then(|t| build(&t.pattern).ok());
+        variants.push((dialect, re.clone()));
+        re.unwrap_or_else(|| self.re.clone())
+    }
+
     /// The first match at or after byte `pos`, as a byte range.
     pub fn search(&self, text: &str, pos: usize) -> Result<Option<(usize, usize)>, String> {
-        match self.re.find_from_pos(text, pos) {
-            Ok(m) => Ok(m.map(|m| (m.start(), m.end()))),
-            Err(e) => Err(format!("regex failed: {e}")),
-        }
+        search_in(&self.regex_for(text), text, pos)
     }
 
     /// Whether the pattern matches anywhere (`re.search`).
@@ -208,29 +317,62 @@ impl PyRegex {
         )
     }
 
-    /// Every match as `re.finditer` yields it: after an empty match the
-    /// next may not be empty at the same position.
+    /// Every match as `re.finditer` yields it: after an empty match at
+    /// `p` the next search starts at `p` too, but the match it finds there
+    /// may not be empty (sre's `must_advance`): `a??` on "abc" is "", "a",
+    /// "", "b", ... That search runs the pattern followed by `(?<!\G)`,
+    /// "not where the search started", which only a match starting at `p`
+    /// can violate, and only by being empty.
     pub fn find_all(&self, text: &str) -> Result<Vec<(usize, usize)>, String> {
+        match self.find_all_within(text, &mut super::Meter::unbounded()) {
+            Ok(found) => found,
+            Err(_) => unreachable!("an unbounded meter never runs out"),
+        }
+    }
+
+    /// [`PyRegex::find_all`] within `meter`: each match is charged the
+    /// bytes it will hold (its text and its place in the result), and the
+    /// clock is read before every search, each of which may scan the rest
+    /// of the subject (`a*b|a` on 10^5 `a` is quadratic, in Python too).
+    pub fn find_all_within(
+        &self,
+        text: &str,
+        meter: &mut super::Meter,
+    ) -> std::result::Result<std::result::Result<Vec<(usize, usize)>, String>, super::Exceeded> {
+        let re = self.regex_for(text);
+        let mut advancing: Option<Option<Regex>> = None;
         let mut out = Vec::new();
         let mut pos = 0;
-        let mut last_empty_at: Option<usize> = None;
+        let mut must_advance = false;
         while pos <= text.len() {
-            let Some((s, e)) = self.search(text, pos)? else { break };
-            if s == e && last_empty_at == Some(s) {
-                // Python forbids a second empty match at the same place.
-                match text[s..].chars().next() {
-                    Some(ch) => {
-                        pos = s + ch.len_utf8();
-                        continue;
-                    }
-                    None => break,
+            meter.check_time()?;
+            let found = if must_advance {
+                let advancing = advancing.get_or_insert_with(|| {
+                    let t = translate_in(&self.pattern, Dialect::of(text)).ok()?;
+                    build(&format!("(?:{})(?<!\\G)", t.pattern)).ok()
+                });
+                match advancing {
+                    Some(re) => search_in(re, text, pos),
+                    // Not expected (the pattern compiled): skip the place.
+                    None => match text[pos..].chars().next() {
+                        Some(ch) => search_in(&re, text, pos + ch.len_utf8()),
+                        None => Ok(None),
+                    },
                 }
-            }
+            } else {
+                search_in(&re, text, pos)
+            };
+            let (s, e) = match found {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => return Ok(Err(e)),
+            };
+            meter.charge(e - s + std::mem::size_of::<(usize, usize)>() + std::mem::size_of::<String>())?;
             out.push((s, e));
-            last_empty_at = (s == e).then_some(e);
+            must_advance = s == e;
             pos = e;
         }
-        Ok(out)
+        Ok(Ok(out))
     }
 
     /// `re.sub(pattern, repl, text, count=1)`.
@@ -239,7 +381,10 @@ impl PyRegex {
             TemplateError::Re(e) => format!("invalid regex: {e}"),
             TemplateError::UnknownName(n) => format!("invalid regex: unknown group name {}", py_repr(&n)),
         })?;
-        let caps = self.re.captures(text).map_err(|e| format!("regex failed: {e}"))?;
+        let caps = self
+            .regex_for(text)
+            .captures(text)
+            .map_err(|e| format!("regex failed: {e}"))?;
         let Some(caps) = caps else {
             return Ok(text.to_owned());
         };
@@ -258,6 +403,19 @@ impl PyRegex {
         }
         out.push_str(&text[whole.end()..]);
         Ok(out)
+    }
+}
+
+/// Compiles a translated pattern.
+fn build(pattern: &str) -> Result<Regex, fancy_regex::Error> {
+    Regex::new(pattern)
+}
+
+/// `re`'s first match at or after byte `pos`, as a byte range.
+fn search_in(re: &Regex, text: &str, pos: usize) -> Result<Option<(usize, usize)>, String> {
+    match re.find_from_pos(text, pos) {
+        Ok(m) => Ok(m.map(|m| (m.start(), m.end()))),
+        Err(e) => Err(format!("regex failed: {e}")),
     }
 }
 
@@ -467,9 +625,64 @@ pub struct Translated {
     pub pattern: String,
     pub groups: usize,
     pub names: Vec<(String, usize)>,
+    /// The dialect that gives the same translation as the one asked for
+    /// (parts the pattern does not use set to `ANY`'s).
+    pub dialect: Dialect,
+}
+
+/// How the few constructs whose translation depends on the subject are
+/// written. Python's `$` (end, or before a final `\n`) needs a lookahead,
+/// and Python's `\b` (by Python's `\w`) lookarounds, either of which
+/// sends the whole pattern to the backtracking engine, where `a*$` on 1500
+/// `a` and a `b` exceeds its backtracking limit and `^a+$` on 1 MB its
+/// stack; on a subject that cannot tell them apart they are written as
+/// the engine's own anchors instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Dialect {
+    /// The subject is ASCII: Rust's `\b` is Python's there.
+    pub ascii_text: bool,
+    pub dollar: Dollar,
+}
+
+/// What the subject says about Python's `$`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dollar {
+    /// Any subject: `(?=\n?\z)`.
+    Any,
+    /// No `\n` at the end: the end of text, `\z`.
+    NoFinalNewline,
+    /// A `\n` at the end and nowhere else: the engine's multi-line `$`.
+    OnlyFinalNewline,
+}
+
+impl Dialect {
+    /// For any subject.
+    pub const ANY: Dialect = Dialect {
+        ascii_text: false,
+        dollar: Dollar::Any,
+    };
+
+    pub fn of(text: &str) -> Dialect {
+        let dollar = match text.strip_suffix('\n') {
+            None => Dollar::NoFinalNewline,
+            Some(rest) if !rest.contains('\n') => Dollar::OnlyFinalNewline,
+            Some(_) => Dollar::Any,
+        };
+        Dialect {
+            // sre's `\B` never matches in an empty string, which Rust's
+            // does: the empty subject takes the lookaround form.
+            ascii_text: !text.is_empty() && text.is_ascii(),
+            dollar,
+        }
+    }
 }
 
 struct State {
+    dialect: Dialect,
+    /// The pattern has a `\b`/`\B` and a non-multi-line `$`: which parts
+    /// of the dialect matter.
+    uses_boundary: bool,
+    uses_dollar: bool,
     flags: u32,
     names: Vec<(String, usize)>,
     /// Width of each closed group (index = group number; 0 unused).
@@ -501,8 +714,16 @@ impl State {
 /// Parses a Python pattern, reporting Python's errors, and returns the
 /// equivalent `fancy-regex` pattern.
 pub fn translate(pattern: &str) -> Result<Translated, PyError> {
+    translate_in(pattern, Dialect::ANY)
+}
+
+/// [`translate`] for subjects of `dialect`.
+pub fn translate_in(pattern: &str, dialect: Dialect) -> Result<Translated, PyError> {
     let mut src = Tokenizer::new(pattern)?;
     let mut state = State {
+        dialect,
+        uses_boundary: false,
+        uses_dollar: false,
         flags: 0,
         names: Vec::new(),
         widths: vec![Some((0, 0))],
@@ -515,6 +736,9 @@ pub fn translate(pattern: &str) -> Result<Translated, PyError> {
         let flags = state.flags;
         src = Tokenizer::new(pattern)?;
         state = State {
+            dialect,
+            uses_boundary: false,
+            uses_dollar: false,
             flags,
             names: Vec::new(),
             widths: vec![Some((0, 0))],
@@ -535,7 +759,7 @@ pub fn translate(pattern: &str) -> Result<Translated, PyError> {
         });
     }
     let mut out = String::new();
-    if state.flags & FLAG_I != 0 {
+    if state.flags & FLAG_I != 0 && state.flags & FLAG_A == 0 {
         out.push_str("(?i)");
     }
     out.push_str(&body.text);
@@ -543,6 +767,10 @@ pub fn translate(pattern: &str) -> Result<Translated, PyError> {
         pattern: out,
         groups: state.groups() - 1,
         names: state.names,
+        dialect: Dialect {
+            ascii_text: state.uses_boundary && dialect.ascii_text,
+            dollar: if state.uses_dollar { dialect.dollar } else { Dollar::Any },
+        },
     })
 }
 
@@ -582,6 +810,56 @@ fn lit(c: char) -> String {
     }
 }
 
+/// Python's `(?i)` makes `i`, `I`, dotted `İ` and dotless `ı` one letter
+/// (`İ` lowers to `i`, and `ı` is in sre's table of extra equivalences);
+/// Rust's simple case folding keeps the last two apart.
+const I_FAMILY: [char; 4] = ['i', 'I', '\u{130}', '\u{131}'];
+
+/// Where `(?i)` is on: Python's (`(?a)` too: ASCII letters only, which
+/// the translation spells out as the engine's `(?i)` is off there).
+fn folding(active: u32) -> Option<bool> {
+    (active & FLAG_I != 0).then_some(active & FLAG_A != 0)
+}
+
+/// A literal outside a class, folded as Python folds it.
+fn lit_atom(c: char, active: u32) -> String {
+    match folding(active) {
+        Some(false) if I_FAMILY.contains(&c) => "[iI\\x{130}\\x{131}]".to_owned(),
+        Some(true) if c.is_ascii_alphabetic() => format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()),
+        _ => lit(c),
+    }
+}
+
+/// What a class of literal ranges `members` must also hold for Python's
+/// folding: the i family when any is in it (Unicode), the other case of
+/// every ASCII letter (ASCII).
+fn folded_members(members: &[(char, char)], active: u32) -> String {
+    let mut extra = String::new();
+    match folding(active) {
+        Some(false) => {
+            if members
+                .iter()
+                .any(|&(lo, hi)| I_FAMILY.iter().any(|c| (lo..=hi).contains(c)))
+            {
+                extra.push_str("iI\\x{130}\\x{131}");
+            }
+        }
+        Some(true) => {
+            for &(lo, hi) in members {
+                for (a, b, shift) in [('a', 'z', -32i32), ('A', 'Z', 32)] {
+                    let (l, h) = (lo.max(a), hi.min(b));
+                    if l <= h {
+                        let up = |c: char| char::from_u32((c as i32 + shift) as u32).unwrap_or(c);
+                        extra.push_str(&format!("{}-{}", up(l), up(h)));
+                    }
+                }
+            }
+        }
+        None => {}
+    }
+    extra
+}
+
 fn escape_value(esc: &str) -> Option<char> {
     Some(match esc {
         "\\a" => '\x07',
@@ -596,16 +874,36 @@ fn escape_value(esc: &str) -> Option<char> {
     })
 }
 
-fn category(esc: &str) -> Option<&'static str> {
-    Some(match esc {
-        "\\d" => "\\d",
-        "\\D" => "\\D",
-        "\\s" => "\\s",
-        "\\S" => "\\S",
-        "\\w" => "\\w",
-        "\\W" => "\\W",
+/// `\d \s \w` and their negations as classes of Python's members
+/// (`super::regex_classes`, from Python's own tables: its `\s` has
+/// `\x1c`-`\x1f`, its `\w` no combining marks but `²`), ASCII ones under
+/// `(?a)`.
+fn category(esc: &str, active: u32) -> Option<String> {
+    use super::regex_classes::{DIGIT, SPACE, WORD};
+    let ascii = active & FLAG_A != 0;
+    let (members, negated) = match esc {
+        "\\d" | "\\D" => (if ascii { "0-9" } else { DIGIT }, esc == "\\D"),
+        "\\s" | "\\S" => (if ascii { "\\t\\n\\x0b\\x0c\\r " } else { SPACE }, esc == "\\S"),
+        "\\w" | "\\W" => (if ascii { "0-9A-Za-z_" } else { WORD }, esc == "\\W"),
         _ => return None,
-    })
+    };
+    Some(format!("[{}{members}]", if negated { "^" } else { "" }))
+}
+
+/// Python's `\b` (`boundary`) or `\B` by its `\w`: the engine's own
+/// where the subject is ASCII (its `\w` is Python's there), lookarounds
+/// on Python's class elsewhere.
+fn word_boundary(st: &mut State, boundary: bool, active: u32) -> String {
+    st.uses_boundary = true;
+    if st.dialect.ascii_text {
+        return if boundary { "\\b" } else { "\\B" }.to_owned();
+    }
+    let w = category("\\w", active).unwrap_or_default();
+    if boundary {
+        format!("(?:(?<={w})(?!{w})|(?<!{w})(?={w}))")
+    } else {
+        format!("(?!\\A\\z)(?:(?<={w})(?={w})|(?<!{w})(?!{w}))")
+    }
 }
 
 const OCT: &str = "01234567";
@@ -638,17 +936,17 @@ fn numeric_escape(src: &mut Tokenizer, escape: &str) -> Result<Option<char>, PyE
     }
 }
 
-/// A class member: a literal char, or a category's text.
+/// A class member: a literal char, or a category's text (a nested class).
 enum ClassCode {
     Lit(char),
-    Cat(&'static str),
+    Cat(String),
 }
 
-fn class_escape(src: &mut Tokenizer, escape: &str) -> Result<ClassCode, PyError> {
+fn class_escape(src: &mut Tokenizer, escape: &str, active: u32) -> Result<ClassCode, PyError> {
     if let Some(ch) = escape_value(escape) {
         return Ok(ClassCode::Lit(ch));
     }
-    if let Some(cat) = category(escape) {
+    if let Some(cat) = category(escape, active) {
         return Ok(ClassCode::Cat(cat));
     }
     if let Some(ch) = numeric_escape(src, escape)? {
@@ -674,7 +972,7 @@ fn class_escape(src: &mut Tokenizer, escape: &str) -> Result<ClassCode, PyError>
 }
 
 /// `_escape`: an escape outside a class.
-fn escape(src: &mut Tokenizer, st: &State, escape: &str) -> Result<Item, PyError> {
+fn escape(src: &mut Tokenizer, st: &mut State, escape: &str, active: u32) -> Result<Item, PyError> {
     let atom = |text: String| Item {
         text,
         kind: Kind::Atom,
@@ -688,18 +986,22 @@ fn escape(src: &mut Tokenizer, st: &State, escape: &str) -> Result<Item, PyError
     match escape {
         "\\A" => return Ok(at("\\A")),
         "\\Z" => return Ok(at("\\z")),
-        "\\b" => return Ok(at("\\b")),
-        "\\B" => return Ok(at("\\B")),
+        "\\b" | "\\B" => return Ok(at(&word_boundary(st, escape == "\\b", active))),
         _ => {}
     }
-    if let Some(cat) = category(escape) {
-        return Ok(atom(cat.to_owned()));
+    if let Some(cat) = category(escape, active) {
+        // Python's categories ignore `(?i)`.
+        return Ok(atom(if active & FLAG_I != 0 {
+            format!("(?-i:{cat})")
+        } else {
+            cat
+        }));
     }
     if let Some(ch) = escape_value(escape) {
-        return Ok(atom(lit(ch)));
+        return Ok(atom(lit_atom(ch, active)));
     }
     if let Some(ch) = numeric_escape(src, escape)? {
-        return Ok(atom(lit(ch)));
+        return Ok(atom(lit_atom(ch, active)));
     }
     let c = escape.chars().nth(1).unwrap_or('\0');
     if c == '0' {
@@ -799,18 +1101,19 @@ fn parse(
             }
         }
         if this.starts_with('\\') {
-            let item = escape(src, st, &this)?;
+            let item = escape(src, st, &this, active)?;
             items.push(item);
         } else if !".\\[{()*+?^$|".contains(this.as_str()) {
             let ch = this.chars().next().unwrap_or('\0');
             items.push(Item {
-                text: lit(ch),
+                text: lit_atom(ch, active),
                 kind: Kind::Atom,
                 width: (1, 1),
             });
         } else if this == "[" {
             let here = src.tell() - 1;
             let mut set: Vec<String> = Vec::new();
+            let mut members: Vec<(char, char)> = Vec::new();
             let negate = src.matches("^")?;
             loop {
                 let Some(this) = src.get()? else {
@@ -820,7 +1123,7 @@ fn parse(
                     break;
                 }
                 let code1 = if this.starts_with('\\') {
-                    class_escape(src, &this)?
+                    class_escape(src, &this, active)?
                 } else {
                     ClassCode::Lit(this.chars().next().unwrap_or('\0'))
                 };
@@ -830,14 +1133,17 @@ fn parse(
                     };
                     if that == "]" {
                         set.push(match code1 {
-                            ClassCode::Lit(c) => lit(c),
-                            ClassCode::Cat(c) => c.to_owned(),
+                            ClassCode::Lit(c) => {
+                                members.push((c, c));
+                                lit(c)
+                            }
+                            ClassCode::Cat(c) => c,
                         });
                         set.push(lit('-'));
                         break;
                     }
                     let code2 = if that.starts_with('\\') {
-                        class_escape(src, &that)?
+                        class_escape(src, &that, active)?
                     } else {
                         ClassCode::Lit(that.chars().next().unwrap_or('\0'))
                     };
@@ -853,17 +1159,21 @@ fn parse(
                     if hi < lo {
                         return Err(bad());
                     }
+                    members.push((lo, hi));
                     set.push(format!("{}-{}", lit(lo), lit(hi)));
                 } else {
                     set.push(match code1 {
-                        ClassCode::Lit(c) => lit(c),
-                        ClassCode::Cat(c) => c.to_owned(),
+                        ClassCode::Lit(c) => {
+                            members.push((c, c));
+                            lit(c)
+                        }
+                        ClassCode::Cat(c) => c,
                     });
                 }
             }
             let neg = if negate { "^" } else { "" };
             items.push(Item {
-                text: format!("[{neg}{}]", set.concat()),
+                text: format!("[{neg}{}{}]", set.concat(), folded_members(&members, active)),
                 kind: Kind::Atom,
                 width: (1, 1),
             });
@@ -946,12 +1256,19 @@ fn parse(
                 (m, n) => format!("{{{m},{n}}}"),
             };
             let width = (mul(item.width.0, min), mul(item.width.1, max));
-            let text = if src.matches("?")? {
-                format!("(?:{}){q}?", item.text)
-            } else if src.matches("+")? {
-                format!("(?>(?:{}){q})", item.text)
-            } else {
-                format!("(?:{}){q}", item.text)
+            let (lazy, possessive) = (src.matches("?")?, !src.is_next("?") && src.matches("+")?);
+            let t = &item.text;
+            // A repeat of what matches no text (`(?:\b)*`, `(?:(?<!a))+`)
+            // is one the engine refuses; sre stops a repeat at its first
+            // empty iteration, so it is that item at most once.
+            let text = match (item.width == (0, 0), min > 0, lazy, possessive) {
+                (true, true, _, _) => format!("(?:{t})"),
+                (true, false, true, _) => format!("(?:|{t})"),
+                (true, false, false, true) => format!("(?>{t}|)"),
+                (true, false, false, false) => format!("(?:{t}|)"),
+                (false, _, true, _) => format!("(?:{t}){q}?"),
+                (false, _, false, true) => format!("(?>(?:{t}){q})"),
+                (false, _, false, false) => format!("(?:{t}){q}"),
             };
             items.push(Item {
                 text,
@@ -1051,9 +1368,11 @@ fn parse(
                         (true, "=") => "(?<=",
                         (true, _) => "(?<!",
                     };
+                    // sre refuses a repeat of an anchor but not of a
+                    // lookaround (an ASSERT, not an AT).
                     items.push(Item {
                         text: format!("{open}{})", p.text),
-                        kind: Kind::At,
+                        kind: Kind::Group,
                         width: (0, 0),
                     });
                     continue;
@@ -1164,13 +1483,15 @@ fn parse(
             if let Some(gid) = group {
                 st.widths[gid] = Some(p.width);
             }
-            let mut fl = String::new();
-            if add & FLAG_I != 0 {
-                fl.push('i');
-            }
-            if del & FLAG_I != 0 {
-                fl.push_str("-i");
-            }
+            // The engine folds case where Python's Unicode `(?i)` is on;
+            // under `(?a)` the translation folds ASCII letters itself.
+            let engine_i = |f: u32| f & FLAG_I != 0 && f & FLAG_A == 0;
+            let (outer, inner) = (engine_i(active), engine_i((active | add) & !del));
+            let fl = match (outer, inner) {
+                (false, true) => "i",
+                (true, false) => "-i",
+                _ => "",
+            };
             let text = if group.is_some() {
                 format!("({})", p.text)
             } else if atomic {
@@ -1192,7 +1513,16 @@ fn parse(
                 width: (0, 0),
             });
         } else if this == "$" {
-            let text = if active & FLAG_M != 0 { "(?m:$)" } else { "(?=\\n?\\z)" };
+            let text = if active & FLAG_M != 0 {
+                "(?m:$)"
+            } else {
+                st.uses_dollar = true;
+                match st.dialect.dollar {
+                    Dollar::Any => "(?=\\n?\\z)",
+                    Dollar::NoFinalNewline => "\\z",
+                    Dollar::OnlyFinalNewline => "(?m:$)",
+                }
+            };
             items.push(Item {
                 text: text.to_owned(),
                 kind: Kind::At,
@@ -1518,5 +1848,37 @@ mod tests {
         let empty = PyRegex::compile("b*").unwrap();
         assert_eq!(empty.match_at("abb", 0), Some(vec![Some((0, 0))]));
         assert_eq!(empty.match_start("bbx"), Some(vec!["bb".to_owned()]));
+    }
+}
+
+#[cfg(test)]
+mod python_semantics {
+    use super::*;
+
+    fn run(op: Op, input: &str, pattern: &str) -> std::result::Result<Answer, String> {
+        answer(op, input, pattern, "", crate::families::Meter::unbounded()).unwrap()
+    }
+
+    #[test]
+    fn dollar_takes_the_engine_anchor_where_the_subject_allows() {
+        assert_eq!(Dialect::of("ab").dollar, Dollar::NoFinalNewline);
+        assert_eq!(Dialect::of("ab\n").dollar, Dollar::OnlyFinalNewline);
+        assert_eq!(Dialect::of("a\nb\n").dollar, Dollar::Any);
+        for (text, want) in [("a\n", true), ("a\n\n", false), ("a", true), ("a\nb", false)] {
+            assert_eq!(run(Op::Match, text, "a$"), Ok(Answer::Match(want)), "{text:?}");
+        }
+        // The whole pattern stays with the linear engine: no backtracking limit.
+        let long = format!("{}b", "a".repeat(100_000));
+        assert_eq!(run(Op::Match, &long, "a*$"), Ok(Answer::Match(true)));
+        assert_eq!(run(Op::Find, &long, "a*$"), Ok(Answer::Find(Some(String::new()))));
+    }
+
+    #[test]
+    fn a_translation_the_subject_does_not_change_is_shared() {
+        let t = translate_in("a+", Dialect::of("ab\n")).unwrap();
+        assert_eq!(t.dialect, Dialect::ANY);
+        let t = translate_in("a$", Dialect::of("ab\n")).unwrap();
+        assert_eq!(t.dialect.dollar, Dollar::OnlyFinalNewline);
+        assert!(!t.dialect.ascii_text);
     }
 }
