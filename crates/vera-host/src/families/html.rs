@@ -48,7 +48,9 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let text = with_heap(&mut c, "html_parse", |h| {
                 values::read_string(h.memory(), ptr as u32, len as u32)
             })?;
-            let tree = match parse(&text) {
+            let parsed = parse(&text);
+            super::check_deadline(c.data())?;
+            let tree = match parsed {
                 Err(ParseError::TooDeep) => return Err(HostTrap::Refused(WRITE_RECURSION.to_owned()).into()),
                 Err(ParseError::Err(e)) => Err(e),
                 Ok(node) => Ok(node),
@@ -684,6 +686,10 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
     let mut i = 0;
     let mut cdata: Option<String> = None;
     while i < n {
+        if super::parse_step_out_of_time() {
+            // Unwinds the parse; html_parse then reports the deadline.
+            return Err(ParseError::TooDeep);
+        }
         let j;
         if cdata.is_none() {
             match find_from(raw, "<", i) {
@@ -996,5 +1002,14 @@ mod tests {
     fn cdata_end_is_found_case_insensitively() {
         let tree = parse("<div><SCRIPT>a</b>c</ ScRiPt >d</div>").unwrap();
         assert_eq!(to_html(&tree), "<div><script>a&lt;/b&gt;c</script>d</div>");
+    }
+
+    #[test]
+    fn a_parse_past_the_deadline_gives_up() {
+        let text = "<p>x</p>".repeat(20_000);
+        crate::families::set_parse_deadline(Some(std::time::Instant::now()));
+        assert_eq!(parse(&text), Err(ParseError::TooDeep));
+        crate::families::set_parse_deadline(None);
+        assert!(parse(&text).is_ok());
     }
 }

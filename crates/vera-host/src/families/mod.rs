@@ -84,6 +84,7 @@ pub fn with_heap<R>(
     refuse_reentry(caller, import)?;
     check_deadline(caller.data())?;
     HOST_MEMORY.set(caller.data().host_limits.host_memory());
+    set_parse_deadline(caller.data().deadline);
     let memory = exported_memory(caller, import)?;
     let mut heap = GuestHeap::new(caller, memory, None);
     body(&mut heap).map_err(|e| guest_error(import, e).into())
@@ -298,6 +299,36 @@ thread_local! {
     /// The run's `--max-host-memory`, set on every import's entry: the tree
     /// readers see guest memory only, not the `HostState`.
     static HOST_MEMORY: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+thread_local! {
+    /// `--timeout`'s deadline for the Markdown and HTML parsers, set on
+    /// every import's entry (they read only text), and their steps since
+    /// the clock was last read.
+    static PARSE_DEADLINE: std::cell::Cell<(Option<std::time::Instant>, u32)> =
+        const { std::cell::Cell::new((None, 0)) };
+}
+
+/// Sets the deadline [`parse_step_out_of_time`] reads.
+pub(crate) fn set_parse_deadline(deadline: Option<std::time::Instant>) {
+    PARSE_DEADLINE.set((deadline, 0));
+}
+
+/// One step of a host parser: whether `--timeout`'s deadline has passed
+/// (the clock is read every [`Meter::EVERY`] steps). A parser that sees
+/// `true` gives up; the import then reports the deadline
+/// ([`check_deadline`]) instead of its result.
+pub fn parse_step_out_of_time() -> bool {
+    let (deadline, steps) = PARSE_DEADLINE.get();
+    let Some(deadline) = deadline else {
+        return false;
+    };
+    if steps + 1 < Meter::EVERY {
+        PARSE_DEADLINE.set((Some(deadline), steps + 1));
+        return false;
+    }
+    PARSE_DEADLINE.set((Some(deadline), 0));
+    std::time::Instant::now() >= deadline
 }
 
 /// Reads a String of a guest tree (Markdown, HTML) into the host, counting
