@@ -407,8 +407,8 @@ impl PyRegex {
 }
 
 /// Compiles a translated pattern.
-fn build(pattern: &str) -> Result<Regex, fancy_regex::Error> {
-    Regex::new(pattern)
+fn build(pattern: &str) -> Result<Regex, String> {
+    Regex::new(pattern).map_err(|e| e.to_string())
 }
 
 /// `re`'s first match at or after byte `pos`, as a byte range.
@@ -836,13 +836,12 @@ fn lit_atom(c: char, active: u32) -> String {
 fn folded_members(members: &[(char, char)], active: u32) -> String {
     let mut extra = String::new();
     match folding(active) {
-        Some(false) => {
+        Some(false)
             if members
                 .iter()
-                .any(|&(lo, hi)| I_FAMILY.iter().any(|c| (lo..=hi).contains(c)))
-            {
-                extra.push_str("iI\\x{130}\\x{131}");
-            }
+                .any(|&(lo, hi)| I_FAMILY.iter().any(|c| (lo..=hi).contains(c))) =>
+        {
+            extra.push_str("iI\\x{130}\\x{131}");
         }
         Some(true) => {
             for &(lo, hi) in members {
@@ -855,7 +854,7 @@ fn folded_members(members: &[(char, char)], active: u32) -> String {
                 }
             }
         }
-        None => {}
+        _ => {}
     }
     extra
 }
