@@ -474,9 +474,10 @@ impl HostLimits {
     pub const DEFAULT_MAX_DECIMAL_DIGITS: usize = 100_000;
     /// 2^24 handles (about 1.5 GiB of host memory at most).
     pub const DEFAULT_MAX_HANDLES: usize = 1 << 24;
-    /// 1 GiB: the guest's `alloc` keeps its heap below 2 GiB, so a
-    /// result over half of that rarely fits beside what the guest holds.
-    pub const DEFAULT_MAX_HOST_MEMORY: usize = 1 << 30;
+    /// 512 MiB: the guest's `alloc` keeps its heap below 2 GiB, and what
+    /// the host holds for a call is often copied there too, so the
+    /// process stays under 1 GiB for one call's result.
+    pub const DEFAULT_MAX_HOST_MEMORY: usize = 512 << 20;
 
     /// `--max-host-memory` in bytes, once [`Program::run`] resolved it.
     pub fn host_memory(&self) -> usize {

@@ -106,7 +106,7 @@ struct RunArgs {
     /// Most memory vera-rt itself holds for one host call of the program
     /// (text copied out of a Markdown or HTML tree, a file read whole, an
     /// HTTP body, a parsed JSON tree, a regex's matches), in MiB [default:
-    /// --max-memory, at most 1024].
+    /// --max-memory, at most 512].
     #[arg(long, value_name = "MIB")]
     max_host_memory: Option<usize>,
     /// Most Decimal values alive at once.

@@ -256,7 +256,7 @@ fn a_file_over_the_host_memory_limit_is_refused_by_its_size() {
     assert_error(
         &module,
         &[],
-        &["limit exceeded: file read whole of 2147483648 bytes is over --max-host-memory (1073741824 bytes)"],
+        &["limit exceeded: file read whole of 2147483648 bytes is over --max-host-memory (536870912 bytes)"],
     );
     assert!(start.elapsed() < std::time::Duration::from_secs(2));
     // A device that never ends is cut at the limit.
@@ -303,4 +303,24 @@ fn a_start_function_may_print() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "from start\n");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_tree_sharing_one_large_text_is_bounded_by_default() {
+    // Copied 500 times, the text would be 450 MB (1.37 GB peak); the
+    // default --max-host-memory (512 MiB, counting each byte twice for the
+    // rendered text) stops the read at about a quarter of a gigabyte.
+    assert_error(
+        "md_shared_text.wat",
+        &[],
+        &[
+            "limit exceeded: text read from a Markdown tree of",
+            "is over --max-host-memory (536870912 bytes)",
+        ],
+    );
+    assert_error(
+        "md_shared_text.wat",
+        &["--max-memory", "64"],
+        &["is over --max-host-memory (67108864 bytes)"],
+    );
 }

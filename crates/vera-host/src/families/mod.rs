@@ -332,16 +332,18 @@ pub fn parse_step_out_of_time() -> bool {
 }
 
 /// Reads a String of a guest tree (Markdown, HTML) into the host, counting
-/// its bytes: nodes sharing one large Text would otherwise make the host
+/// its bytes twice, for the tree's copy and the rendered text that holds
+/// it again: nodes sharing one large Text would otherwise make the host
 /// copy it once per reference (500 cells of one 900 KB text reached 1.3 GB
 /// with 2 MB of guest memory). Past `--max-host-memory` the read traps.
 pub fn read_tree_string(m: &[u8], ptr: u32, len: u32, what: &str) -> vera_layout::GuestResult<String> {
     let left = TREE_BYTES_LEFT.get();
-    if len as usize > left {
-        let copied = HOST_MEMORY.get() - left + len as usize;
-        return Err(vera_layout::GuestError::host(host_memory_error(what, copied)));
+    let held = 2 * len as usize;
+    if held > left {
+        let total = HOST_MEMORY.get() - left + held;
+        return Err(vera_layout::GuestError::host(host_memory_error(what, total)));
     }
-    TREE_BYTES_LEFT.set(left - len as usize);
+    TREE_BYTES_LEFT.set(left - held);
     vera_layout::values::read_string(m, ptr, len)
 }
 
