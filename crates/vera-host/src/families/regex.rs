@@ -181,7 +181,7 @@ fn alloc_answer(h: &mut impl Heap, result: std::result::Result<Answer, String>) 
 
 /// A Python pattern compiled for `fancy-regex`, with Python's group table.
 pub struct PyRegex {
-    re: Regex,
+    re: Engine,
     /// `re` anchored where a search starts (see [`PyRegex::match_at`]),
     /// compiled when first needed.
     anchored: std::sync::OnceLock<Option<Regex>>,
@@ -190,7 +190,7 @@ pub struct PyRegex {
     /// The Python pattern, and its translations for the subjects of other
     /// dialects (see [`Dialect`]), compiled when first needed.
     pattern: String,
-    variants: std::sync::Mutex<Vec<(Dialect, Option<Regex>)>>,
+    variants: std::sync::Mutex<Vec<(Dialect, Option<Engine>)>>,
     /// Capturing groups, not counting group 0.
     groups: usize,
     names: Vec<(String, usize)>,
@@ -216,7 +216,8 @@ impl PyRegex {
     }
 
     fn from_translated(t: Translated, pattern: &str) -> Result<PyRegex, String> {
-        let re = build(&t.pattern).map_err(|e| format!("invalid regex: unsupported pattern ({e})"))?;
+        let (t, re) = build_translation(t, pattern, Dialect::ANY)
+            .map_err(|e| format!("invalid regex: unsupported pattern ({e})"))?;
         Ok(PyRegex {
             re,
             anchored: std::sync::OnceLock::new(),
@@ -229,7 +230,7 @@ impl PyRegex {
     }
 
     /// The compiled pattern for subjects like `text` (one look at it).
-    fn regex_for(&self, text: &str) -> Regex {
+    fn regex_for(&self, text: &str) -> Engine {
         let dialect = Dialect::of(text);
         if dialect == Dialect::ANY {
             return self.re.clone();
@@ -244,28 +245,30 @@ impl PyRegex {
         let re = translate_in(&self.pattern, dialect)
             .ok()
             .filter(|t| t.dialect != Dialect::ANY)
-            .and_then(|t| build(&t.pattern).ok());
+            .and_then(|t| build_translation(t, &self.pattern, dialect).ok())
+            .map(|(_, re)| re);
         variants.push((dialect, re.clone()));
         re.unwrap_or_else(|| self.re.clone())
     }
 
     /// The first match at or after byte `pos`, as a byte range.
     pub fn search(&self, text: &str, pos: usize) -> Result<Option<(usize, usize)>, String> {
-        search_in(&self.regex_for(text), text, pos)
+        self.regex_for(text).find_from_pos(text, pos)
     }
 
     /// Whether the pattern matches anywhere (`re.search`).
     pub fn is_match(&self, text: &str) -> bool {
-        matches!(self.re.is_match(text), Ok(true))
+        matches!(self.re.find_from_pos(text, 0), Ok(Some(_)))
     }
 
     /// The groups of the first match (`re.search(...).groups()` with group
     /// 0 first); an unmatched group is "".
     pub fn captures(&self, text: &str) -> Option<Vec<String>> {
-        let caps = self.re.captures(text).ok()??;
+        let spans = self.re.spans_from_pos(text, 0, self.groups).ok()??;
         Some(
-            (0..=self.groups)
-                .map(|g| caps.get(g).map_or(String::new(), |m| m.as_str().to_owned()))
+            spans
+                .into_iter()
+                .map(|s| s.map_or(String::new(), |(a, b)| text[a..b].to_owned()))
                 .collect(),
         )
     }
@@ -279,22 +282,15 @@ impl PyRegex {
     /// empty group after `P` tells which branch matched). A plain search
     /// would scan the rest of the text at every failing call, which made
     /// `html_parse("<b>" * n)` quadratic.
-    pub fn match_at(&self, text: &str, pos: usize) -> Option<Vec<Option<(usize, usize)>>> {
+    pub fn match_at(&self, text: &str, pos: usize) -> Option<Spans> {
         let anchored = self
             .anchored
             .get_or_init(|| Regex::new(&format!("\\G(?:{})()|", self.translated)).ok());
         let Some(anchored) = anchored else {
             // Not expected (the pattern compiled alone): search, then
             // keep only a match at `pos`.
-            let caps = self.re.captures_from_pos(text, pos).ok()??;
-            if caps.get(0)?.start() != pos {
-                return None;
-            }
-            return Some(
-                (0..=self.groups)
-                    .map(|g| caps.get(g).map(|m| (m.start(), m.end())))
-                    .collect(),
-            );
+            let spans = self.re.spans_from_pos(text, pos, self.groups).ok()??;
+            return (spans[0]?.0 == pos).then_some(spans);
         };
         let caps = anchored.captures_from_pos(text, pos).ok()??;
         caps.get(self.groups + 1)?;
@@ -353,14 +349,16 @@ impl PyRegex {
                 });
                 match advancing {
                     Some(re) => search_in(re, text, pos),
-                    // Not expected (the pattern compiled): skip the place.
+                    // The pattern compiled only for the linear engine (too
+                    // deeply nested for the backtracking one): the next
+                    // match after this place.
                     None => match text[pos..].chars().next() {
-                        Some(ch) => search_in(&re, text, pos + ch.len_utf8()),
+                        Some(ch) => re.find_from_pos(text, pos + ch.len_utf8()),
                         None => Ok(None),
                     },
                 }
             } else {
-                search_in(&re, text, pos)
+                re.find_from_pos(text, pos)
             };
             let (s, e) = match found {
                 Ok(Some(m)) => m,
@@ -381,34 +379,98 @@ impl PyRegex {
             TemplateError::Re(e) => format!("invalid regex: {e}"),
             TemplateError::UnknownName(n) => format!("invalid regex: unknown group name {}", py_repr(&n)),
         })?;
-        let caps = self
-            .regex_for(text)
-            .captures(text)
-            .map_err(|e| format!("regex failed: {e}"))?;
-        let Some(caps) = caps else {
+        let Some(spans) = self.regex_for(text).spans_from_pos(text, 0, self.groups)? else {
             return Ok(text.to_owned());
         };
-        let whole = caps.get(0).expect("group 0 of a match");
+        let (start, end) = spans[0].expect("group 0 of a match");
         let mut out = String::with_capacity(text.len() + repl.len());
-        out.push_str(&text[..whole.start()]);
+        out.push_str(&text[..start]);
         for piece in &template {
             match piece {
                 Piece::Lit(s) => out.push_str(s),
                 Piece::Group(g) => {
-                    if let Some(m) = caps.get(*g) {
-                        out.push_str(m.as_str());
+                    if let Some(Some((a, b))) = spans.get(*g) {
+                        out.push_str(&text[*a..*b]);
                     }
                 }
             }
         }
-        out.push_str(&text[whole.end()..]);
+        out.push_str(&text[end..]);
         Ok(out)
     }
 }
 
-/// Compiles a translated pattern.
+/// Compiles a translated pattern for the backtracking engine.
 fn build(pattern: &str) -> Result<Regex, String> {
     Regex::new(pattern).map_err(|e| e.to_string())
+}
+
+/// Each group's byte span in a match, `None` for one that took no part.
+type Spans = Vec<Option<(usize, usize)>>;
+
+/// A compiled pattern: by the `regex` crate when the translation needs
+/// nothing that crate lacks (lookaround, backreferences, atomic groups),
+/// else by `fancy-regex`. The first takes nesting as deep as Python does
+/// (fancy-regex's parser stops at 64 levels).
+#[derive(Clone)]
+enum Engine {
+    Linear(regex::Regex),
+    Backtracking(Regex),
+}
+
+/// Python's nesting limit (491 groups) in translated levels, with room
+/// for the groups the translation adds around repeats.
+const NEST_LIMIT: u32 = 2 * MAX_NESTED as u32 + 16;
+
+impl Engine {
+    fn new(pattern: &str) -> Result<Engine, String> {
+        match regex::RegexBuilder::new(pattern).nest_limit(NEST_LIMIT).build() {
+            Ok(re) => Ok(Engine::Linear(re)),
+            Err(linear) => match build(pattern) {
+                Ok(re) => Ok(Engine::Backtracking(re)),
+                // A pattern the linear engine parsed but could not build
+                // (too large) is worth its error, not fancy-regex's.
+                Err(_) if matches!(linear, regex::Error::CompiledTooBig(_)) => Err(linear.to_string()),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    fn find_from_pos(&self, text: &str, pos: usize) -> Result<Option<(usize, usize)>, String> {
+        match self {
+            Engine::Linear(re) => Ok(re.find_at(text, pos).map(|m| (m.start(), m.end()))),
+            Engine::Backtracking(re) => search_in(re, text, pos),
+        }
+    }
+
+    /// The spans of groups 0..=`groups` of the first match at or after
+    /// `pos`.
+    fn spans_from_pos(&self, text: &str, pos: usize, groups: usize) -> Result<Option<Spans>, String> {
+        Ok(match self {
+            Engine::Linear(re) => re
+                .captures_at(text, pos)
+                .map(|c| (0..=groups).map(|g| c.get(g).map(|m| (m.start(), m.end()))).collect()),
+            Engine::Backtracking(re) => re
+                .captures_from_pos(text, pos)
+                .map_err(|e| format!("regex failed: {e}"))?
+                .map(|c| (0..=groups).map(|g| c.get(g).map(|m| (m.start(), m.end()))).collect()),
+        })
+    }
+}
+
+/// Compiles translation `t` of `pattern`. Counted repeats the linear
+/// engine cannot build (`(?:a{0,65535}){0,65535}b` would be 4·10^9
+/// states) are translated again for the backtracking engine's counters,
+/// as sre runs them.
+fn build_translation(t: Translated, pattern: &str, dialect: Dialect) -> Result<(Translated, Engine), String> {
+    match Engine::new(&t.pattern) {
+        Ok(re) => Ok((t, re)),
+        Err(e) => {
+            let counted = translate_with(pattern, dialect, true).map_err(|_| e.clone())?;
+            let re = build(&counted.pattern).map_err(|_| e)?;
+            Ok((counted, Engine::Backtracking(re)))
+        }
+    }
 }
 
 /// `re`'s first match at or after byte `pos`, as a byte range.
@@ -678,6 +740,8 @@ impl Dialect {
 }
 
 struct State {
+    /// Counted repeats for the backtracking engine's counters.
+    counters: bool,
     dialect: Dialect,
     /// The pattern has a `\b`/`\B` and a non-multi-line `$`: which parts
     /// of the dialect matter.
@@ -719,8 +783,16 @@ pub fn translate(pattern: &str) -> Result<Translated, PyError> {
 
 /// [`translate`] for subjects of `dialect`.
 pub fn translate_in(pattern: &str, dialect: Dialect) -> Result<Translated, PyError> {
+    translate_with(pattern, dialect, false)
+}
+
+/// [`translate_in`]; `counters`: counted repeats are written so that the
+/// backtracking engine runs them with its counters (see
+/// [`build_translation`]).
+fn translate_with(pattern: &str, dialect: Dialect, counters: bool) -> Result<Translated, PyError> {
     let mut src = Tokenizer::new(pattern)?;
     let mut state = State {
+        counters,
         dialect,
         uses_boundary: false,
         uses_dollar: false,
@@ -736,6 +808,7 @@ pub fn translate_in(pattern: &str, dialect: Dialect) -> Result<Translated, PyErr
         let flags = state.flags;
         src = Tokenizer::new(pattern)?;
         state = State {
+            counters,
             dialect,
             uses_boundary: false,
             uses_dollar: false,
@@ -1265,6 +1338,19 @@ fn parse(
                 (true, false, true, _) => format!("(?:|{t})"),
                 (true, false, false, true) => format!("(?>{t}|)"),
                 (true, false, false, false) => format!("(?:{t}|)"),
+                // An empty lookahead makes the repeat one the backtracking
+                // engine runs itself, with a counter, instead of handing
+                // it to the linear engine to expand.
+                (false, _, lazy, possessive)
+                    if st.counters && !matches!((min, max), (0, 1) | (0, MAXREPEAT) | (1, MAXREPEAT)) =>
+                {
+                    let body = format!("(?:(?=){t}){q}{}", if lazy { "?" } else { "" });
+                    if possessive {
+                        format!("(?>{body})")
+                    } else {
+                        body
+                    }
+                }
                 (false, _, true, _) => format!("(?:{t}){q}?"),
                 (false, _, false, true) => format!("(?>(?:{t}){q})"),
                 (false, _, false, false) => format!("(?:{t}){q}"),
@@ -1879,5 +1965,21 @@ mod python_semantics {
         let t = translate_in("a$", Dialect::of("ab\n")).unwrap();
         assert_eq!(t.dialect.dollar, Dollar::OnlyFinalNewline);
         assert!(!t.dialect.ascii_text);
+    }
+
+    #[test]
+    fn nesting_and_counted_repeats_python_takes() {
+        let nest = |n: usize| format!("{}b{}", "(".repeat(n), ")".repeat(n));
+        for n in [64, 200, 491] {
+            assert_eq!(run(Op::Match, "b", &nest(n)), Ok(Answer::Match(true)), "{n} groups");
+        }
+        assert_eq!(
+            run(Op::Match, "aab", "(?:a{0,65535}){0,65535}b"),
+            Ok(Answer::Match(true))
+        );
+        assert_eq!(
+            run(Op::Find, "xaaab", "(?:a{0,3}){2,5}?b"),
+            Ok(Answer::Find(Some("aaab".into())))
+        );
     }
 }
