@@ -85,7 +85,9 @@ def gen_pattern(rng: random.Random) -> str:
 
 
 def gen_subject(rng: random.Random) -> str:
-    return "".join(rng.choice(SUBJECT) for _ in range(rng.randint(0, 12)))
+    text = "".join(rng.choice(SUBJECT) for _ in range(rng.randint(0, 12)))
+    # Where `$` means two places: the subject ends with a newline.
+    return text + "\n" if rng.random() < 0.2 else text
 
 
 def run(pattern: str, subject: str) -> dict:

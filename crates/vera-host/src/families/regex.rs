@@ -229,8 +229,25 @@ impl PyRegex {
         })
     }
 
-    /// The compiled pattern for subjects like `text` (one look at it).
-    fn regex_for(&self, text: &str) -> Engine {
+    /// The compiled pattern for subjects like `text` (one look at it),
+    /// with what it searches (`text`, or its marked copy).
+    fn regex_for(&self, text: &str) -> Matcher {
+        let engine = self.engine_for(text);
+        let marked = matches!(engine, Engine::Marked(_)).then(|| {
+            let mut bytes = text.as_bytes().to_vec();
+            if let Some(last) = bytes.last_mut() {
+                *last = MARK;
+            }
+            bytes
+        });
+        Matcher {
+            engine,
+            marked,
+            general: self.re.clone(),
+        }
+    }
+
+    fn engine_for(&self, text: &str) -> Engine {
         let dialect = Dialect::of(text);
         if dialect == Dialect::ANY {
             return self.re.clone();
@@ -344,7 +361,12 @@ impl PyRegex {
             meter.check_time()?;
             let found = if must_advance {
                 let advancing = advancing.get_or_insert_with(|| {
-                    let t = translate_in(&self.pattern, Dialect::of(text)).ok()?;
+                    // The backtracking engine searches the text itself.
+                    let mut dialect = Dialect::of(text);
+                    if dialect.dollar == Dollar::Marked {
+                        dialect.dollar = Dollar::Any;
+                    }
+                    let t = translate_in(&self.pattern, dialect).ok()?;
                     build(&format!("(?:{})(?<!\\G)", t.pattern)).ok()
                 });
                 match advancing {
@@ -416,6 +438,59 @@ type Spans = Vec<Option<(usize, usize)>>;
 enum Engine {
     Linear(regex::Regex),
     Backtracking(Regex),
+    /// [`Dollar::Marked`]'s: searches the subject with its last byte
+    /// [`MARK`].
+    Marked(regex::bytes::Regex),
+}
+
+/// The byte that stands for a subject's final `\n` ([`Dollar::Marked`]).
+const MARK: u8 = 0xFF;
+
+/// An engine and what it searches, for one subject.
+struct Matcher {
+    engine: Engine,
+    /// The subject with its last byte [`MARK`] (for [`Engine::Marked`]).
+    marked: Option<Vec<u8>>,
+    /// The translation for any subject: answers where the marked search
+    /// cannot (a match that does not start and end on a character, which
+    /// a byte-level engine may report for an empty match inside one).
+    general: Engine,
+}
+
+impl Matcher {
+    fn find_from_pos(&self, text: &str, pos: usize) -> Result<Option<(usize, usize)>, String> {
+        let (Engine::Marked(re), Some(bytes)) = (&self.engine, &self.marked) else {
+            return self.engine.find_from_pos(text, pos);
+        };
+        match re.find_at(bytes, pos) {
+            Some(m) if text.is_char_boundary(m.start()) && text.is_char_boundary(m.end()) => {
+                Ok(Some((m.start(), m.end())))
+            }
+            Some(_) => self.general.find_from_pos(text, pos),
+            None => Ok(None),
+        }
+    }
+
+    fn spans_from_pos(&self, text: &str, pos: usize, groups: usize) -> Result<Option<Spans>, String> {
+        let (Engine::Marked(re), Some(bytes)) = (&self.engine, &self.marked) else {
+            return self.engine.spans_from_pos(text, pos, groups);
+        };
+        let Some(caps) = re.captures_at(bytes, pos) else {
+            return Ok(None);
+        };
+        let spans: Spans = (0..=groups)
+            .map(|g| caps.get(g).map(|m| (m.start(), m.end())))
+            .collect();
+        let on_chars = spans
+            .iter()
+            .flatten()
+            .all(|&(a, b)| text.is_char_boundary(a) && text.is_char_boundary(b));
+        if on_chars {
+            Ok(Some(spans))
+        } else {
+            self.general.spans_from_pos(text, pos, groups)
+        }
+    }
 }
 
 /// Python's nesting limit (491 groups) in translated levels, with room
@@ -423,6 +498,17 @@ enum Engine {
 const NEST_LIMIT: u32 = 2 * MAX_NESTED as u32 + 16;
 
 impl Engine {
+    /// For [`Dollar::Marked`] translations: the linear engine on bytes,
+    /// [`MARK`] its line terminator.
+    fn new_marked(pattern: &str) -> Result<Engine, String> {
+        regex::bytes::RegexBuilder::new(pattern)
+            .nest_limit(NEST_LIMIT)
+            .line_terminator(MARK)
+            .build()
+            .map(Engine::Marked)
+            .map_err(|e| e.to_string())
+    }
+
     fn new(pattern: &str) -> Result<Engine, String> {
         match regex::RegexBuilder::new(pattern).nest_limit(NEST_LIMIT).build() {
             Ok(re) => Ok(Engine::Linear(re)),
@@ -440,6 +526,8 @@ impl Engine {
         match self {
             Engine::Linear(re) => Ok(re.find_at(text, pos).map(|m| (m.start(), m.end()))),
             Engine::Backtracking(re) => search_in(re, text, pos),
+            // Searched through a [`Matcher`], which holds the marked text.
+            Engine::Marked(_) => Err("regex failed: marked engine without its subject".to_owned()),
         }
     }
 
@@ -454,6 +542,7 @@ impl Engine {
                 .captures_from_pos(text, pos)
                 .map_err(|e| format!("regex failed: {e}"))?
                 .map(|c| (0..=groups).map(|g| c.get(g).map(|m| (m.start(), m.end()))).collect()),
+            Engine::Marked(_) => return Err("regex failed: marked engine without its subject".to_owned()),
         })
     }
 }
@@ -463,6 +552,10 @@ impl Engine {
 /// states) are translated again for the backtracking engine's counters,
 /// as sre runs them.
 fn build_translation(t: Translated, pattern: &str, dialect: Dialect) -> Result<(Translated, Engine), String> {
+    if t.dialect.dollar == Dollar::Marked {
+        // No counters here: a pattern too large falls back to `Any`.
+        return Engine::new_marked(&t.pattern).map(|re| (t, re));
+    }
     match Engine::new(&t.pattern) {
         Ok(re) => Ok((t, re)),
         Err(e) => {
@@ -690,6 +783,11 @@ pub struct Translated {
     /// The dialect that gives the same translation as the one asked for
     /// (parts the pattern does not use set to `ANY`'s).
     pub dialect: Dialect,
+    /// The pattern repeats a group that can match empty (`(?:a*?)+`):
+    /// sre ends such a loop at its first empty iteration, where the
+    /// engines here backtrack into it for a longer one, so the answers
+    /// may differ (the one class of pattern known to).
+    pub empty_iteration: bool,
 }
 
 /// How the few constructs whose translation depends on the subject are
@@ -715,6 +813,13 @@ pub enum Dollar {
     NoFinalNewline,
     /// A `\n` at the end and nowhere else: the engine's multi-line `$`.
     OnlyFinalNewline,
+    /// A `\n` at the end and others before it: the subject is searched
+    /// with its last byte replaced by 0xFF, a byte no UTF-8 text holds,
+    /// made the engine's line terminator, so the multi-line `$` matches
+    /// before it and at the end only; whatever matches `\n` in the
+    /// pattern matches that byte too. For patterns without multi-line
+    /// anchors that the linear engine runs (else `Any`).
+    Marked,
 }
 
 impl Dialect {
@@ -728,7 +833,7 @@ impl Dialect {
         let dollar = match text.strip_suffix('\n') {
             None => Dollar::NoFinalNewline,
             Some(rest) if !rest.contains('\n') => Dollar::OnlyFinalNewline,
-            Some(_) => Dollar::Any,
+            Some(_) => Dollar::Marked,
         };
         Dialect {
             // sre's `\B` never matches in an empty string, which Rust's
@@ -747,6 +852,9 @@ struct State {
     /// of the dialect matter.
     uses_boundary: bool,
     uses_dollar: bool,
+    /// A multi-line anchor, which [`Dollar::Marked`] cannot write.
+    multiline_anchor: bool,
+    empty_iteration: bool,
     flags: u32,
     names: Vec<(String, usize)>,
     /// Width of each closed group (index = group number; 0 unused).
@@ -796,6 +904,8 @@ fn translate_with(pattern: &str, dialect: Dialect, counters: bool) -> Result<Tra
         dialect,
         uses_boundary: false,
         uses_dollar: false,
+        multiline_anchor: false,
+        empty_iteration: false,
         flags: 0,
         names: Vec::new(),
         widths: vec![Some((0, 0))],
@@ -812,6 +922,8 @@ fn translate_with(pattern: &str, dialect: Dialect, counters: bool) -> Result<Tra
             dialect,
             uses_boundary: false,
             uses_dollar: false,
+            multiline_anchor: false,
+            empty_iteration: false,
             flags,
             names: Vec::new(),
             widths: vec![Some((0, 0))],
@@ -822,6 +934,16 @@ fn translate_with(pattern: &str, dialect: Dialect, counters: bool) -> Result<Tra
     }
     if src.next.is_some() {
         return Err(src.error("unbalanced parenthesis", 0));
+    }
+    if dialect.dollar == Dollar::Marked && state.multiline_anchor {
+        return translate_with(
+            pattern,
+            Dialect {
+                dollar: Dollar::Any,
+                ..dialect
+            },
+            counters,
+        );
     }
     if state.lookbehind_error {
         return Err(PyError {
@@ -844,6 +966,7 @@ fn translate_with(pattern: &str, dialect: Dialect, counters: bool) -> Result<Tra
             ascii_text: state.uses_boundary && dialect.ascii_text,
             dollar: if state.uses_dollar { dialect.dollar } else { Dollar::Any },
         },
+        empty_iteration: state.empty_iteration,
     })
 }
 
@@ -894,8 +1017,26 @@ fn folding(active: u32) -> Option<bool> {
     (active & FLAG_I != 0).then_some(active & FLAG_A != 0)
 }
 
+/// `text`, an item that can match `\n`, where it must also match the
+/// subject's marked final newline ([`Dollar::Marked`]).
+fn or_marked(st: &State, text: String, matches_newline: bool) -> String {
+    if matches_newline && st.dialect.dollar == Dollar::Marked {
+        format!("(?:{text}|(?-u:\\xFF))")
+    } else {
+        text
+    }
+}
+
+/// Whether category escape `esc` (`\s`, `\W`, ...) holds `\n`.
+fn category_has_newline(esc: &str) -> bool {
+    matches!(esc, "\\s" | "\\W" | "\\D")
+}
+
 /// A literal outside a class, folded as Python folds it.
-fn lit_atom(c: char, active: u32) -> String {
+fn lit_atom(st: &State, c: char, active: u32) -> String {
+    if c == '\n' {
+        return or_marked(st, lit(c), true);
+    }
     match folding(active) {
         Some(false) if I_FAMILY.contains(&c) => "[iI\\x{130}\\x{131}]".to_owned(),
         Some(true) if c.is_ascii_alphabetic() => format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()),
@@ -1063,24 +1204,25 @@ fn escape(src: &mut Tokenizer, st: &mut State, escape: &str, active: u32) -> Res
     }
     if let Some(cat) = category(escape, active) {
         // Python's categories ignore `(?i)`.
-        return Ok(atom(if active & FLAG_I != 0 {
+        let cat = if active & FLAG_I != 0 {
             format!("(?-i:{cat})")
         } else {
             cat
-        }));
+        };
+        return Ok(atom(or_marked(st, cat, category_has_newline(escape))));
     }
     if let Some(ch) = escape_value(escape) {
-        return Ok(atom(lit_atom(ch, active)));
+        return Ok(atom(lit_atom(st, ch, active)));
     }
     if let Some(ch) = numeric_escape(src, escape)? {
-        return Ok(atom(lit_atom(ch, active)));
+        return Ok(atom(lit_atom(st, ch, active)));
     }
     let c = escape.chars().nth(1).unwrap_or('\0');
     if c == '0' {
         let mut e = escape.to_owned();
         e.push_str(&src.getwhile(2, OCT)?);
         let v = u32::from_str_radix(&e[1..], 8).unwrap_or(0);
-        return Ok(atom(lit(char::from_u32(v).unwrap_or('\0'))));
+        return Ok(atom(lit_atom(st, char::from_u32(v).unwrap_or('\0'), active)));
     }
     if DIG.contains(c) {
         let mut e = escape.to_owned();
@@ -1096,7 +1238,7 @@ fn escape(src: &mut Tokenizer, st: &mut State, escape: &str, active: u32) -> Res
                         e.chars().count(),
                     ));
                 }
-                return Ok(atom(lit(char::from_u32(v).unwrap_or('\0'))));
+                return Ok(atom(lit_atom(st, char::from_u32(v).unwrap_or('\0'), active)));
             }
         }
         let group: usize = e[1..].parse().unwrap_or(usize::MAX);
@@ -1117,7 +1259,7 @@ fn escape(src: &mut Tokenizer, st: &mut State, escape: &str, active: u32) -> Res
     if c.is_ascii_alphabetic() {
         return Err(src.error(format!("bad escape {escape}"), escape.chars().count()));
     }
-    Ok(atom(lit(c)))
+    Ok(atom(lit_atom(st, c, active)))
 }
 
 fn mul(a: u64, b: u64) -> u64 {
@@ -1178,7 +1320,7 @@ fn parse(
         } else if !".\\[{()*+?^$|".contains(this.as_str()) {
             let ch = this.chars().next().unwrap_or('\0');
             items.push(Item {
-                text: lit_atom(ch, active),
+                text: lit_atom(st, ch, active),
                 kind: Kind::Atom,
                 width: (1, 1),
             });
@@ -1186,6 +1328,7 @@ fn parse(
             let here = src.tell() - 1;
             let mut set: Vec<String> = Vec::new();
             let mut members: Vec<(char, char)> = Vec::new();
+            let mut category_newline = false;
             let negate = src.matches("^")?;
             loop {
                 let Some(this) = src.get()? else {
@@ -1194,6 +1337,7 @@ fn parse(
                 if this == "]" && !set.is_empty() {
                     break;
                 }
+                category_newline |= this.starts_with('\\') && category_has_newline(&this);
                 let code1 = if this.starts_with('\\') {
                     class_escape(src, &this, active)?
                 } else {
@@ -1245,7 +1389,11 @@ fn parse(
             }
             let neg = if negate { "^" } else { "" };
             items.push(Item {
-                text: format!("[{neg}{}{}]", set.concat(), folded_members(&members, active)),
+                text: {
+                    let has = category_newline || members.iter().any(|&(lo, hi)| (lo..=hi).contains(&'\n'));
+                    let class = format!("[{neg}{}{}]", set.concat(), folded_members(&members, active));
+                    or_marked(st, class, has != negate)
+                },
                 kind: Kind::Atom,
                 width: (1, 1),
             });
@@ -1329,6 +1477,7 @@ fn parse(
             };
             let width = (mul(item.width.0, min), mul(item.width.1, max));
             let (lazy, possessive) = (src.matches("?")?, !src.is_next("?") && src.matches("+")?);
+            st.empty_iteration |= item.width.0 == 0 && item.width.1 > 0 && max > 1;
             let t = &item.text;
             // A repeat of what matches no text (`(?:\b)*`, `(?:(?<!a))+`)
             // is one the engine refuses; sre stops a repeat at its first
@@ -1361,9 +1510,13 @@ fn parse(
                 width,
             });
         } else if this == "." {
-            let text = if active & FLAG_S != 0 { "(?s:.)" } else { "[^\\n]" };
+            let text = if active & FLAG_S != 0 {
+                or_marked(st, "(?s:.)".to_owned(), true)
+            } else {
+                "[^\\n]".to_owned()
+            };
             items.push(Item {
-                text: text.to_owned(),
+                text,
                 kind: Kind::Atom,
                 width: (1, 1),
             });
@@ -1591,6 +1744,7 @@ fn parse(
                 width: p.width,
             });
         } else if this == "^" {
+            st.multiline_anchor |= active & FLAG_M != 0;
             let text = if active & FLAG_M != 0 { "(?m:^)" } else { "\\A" };
             items.push(Item {
                 text: text.to_owned(),
@@ -1598,6 +1752,7 @@ fn parse(
                 width: (0, 0),
             });
         } else if this == "$" {
+            st.multiline_anchor |= active & FLAG_M != 0;
             let text = if active & FLAG_M != 0 {
                 "(?m:$)"
             } else {
@@ -1605,7 +1760,7 @@ fn parse(
                 match st.dialect.dollar {
                     Dollar::Any => "(?=\\n?\\z)",
                     Dollar::NoFinalNewline => "\\z",
-                    Dollar::OnlyFinalNewline => "(?m:$)",
+                    Dollar::OnlyFinalNewline | Dollar::Marked => "(?m:$)",
                 }
             };
             items.push(Item {
@@ -1948,10 +2103,31 @@ mod python_semantics {
     fn dollar_takes_the_engine_anchor_where_the_subject_allows() {
         assert_eq!(Dialect::of("ab").dollar, Dollar::NoFinalNewline);
         assert_eq!(Dialect::of("ab\n").dollar, Dollar::OnlyFinalNewline);
-        assert_eq!(Dialect::of("a\nb\n").dollar, Dollar::Any);
-        for (text, want) in [("a\n", true), ("a\n\n", false), ("a", true), ("a\nb", false)] {
+        assert_eq!(Dialect::of("a\nb\n").dollar, Dollar::Marked);
+        for (text, want) in [
+            ("a\n", true),
+            ("a\n\n", false),
+            ("a", true),
+            ("a\nb", false),
+            ("a\nb\n", false),
+        ] {
             assert_eq!(run(Op::Match, text, "a$"), Ok(Answer::Match(want)), "{text:?}");
         }
+        // A final newline after others: the marked search, which the
+        // pattern's own newlines also match.
+        let lines = format!("{}\nb\n", "a".repeat(1 << 20));
+        assert_eq!(run(Op::Match, &lines, "^a+$"), Ok(Answer::Match(false)));
+        assert_eq!(run(Op::Find, &lines, "b$"), Ok(Answer::Find(Some("b".into()))));
+        assert_eq!(run(Op::Find, &lines, "b\n$"), Ok(Answer::Find(Some("b\n".into()))));
+        assert_eq!(run(Op::Find, &lines, r"b\s$"), Ok(Answer::Find(Some("b\n".into()))));
+        assert_eq!(run(Op::Find, &lines, "(?s)b.$"), Ok(Answer::Find(Some("b\n".into()))));
+        assert_eq!(run(Op::Find, &lines, "b[^x]$"), Ok(Answer::Find(Some("b\n".into()))));
+        assert_eq!(run(Op::Find, &lines, "b[^\n]$"), Ok(Answer::Find(None)));
+        assert_eq!(run(Op::Match, "x\né\n", "é$"), Ok(Answer::Match(true)));
+        assert_eq!(
+            run(Op::FindAll, "a \nb \n", r"\s+$"),
+            Ok(Answer::FindAll(vec![" \n".to_owned()]))
+        );
         // The whole pattern stays with the linear engine: no backtracking limit.
         let long = format!("{}b", "a".repeat(100_000));
         assert_eq!(run(Op::Match, &long, "a*$"), Ok(Answer::Match(true)));
