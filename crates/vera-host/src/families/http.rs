@@ -145,6 +145,27 @@ fn bounded(bounds: Fetch, fetch: impl FnOnce() -> Outcome) -> Result<Outcome> {
     limit_trap(fetch_within(bounds, fetch))
 }
 
+/// Runs `fetch` (any request made through [`agent`]) within the run's
+/// bounds; a body over the limit or the deadline traps.
+pub fn within_run(state: &HostState, fetch: impl FnOnce() -> Outcome) -> Result<Outcome> {
+    bounded(Fetch::of(state), fetch)
+}
+
+/// The body limit of the request under way ([`fetch_within`]).
+pub fn body_limit() -> u64 {
+    FETCH.with(|f| f.get().max_body)
+}
+
+/// The outcome of a body over [`body_limit`]: [`limit_trap`] makes it a trap.
+pub fn body_over_limit() -> Outcome {
+    let Fetch {
+        max_body, body_flag, ..
+    } = FETCH.with(|f| f.get());
+    Err(format!(
+        "{LIMIT_MARK}limit exceeded: HTTP response body is over {body_flag} ({max_body} bytes)"
+    ))
+}
+
 /// Builds the guest `Result<String, String>` of a fetch.
 pub fn alloc_outcome(heap: &mut impl Heap, outcome: &Outcome) -> GuestResult<u32> {
     match outcome {
