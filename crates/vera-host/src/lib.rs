@@ -88,14 +88,33 @@ pub struct Program {
 
 /// The garbage collector a loaded module runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Collector {
-    /// Vera 0.2.3's collector with its mark phase replaced by vera-rt's
-    /// overflow-safe one (`vera_rewrite::collector`).
-    OverflowSafe,
-    /// The module's own collector as it was compiled: Vera 0.2.5's (already
-    /// overflow-safe), 0.2.3's under `--as-is`, or one not recognised.
-    #[default]
-    AsGiven,
+pub struct Collector {
+    /// Vera 0.2.3's mark phase was replaced by vera-rt's overflow-safe one
+    /// (`vera_rewrite::collector`).
+    pub overflow_safe_mark: bool,
+    /// Vera's `alloc` (0.2.3's, and 0.2.5's, which is the same) was replaced
+    /// by vera-rt's size-class allocator
+    /// (`vera_rewrite::allocator`).
+    pub size_class_alloc: bool,
+}
+
+impl std::fmt::Display for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<&str> = [
+            (self.overflow_safe_mark, "overflow-safe mark phase"),
+            (self.size_class_alloc, "size-class allocator"),
+        ]
+        .into_iter()
+        .filter_map(|(on, part)| on.then_some(part))
+        .collect();
+        if parts.is_empty() {
+            // Vera 0.2.5's (already overflow-safe), 0.2.3's under `--as-is`,
+            // or one not recognised.
+            f.write_str("the module's own, as compiled")
+        } else {
+            write!(f, "the module's own, with vera-rt's {}", parts.join(" and "))
+        }
+    }
 }
 
 /// Why a module cannot be loaded.
@@ -156,19 +175,29 @@ impl Program {
         };
         // A module that cannot be rewritten (malformed, or nothing to do)
         // is compiled as it is; the engine reports what is wrong with it.
-        let overflow_safe = if options.as_is {
-            None
+        let (overflow_safe, size_classed) = if options.as_is {
+            (None, None)
         } else {
-            vera_rewrite::collector::make_overflow_safe(&binary)
+            let safe = vera_rewrite::collector::make_overflow_safe(&binary)
                 .ok()
                 .flatten()
-                .map(|safe| safe.wasm)
+                .map(|safe| safe.wasm);
+            let classed = vera_rewrite::allocator::size_classes(safe.as_deref().unwrap_or(&binary))
+                .ok()
+                .flatten()
+                .map(|classed| classed.wasm);
+            (safe, classed)
         };
+        let collector = Collector {
+            overflow_safe_mark: overflow_safe.is_some(),
+            size_class_alloc: size_classed.is_some(),
+        };
+        let collected = size_classed.or(overflow_safe);
         let threaded = if options.as_is {
             None
         } else {
             vera_rewrite::thread_pointer(
-                overflow_safe.as_deref().unwrap_or(&binary),
+                collected.as_deref().unwrap_or(&binary),
                 "heap_ptr",
                 |module, name| module == "vera" && families::threads_heap_pointer(name),
                 families::collections::inline_lookup,
@@ -176,10 +205,9 @@ impl Program {
             .ok()
             .flatten()
         };
-        let replaced_mark_phase = overflow_safe.is_some();
         let (rewritten, threaded_imports) = match threaded {
             Some(t) => (Some(t.wasm), t.imports.into_iter().map(|(_, name)| name).collect()),
-            None => (overflow_safe, Vec::new()),
+            None => (collected, Vec::new()),
         };
         // Where a collector that can still overflow would trap, so the
         // trap can be told apart from any other `unreachable`.
@@ -189,12 +217,12 @@ impl Program {
         let compiled = rewritten.and_then(|wasm| Some((Module::new(&engine, &wasm).ok()?, wasm)));
         let (module, threaded_imports, collector, worklist_overflow_sites): (Module, Vec<String>, _, _) = match compiled
         {
-            Some((module, _)) if replaced_mark_phase => (module, threaded_imports, Collector::OverflowSafe, Vec::new()),
-            Some((module, wasm)) => (module, threaded_imports, Collector::AsGiven, sites(&wasm)),
+            Some((module, _)) if collector.overflow_safe_mark => (module, threaded_imports, collector, Vec::new()),
+            Some((module, wasm)) => (module, threaded_imports, collector, sites(&wasm)),
             None => (
                 Module::new(&engine, &*binary).map_err(|e| invalid(&e))?,
                 Vec::new(),
-                Collector::AsGiven,
+                Collector::default(),
                 sites(&binary),
             ),
         };

@@ -37,7 +37,9 @@
 //! This crate knows WebAssembly and the shape of Vera's generated code, not
 //! wasmtime or Vera's Map/Set layout.
 
+pub mod allocator;
 pub mod collector;
+mod template;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

@@ -274,13 +274,7 @@ fn run(args: RunArgs) -> ExitCode {
         eprintln!("run time:        {:.3} ms", s.run_time.as_secs_f64() * 1e3);
         eprintln!("peak heap:       {} bytes", s.peak_heap);
         eprintln!("memory size:     {} bytes", s.memory_bytes);
-        eprintln!(
-            "collector:       {}",
-            match s.collector {
-                vera_host::Collector::OverflowSafe => "Vera 0.2.3's, with vera-rt's overflow-safe mark phase",
-                vera_host::Collector::AsGiven => "the module's own, as compiled",
-            }
-        );
+        eprintln!("collector:       {}", s.collector);
         // Lookups the module answers itself never reach the host.
         eprintln!("map host calls:  {}", s.host.map_ops);
         eprintln!("set host calls:  {}", s.host.set_ops);

@@ -179,6 +179,36 @@ fn every_fixture_matches_vera_run() {
     );
 }
 
+/// Fixtures whose last lines read a block the program no longer holds (a
+/// value kept only in a host `State` cell, which neither 0.2.3's nor
+/// 0.2.5's collector roots): what those lines print depends on which dead
+/// block the allocator hands out next, so under vera-rt's size-class
+/// allocator they print other garbage. With the module's own allocator
+/// (`--as-is`) the whole output must match, pinning that the host leaves
+/// the guest heap as `vera run` does; by default, all but those lines.
+const REUSE_DEPENDENT: &[(&str, usize)] = &[("state_adt_unrooted", 1)];
+
+/// `text` without its last `lines` lines.
+fn but_last(text: &str, lines: usize) -> String {
+    let kept = text.lines().count().saturating_sub(lines);
+    text.lines().take(kept).map(|l| format!("{l}\n")).collect()
+}
+
+/// `got`, and what it must print, with the lines `REUSE_DEPENDENT` names for
+/// `name` cut.
+fn comparable(name: &str, got: Observed, want_stdout: &str) -> (Observed, String) {
+    match REUSE_DEPENDENT.iter().find(|(n, _)| *n == name) {
+        Some(&(_, lines)) => (
+            Observed {
+                stdout: but_last(&got.stdout, lines),
+                ..got
+            },
+            but_last(want_stdout, lines),
+        ),
+        _ => (got, want_stdout.to_owned()),
+    }
+}
+
 fn check(stem: &Path, pending: &[String]) -> Option<String> {
     let name = stem.file_name().unwrap().to_string_lossy().into_owned();
     let expected_path = stem.with_extension("expected.json");
@@ -202,7 +232,17 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
     let want_stdout = expected["stdout"].as_str().unwrap();
     let want_err = expected["stderr_first_line"].as_str().unwrap();
     let want_code = expected["exit_code"].as_i64().unwrap() as i32;
-    let mut problems = compare(&got, want_stdout, want_err, want_code);
+    let (got, want) = comparable(&name, got, want_stdout);
+    let mut problems = compare(&got, &want, want_err, want_code);
+    let reuse_dependent = REUSE_DEPENDENT.iter().any(|(n, _)| *n == name);
+    if reuse_dependent {
+        let got = run_fixture(stem, &stem.with_extension("wasm"), &["--as-is"]);
+        problems.extend(
+            compare(&got, want_stdout, want_err, want_code)
+                .into_iter()
+                .map(|p| format!("[--as-is] {p}")),
+        );
+    }
     // The wide fixtures hold more heap pointers in one block than Vera
     // 0.2.3's collector's mark worklist: run as compiled (`--as-is`, the
     // collector's own mark phase), they must stop with its cause.
@@ -252,17 +292,26 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
                 &expected[key]
             }
         };
-        let got = run_fixture(stem, &v025, &[]);
-        problems.extend(
-            compare(
-                &got,
-                field("stdout").as_str().unwrap(),
-                field("stderr_first_line").as_str().unwrap(),
-                field("exit_code").as_i64().unwrap() as i32,
-            )
-            .into_iter()
-            .map(|p| format!("[Vera 0.2.5 build] {p}")),
+        let (want_stdout, want_err, want_code) = (
+            field("stdout").as_str().unwrap(),
+            field("stderr_first_line").as_str().unwrap(),
+            field("exit_code").as_i64().unwrap() as i32,
         );
+        let got = run_fixture(stem, &v025, &[]);
+        let (got, want) = comparable(&name, got, want_stdout);
+        problems.extend(
+            compare(&got, &want, want_err, want_code)
+                .into_iter()
+                .map(|p| format!("[Vera 0.2.5 build] {p}")),
+        );
+        if reuse_dependent {
+            let got = run_fixture(stem, &v025, &["--as-is"]);
+            problems.extend(
+                compare(&got, want_stdout, want_err, want_code)
+                    .into_iter()
+                    .map(|p| format!("[Vera 0.2.5 build, --as-is] {p}")),
+            );
+        }
     }
     (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
 }
