@@ -417,9 +417,10 @@ pub struct LoadOptions {
     /// and out (see `vera_rewrite`), which spares each call two global
     /// accesses through wasmtime's API, and lookups go to functions added
     /// to the module that answer most of them there
-    /// (`vera_layout::inline`), and the mark phase of a Vera 0.2.3
+    /// (`vera_layout::inline`), the mark phase of a Vera 0.2.3
     /// collector is replaced by one that cannot overflow its worklist
-    /// (`vera_rewrite::collector`).
+    /// (`vera_rewrite::collector`), and Vera's `alloc` by one with size
+    /// classes (`vera_rewrite::allocator`).
     pub as_is: bool,
 }
 

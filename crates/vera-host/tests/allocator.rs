@@ -168,7 +168,12 @@ impl Run {
             "alloc({size}) = {body}, heap {}..{heap_ptr}",
             self.heap_start
         );
-        prop_assert_eq!(read(&self.memory, &self.store, body - 4), size << 1, "header of alloc({})", size);
+        prop_assert_eq!(
+            read(&self.memory, &self.store, body - 4),
+            size << 1,
+            "header of alloc({})",
+            size
+        );
         let (start, end) = (body - 4, body - 4 + total(size));
         if let Some((&s, &e)) = self.ranges.range(..end).next_back() {
             prop_assert!(e <= start, "alloc({size}) = {start}..{end} overlaps held {s}..{e}");
@@ -219,7 +224,11 @@ impl Run {
         }
         prop_assert_eq!(at, heap_ptr, "the chain of blocks overshoots heap_ptr");
         for h in &self.held {
-            prop_assert!(headers.contains(&(h.body - 4)), "held block {} is off the chain", h.body);
+            prop_assert!(
+                headers.contains(&(h.body - 4)),
+                "held block {} is off the chain",
+                h.body
+            );
         }
         Ok(())
     }
