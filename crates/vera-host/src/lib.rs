@@ -117,6 +117,13 @@ impl std::fmt::Display for Collector {
     }
 }
 
+/// `wasm` with the collector rewrites a load applies by default (see
+/// [`LoadOptions::as_is`]), for a runtime that loads it elsewhere (a page
+/// made by `vera-rt bundle`); `wasm` itself when none applies.
+pub fn with_collector_rewritten(wasm: Vec<u8>) -> Vec<u8> {
+    vera_rewrite::rewrite_collector(&wasm).map_or(wasm, |r| r.wasm)
+}
+
 /// Why a module cannot be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -175,24 +182,16 @@ impl Program {
         };
         // A module that cannot be rewritten (malformed, or nothing to do)
         // is compiled as it is; the engine reports what is wrong with it.
-        let (overflow_safe, size_classed) = if options.as_is {
-            (None, None)
+        let rewrite = if options.as_is {
+            None
         } else {
-            let safe = vera_rewrite::collector::make_overflow_safe(&binary)
-                .ok()
-                .flatten()
-                .map(|safe| safe.wasm);
-            let classed = vera_rewrite::allocator::size_classes(safe.as_deref().unwrap_or(&binary))
-                .ok()
-                .flatten()
-                .map(|classed| classed.wasm);
-            (safe, classed)
+            vera_rewrite::rewrite_collector(&binary)
         };
-        let collector = Collector {
-            overflow_safe_mark: overflow_safe.is_some(),
-            size_class_alloc: size_classed.is_some(),
-        };
-        let collected = size_classed.or(overflow_safe);
+        let collector = rewrite.as_ref().map_or_else(Collector::default, |r| Collector {
+            overflow_safe_mark: r.overflow_safe_mark,
+            size_class_alloc: r.size_classes,
+        });
+        let collected = rewrite.map(|r| r.wasm);
         let threaded = if options.as_is {
             None
         } else {

@@ -171,6 +171,9 @@ fn bundle(args: BundleArgs) -> ExitCode {
     if !bytes.starts_with(b"\0asm") {
         return fail(format!("{}: not a WebAssembly binary module", args.file.display()));
     }
+    // The page runs the module as `vera-rt run` would: its collector
+    // rewritten here, once.
+    let bytes = vera_host::with_collector_rewritten(bytes);
     let stdin = match &args.stdin {
         Some(p) => match std::fs::read_to_string(p) {
             Ok(text) => Some(text),
