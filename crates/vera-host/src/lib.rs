@@ -81,9 +81,35 @@ pub struct Program {
     pub compile_time: Duration,
     /// Which mark phase the module's collector runs.
     pub collector: Collector,
+    /// Whose Map/Set code the module runs.
+    pub collections: Collections,
     /// Module offset ranges where a full mark worklist traps (none once
     /// the collector is overflow-safe).
     worklist_overflow_sites: Arc<Vec<std::ops::Range<usize>>>,
+}
+
+/// Whose `Map`/`Set` code a loaded module runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Collections {
+    /// What it was compiled with: vera-rt's buckets behind the imports of
+    /// a Vera 0.2.3 build, a 0.2.4+ build's own hash trie under `--as-is`
+    /// or where it could not be replaced.
+    #[default]
+    AsCompiled,
+    /// A Vera 0.2.4+ build whose own hash trie was replaced by vera-rt's
+    /// buckets (`vera_rewrite::collections`).
+    InPlaceOfTheModules,
+}
+
+impl std::fmt::Display for Collections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Collections::AsCompiled => {
+                "as compiled (a 0.2.3 build's imports: vera-rt's buckets; a 0.2.4+ build: its own hash trie)"
+            }
+            Collections::InPlaceOfTheModules => "vera-rt's buckets, in place of the module's own hash trie",
+        })
+    }
 }
 
 /// The garbage collector a loaded module runs.
@@ -182,27 +208,62 @@ impl Program {
         };
         // A module that cannot be rewritten (malformed, or nothing to do)
         // is compiled as it is; the engine reports what is wrong with it.
+        // A module with its own Map/Set code (Vera 0.2.4+) gets vera-rt's
+        // buckets in its place, where nothing else reaches that code.
+        let hosted = if options.as_is {
+            None
+        } else {
+            vera_rewrite::collections::host_collections(&binary, |name, ty| {
+                let types = |list: &[vera_rewrite::wasmparser::ValType]| -> Option<Vec<ValType>> {
+                    list.iter()
+                        .map(|t| match t {
+                            vera_rewrite::wasmparser::ValType::I32 => Some(ValType::I32),
+                            vera_rewrite::wasmparser::ValType::I64 => Some(ValType::I64),
+                            vera_rewrite::wasmparser::ValType::F64 => Some(ValType::F64),
+                            _ => None,
+                        })
+                        .collect()
+                };
+                match (types(ty.params()), types(ty.results())) {
+                    (Some(params), Some(results)) => families::collections::provides(&engine, name, &params, &results),
+                    _ => false,
+                }
+            })
+            .ok()
+            .flatten()
+        };
+        let collections = if hosted.is_some() {
+            Collections::InPlaceOfTheModules
+        } else {
+            Collections::AsCompiled
+        };
+        let hosted = hosted.map(|h| h.wasm);
+        let base: &[u8] = hosted.as_deref().unwrap_or(&binary);
         let rewrite = if options.as_is {
             None
         } else {
-            vera_rewrite::rewrite_collector(&binary)
+            vera_rewrite::rewrite_collector(base)
         };
         let collector = rewrite.as_ref().map_or_else(Collector::default, |r| Collector {
             overflow_safe_mark: r.overflow_safe_mark,
             size_class_alloc: r.size_classes,
         });
-        let collected = rewrite.map(|r| r.wasm);
+        let collected = rewrite.map(|r| r.wasm).or(hosted);
         let threaded = if options.as_is {
             None
         } else {
-            vera_rewrite::thread_pointer(
-                collected.as_deref().unwrap_or(&binary),
-                "heap_ptr",
-                |module, name| module == "vera" && families::threads_heap_pointer(name),
-                families::collections::inline_lookup,
-            )
-            .ok()
-            .flatten()
+            // 0.2.4+ exports the runtime's globals with the `vera.` prefix.
+            let base = collected.as_deref().unwrap_or(&binary);
+            ["heap_ptr", "vera.heap_ptr"].into_iter().find_map(|pointer| {
+                vera_rewrite::thread_pointer(
+                    base,
+                    pointer,
+                    |module, name| module == "vera" && families::threads_heap_pointer(name),
+                    families::collections::inline_lookup,
+                )
+                .ok()
+                .flatten()
+            })
         };
         let (rewritten, threaded_imports) = match threaded {
             Some(t) => (Some(t.wasm), t.imports.into_iter().map(|(_, name)| name).collect()),
@@ -214,14 +275,22 @@ impl Program {
         // Should the rewritten module not compile (a module the rewrite
         // does not expect), the module as given still runs.
         let compiled = rewritten.and_then(|wasm| Some((Module::new(&engine, &wasm).ok()?, wasm)));
-        let (module, threaded_imports, collector, worklist_overflow_sites): (Module, Vec<String>, _, _) = match compiled
-        {
-            Some((module, _)) if collector.overflow_safe_mark => (module, threaded_imports, collector, Vec::new()),
-            Some((module, wasm)) => (module, threaded_imports, collector, sites(&wasm)),
+        let (module, threaded_imports, collector, collections, worklist_overflow_sites): (
+            Module,
+            Vec<String>,
+            _,
+            _,
+            _,
+        ) = match compiled {
+            Some((module, _)) if collector.overflow_safe_mark => {
+                (module, threaded_imports, collector, collections, Vec::new())
+            }
+            Some((module, wasm)) => (module, threaded_imports, collector, collections, sites(&wasm)),
             None => (
                 Module::new(&engine, &*binary).map_err(|e| invalid(&e))?,
                 Vec::new(),
                 Collector::default(),
+                Collections::AsCompiled,
                 sites(&binary),
             ),
         };
@@ -254,6 +323,7 @@ impl Program {
             linker,
             compile_time,
             collector,
+            collections,
             worklist_overflow_sites: Arc::new(worklist_overflow_sites),
         })
     }
@@ -326,6 +396,7 @@ impl Program {
             stats: RunStats {
                 compile_time: self.compile_time,
                 collector: self.collector,
+                collections: self.collections,
                 ..RunStats::default()
             },
             stdout_ends_newline: None,
@@ -568,6 +639,8 @@ pub struct RunStats {
     pub host: Stats,
     /// The mark phase the module's collector ran.
     pub collector: Collector,
+    /// Whose Map/Set code it ran.
+    pub collections: Collections,
 }
 
 struct Timer {

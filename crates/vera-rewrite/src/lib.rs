@@ -40,7 +40,12 @@
 //! This crate knows WebAssembly and the shape of Vera's generated code, not
 //! wasmtime or Vera's Map/Set layout.
 
+/// The parser whose types [`collections::host_collections`] hands its
+/// caller.
+pub use wasmparser;
+
 pub mod allocator;
+pub mod collections;
 pub mod collector;
 mod template;
 

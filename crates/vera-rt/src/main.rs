@@ -278,6 +278,7 @@ fn run(args: RunArgs) -> ExitCode {
         eprintln!("peak heap:       {} bytes", s.peak_heap);
         eprintln!("memory size:     {} bytes", s.memory_bytes);
         eprintln!("collector:       {}", s.collector);
+        eprintln!("collections:     {}", s.collections);
         // Lookups the module answers itself never reach the host.
         eprintln!("map host calls:  {}", s.host.map_ops);
         eprintln!("set host calls:  {}", s.host.set_ops);
