@@ -5,19 +5,26 @@ one run, printed as Markdown.
 For every program and size it runs, best of --repeat:
   rt      vera-rt on the Vera 0.2.3 build, NAME.wasm (Map/Set buckets in
           guest memory behind vera-rt's imports)
-  hamt    vera-rt on the Vera 0.2.5 build, NAME.v025.wasm (Map/Set as a
-          hash trie inside the module)
+  hamt    vera-rt on the Vera 0.2.5 build, NAME.v025.wasm, as compiled
+          (`--as-is`: Map/Set as a hash trie inside the module, and the
+          module's own allocator, as `vera run` 0.2.5 runs it)
+  rt25    vera-rt on the same 0.2.5 build as it loads it by default (the
+          trie, with vera-rt's size-class allocator in place of the
+          module's, see vera-rewrite's allocator.rs)
   py      `vera run` 0.2.3, Vera's own Python host, on NAME.vera (one run)
 
 and prints
-  1. whole-process seconds of each engine and the ratios HAMT / vera-rt and
-     Python / vera-rt;
+  1. whole-process seconds of each engine and the ratios HAMT / vera-rt,
+     rt25 / vera-rt and Python / vera-rt;
   2. vera-rt's own `run time:` (`vera-rt run --stats`: the called function
-     only, without compiling or instantiating) of both builds, in ms;
-  3. issue #6's targets as measured on insert_chain (N map_insert over
-     Int keys, nothing else): at 100 000 the HAMT build's whole-process
-     time >= 100x the 0.2.3 build's; the 0.2.3 build's run time under
-     2 ms at 10 000 and under 300 ms at 1 000 000.
+     only, without compiling or instantiating) of the builds, in ms, and
+     the 0.2.3 build's peak heap per entry;
+  3. the targets of issues #6 and #13 as measured: at 100 000 Int inserts
+     (insert_chain) and at 100 000 String inserts (string_insert_chain) the
+     HAMT build's whole-process time >= 100x the 0.2.3 build's; insert_chain's
+     run time under 2 ms at 10 000 and under 300 ms at 1 000 000;
+     1 000 000 String inserts in under 1.5 s, whole process; peak heap
+     linear in N (bytes per entry at 1 000 000 within 1.5x of 100 000's).
 
 Every engine must print the same result, and that result must be the one
 this script computes for the program itself (expected()); otherwise the
@@ -30,11 +37,12 @@ N (default 100 000, so the 100K ratio is always measured; it takes several
 seconds a run there), the Python host above --py-max Map/Set operations
 (default 1 000: lookups makes 2 * 100 000 of them at any N, so it is never
 run there). String-keyed programs stop at STRING_MAX, json_file at
-JSON_MAX, on every engine.
+JSON_MAX, on every engine; the rt25 column runs wherever the HAMT one does.
 
-json_file reads its document from a file named on the command line (one
-argument is limited to 128 KiB on Linux): the script writes N objects
-(json_document()) into a temporary directory and passes the path.
+json_file and json_wide_object read their document from a file named on
+the command line (one argument is limited to 128 KiB on Linux): the script
+writes N objects in an array (json_document()), or one object of N keys
+(json_wide_document()), into a temporary directory and passes the path.
 
 Each build runs once, untimed, before it is timed, so wasmtime's on-disk
 cache of compiled code (used by the CLI by default) is warm.
@@ -65,18 +73,18 @@ PROGRAMS = ROOT / "bench" / "programs"
 RT = ROOT / "target" / "release" / "vera-rt"
 
 DEFAULT_PROGRAMS = ("insert_chain,set_insert_chain,string_insert_chain,set_string_insert_chain,"
-                    "int_string_insert_chain,int_chain,set_chain,remove_chain,string_chain,lookups,json_file")
+                    "int_string_insert_chain,int_chain,set_chain,remove_chain,string_chain,lookups,json_file,"
+                    "json_wide_object")
 DEFAULT_SIZES = "1000,10000,100000,1000000"
 QUICK_SIZES = "1000,10000"
 
 # Programs whose buckets hold a String pointer per entry. Past ~16 000 of
 # them Vera 0.2.3's own mark phase overflows its worklist; vera-rt replaces
-# it with an overflow-safe one, so they run, but once collections start
-# with the heap nearly all live the guest's first-fit allocator walks its
-# whole free list at every allocation (README: where the time goes), so
-# they stop at 100 000 (1 000 000 takes minutes). Vera 0.2.3's Python host
-# traps on these chains far earlier (fixtures/map_string_chain_2k.correction.json).
-STRING_MAX = 100_000
+# it with an overflow-safe one and the module's first-fit allocator with
+# size classes (README: where the time goes), so they run to 1 000 000.
+# Vera 0.2.3's Python host traps on these chains far earlier
+# (fixtures/map_string_chain_2k.correction.json).
+STRING_MAX = 1_000_000
 STRING_PROGRAMS = {"string_chain", "string_insert_chain", "set_string_insert_chain", "int_string_insert_chain"}
 
 # json_file: N objects of ~215 bytes each. 100 000 objects (21 MB) parse on
@@ -86,6 +94,8 @@ STRING_PROGRAMS = {"string_chain", "string_insert_chain", "set_string_insert_cha
 # Vera 0.2.3's Python host fails from ~200 objects on ("host shadow-stack
 # overflow").
 JSON_MAX = 100_000
+# json_wide_object: one object of N keys, ~14 bytes a key.
+JSON_WIDE_MAX = 1_000_000
 
 LOOKUPS = 100_000
 
@@ -107,11 +117,18 @@ def json_document(n):
     return "[" + ", ".join(items) + "]"
 
 
+def json_wide_document(n):
+    """One object of N keys, "k0": 0 ... "kN-1": N - 1."""
+    return "{" + ", ".join('"k%d": %d' % (i, i) for i in range(n)) + "}"
+
+
 def max_size(program):
     if program in STRING_PROGRAMS:
         return STRING_MAX
     if program == "json_file":
         return JSON_MAX
+    if program == "json_wide_object":
+        return JSON_WIDE_MAX
     return None
 
 
@@ -124,7 +141,7 @@ def operations(program, n):
 def expected(program, n):
     """What main prints, computed here independently of every engine."""
     if program in ("insert_chain", "set_insert_chain", "string_insert_chain", "set_string_insert_chain",
-                   "int_string_insert_chain", "json_file"):
+                   "int_string_insert_chain", "json_file", "json_wide_object"):
         return n
     if program == "int_chain":  # N inserts of (i, 2i), then the sum of N lookups, plus the size
         return n * (n - 1) + n
@@ -149,6 +166,8 @@ def expected(program, n):
 class Run:
     def __init__(self, wall, run_ms, ok, out, err):
         self.wall, self.run_ms, self.ok, self.out, self.err = wall, run_ms, ok, out, err
+        m = re.search(r"^peak heap:\s*([0-9]+) bytes", err, re.M)
+        self.peak_heap = int(m.group(1)) if m else None
 
     def why(self):
         lines = [l for l in self.err.splitlines() if l.strip() and not l.startswith("---")]
@@ -245,24 +264,26 @@ def main():
     def args_for(program, n):
         if program == "lookups":
             return [str(n), str(LOOKUPS)]
-        if program == "json_file":
-            if n not in documents:
-                documents[n] = Path(tmp.name) / f"doc{n}.json"
-                documents[n].write_text(json_document(n), encoding="utf-8")
-            return [str(documents[n])]
+        if program in ("json_file", "json_wide_object"):
+            if (program, n) not in documents:
+                documents[(program, n)] = Path(tmp.name) / f"{program}{n}.json"
+                write = json_document if program == "json_file" else json_wide_document
+                documents[(program, n)].write_text(write(n), encoding="utf-8")
+            return [str(documents[(program, n)])]
         return [str(n)]
 
-    def rt_cmd(wasm, args):
-        return [str(RT), "run", str(PROGRAMS / wasm), "--stats", "--", *args]
+    def rt_cmd(wasm, args, as_is=False):
+        return [str(RT), "run", str(PROGRAMS / wasm), "--stats", *(["--as-is"] if as_is else []), "--", *args]
 
     print(machine())
     print(f"Best of {repeat} runs (Python host: 1 run). Whole-process seconds; compiled code "
           f"cached (as the CLI does by default). HAMT build run up to N = {opts.hamt_max:,}, "
           f"Python host up to {opts.py_max:,} Map/Set operations; `lookups` is N entries then "
           f"{LOOKUPS:,} map_get + {LOOKUPS:,} map_contains; `json_file` N is objects in the document.\n")
-    print("| program | N | vera-rt (0.2.3 build) | vera-rt on the 0.2.5 HAMT build | HAMT / vera-rt "
+    print("| program | N | vera-rt (0.2.3 build) | 0.2.5 HAMT build as compiled | HAMT / vera-rt "
+          "| 0.2.5 build, vera-rt's allocator | that / vera-rt "
           "| `vera run` 0.2.3 (Python) | Python / vera-rt |")
-    print("|---|--:|--:|--:|--:|--:|--:|", flush=True)
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|", flush=True)
 
     failures, notes, run_rows, measured = [], [], [], {}
     for program in programs:
@@ -275,6 +296,7 @@ def main():
         run(rt_cmd(f"{program}.wasm", warm))
         if program_sizes[0] <= opts.hamt_max:
             run(rt_cmd(f"{program}.v025.wasm", warm))
+            run(rt_cmd(f"{program}.v025.wasm", warm, as_is=True))
         for n in program_sizes:
             args = args_for(program, n)
             want = expected(program, n)
@@ -294,7 +316,7 @@ def main():
                 failures.append(f"{label}: vera-rt (0.2.3 build) failed: {rt.why()}")
             # What every engine must print: expected(), else the 0.2.3 build's output.
             reference = str(want) if want is not None else (rt.out if rt.ok else None)
-            hamt = None
+            hamt = rt25 = None
             def timed_cell(result, who, digits):
                 """A peer's time, marked when its output is not the reference."""
                 cell = f"{result.wall:.{digits}f}"
@@ -306,14 +328,16 @@ def main():
                 return [cell, ratio(result.wall, rt.wall) if rt.ok else "-"]
 
             if n <= opts.hamt_max:
-                hamt = best(rt_cmd(f"{program}.v025.wasm", args), repeat)
-                if hamt.ok:
-                    row += timed_cell(hamt, "the 0.2.5 build", 3)
-                else:
-                    row += ["fails", "-"]
-                    failures.append(f"{label}: vera-rt (0.2.5 build) failed: {hamt.why()}")
+                hamt = best(rt_cmd(f"{program}.v025.wasm", args, as_is=True), repeat)
+                rt25 = best(rt_cmd(f"{program}.v025.wasm", args), repeat)
+                for result, who in ((hamt, "the 0.2.5 build as compiled"), (rt25, "the 0.2.5 build")):
+                    if result.ok:
+                        row += timed_cell(result, who, 3)
+                    else:
+                        row += ["fails", "-"]
+                        failures.append(f"{label}: vera-rt ({who}) failed: {result.why()}")
             else:
-                row += ["-", "-"]
+                row += ["-", "-", "-", "-"]
             if operations(program, n) <= opts.py_max and vera.exists():
                 py = run([str(vera), "run", f"{program}.vera", "--", *args], cwd=PROGRAMS)
                 if py.ok:
@@ -324,8 +348,8 @@ def main():
             else:
                 row += ["-", "-"]
             print("| " + " | ".join(row) + " |", flush=True)
-            run_rows.append((program, n, rt.run_ms if rt.ok else None,
-                             hamt.run_ms if hamt and hamt.ok else None))
+            run_rows.append((program, n, rt if rt.ok else None,
+                             hamt if hamt and hamt.ok else None, rt25 if rt25 and rt25.ok else None))
             measured[(program, n)] = (rt if rt.ok else None, hamt if hamt and hamt.ok else None)
 
     if notes:
@@ -335,23 +359,39 @@ def main():
 
     print(f"\nvera-rt's own `run time:` (`--stats`: the call of `main` only, without compiling "
           f"or instantiating), ms, best of {repeat}:\n")
-    print("| program | N | 0.2.3 build | 0.2.5 HAMT build | HAMT / 0.2.3 |")
-    print("|---|--:|--:|--:|--:|")
-    for program, n, rt_ms, hamt_ms in run_rows:
-        print(f"| {program} | {n:,} | {ms(rt_ms)} | {ms(hamt_ms)} | {ratio(hamt_ms, rt_ms)} |")
+    print("| program | N | 0.2.3 build | 0.2.5 HAMT build as compiled | HAMT / 0.2.3 "
+          "| 0.2.5 build, vera-rt's allocator | 0.2.3 build's peak heap, bytes per N |")
+    print("|---|--:|--:|--:|--:|--:|--:|")
+    run_ms = lambda r: r.run_ms if r else None
+    for program, n, rt, hamt, rt25 in run_rows:
+        per_n = f"{rt.peak_heap / n:.0f}" if rt and rt.peak_heap else "-"
+        print(f"| {program} | {n:,} | {ms(run_ms(rt))} | {ms(run_ms(hamt))} "
+              f"| {ratio(run_ms(hamt), run_ms(rt))} | {ms(run_ms(rt25))} | {per_n} |")
 
-    print("\nIssue #6 targets (insert_chain: an array_fold of N map_insert over Int keys, "
-          "returning map_size):\n")
+    print("\nTargets (issue #6: insert_chain, an array_fold of N map_insert over Int keys, "
+          "returning map_size; issue #13: string_insert_chain, the same with String keys "
+          "built at run time):\n")
 
     def target(line, value, met):
         print(f"- {line}: {value}" + ("" if met is None else (" (met)" if met else " (NOT met)")))
 
-    rt, hamt = measured.get(("insert_chain", 100_000), (None, None))
-    if rt and hamt:
-        target("100,000 inserts, whole process, HAMT build / 0.2.3 build >= 100x",
-               ratio(hamt.wall, rt.wall), hamt.wall / rt.wall >= 100)
+    for program in ("insert_chain", "string_insert_chain"):
+        rt, hamt = measured.get((program, 100_000), (None, None))
+        line = f"{program}, 100,000 inserts, whole process, HAMT build as compiled / 0.2.3 build >= 100x"
+        if rt and hamt:
+            target(line, ratio(hamt.wall, rt.wall), hamt.wall / rt.wall >= 100)
+        else:
+            target(line, "not measured", None)
+    rt, _ = measured.get(("string_insert_chain", 1_000_000), (None, None))
+    line = "string_insert_chain, 1,000,000 inserts, whole process < 1.5 s"
+    target(line, f"{rt.wall:.3f} s" if rt else "not measured", rt.wall < 1.5 if rt else None)
+    small, _ = measured.get(("string_insert_chain", 100_000), (None, None))
+    line = "string_insert_chain, peak heap per entry at 1,000,000 within 1.5x of 100,000's"
+    if rt and small and rt.peak_heap and small.peak_heap:
+        growth = (rt.peak_heap / 1_000_000) / (small.peak_heap / 100_000)
+        target(line, f"{growth:.2f}x", growth <= 1.5)
     else:
-        target("100,000 inserts, whole process, HAMT build / 0.2.3 build >= 100x", "not measured", None)
+        target(line, "not measured", None)
     for n, limit in ((10_000, 2.0), (1_000_000, 300.0)):
         rt, _ = measured.get(("insert_chain", n), (None, None))
         line = f"{n:,} inserts, run time < {limit:g} ms"

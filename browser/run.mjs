@@ -1,15 +1,17 @@
 #!/usr/bin/env node
-// node browser/run.mjs FILE.wasm [--fn NAME] [-- ARGS...]
+// node browser/run.mjs FILE.wasm [--fn NAME] [--as-is] [-- ARGS...]
 //
 // Runs a Vera 0.2.3 (or 0.2.5) module on browser/runtime.mjs under Node and prints
 // exactly what `vera-rt run` prints, exiting the same way. Node supplies
-// what a page cannot: the process's stdin, environment and files.
+// what a page cannot: the process's stdin, environment and files. The module
+// is rewritten at load as the CLI does (browser/vera-core.wasm), unless
+// --as-is.
 
 import fs from 'node:fs';
-import { runModule } from './runtime.mjs';
+import { loadCore, runModule } from './runtime.mjs';
 
 function usage(message) {
-  process.stderr.write(`error: ${message}\nusage: node browser/run.mjs FILE.wasm [--fn NAME] [-- ARGS...]\n`);
+  process.stderr.write(`error: ${message}\nusage: node browser/run.mjs FILE.wasm [--fn NAME] [--as-is] [-- ARGS...]\n`);
   process.exit(2);
 }
 
@@ -17,11 +19,13 @@ const argv = process.argv.slice(2);
 let file = null;
 let fn = null;
 let args = [];
+let asIs = false;
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   if (a === '--') { args = argv.slice(i + 1); break; }
   if (a === '--fn') { fn = argv[++i]; if (fn === undefined) usage('--fn needs a NAME'); }
   else if (a.startsWith('--fn=')) fn = a.slice(5);
+  else if (a === '--as-is') asIs = true;
   else if (file === null && !a.startsWith('-')) file = a;
   else usage(`unexpected argument '${a}'`);
 }
@@ -72,9 +76,12 @@ try {
   process.stderr.write(`Error: cannot read ${file}: ${reason}\n`);
   process.exit(1);
 }
+const core = asIs ? null : await loadCore(fs.readFileSync(new URL('./vera-core.wasm', import.meta.url)));
 const code = await runModule(new Uint8Array(bytes), {
   fn,
   args,
+  core,
+  asIs,
   stdout: write(1),
   stderr: write(2),
   stdin: stdinChunk,

@@ -26,7 +26,16 @@
 //                                      "File I/O is not available in the
 //                                      browser")
 //         sleep(ms)                    default: busy-wait
+//         core                         what loadCore() returns: the module
+//                                      is rewritten as `vera-rt run` loads
+//                                      it (a Vera 0.2.3 collector made
+//                                      overflow-safe, Vera's alloc given
+//                                      size classes); without it, or with
+//         asIs: true                   the module runs as compiled
 //       }
+//   const core = await loadCore(bytes)   // browser/vera-core.wasm's bytes
+//       The Rust code this runtime shares with the CLI, built for wasm32
+//       (crates/vera-browser-core, scripts/build-browser-core).
 //   const report = await program.run(fnName)   // fnName optional: main
 //       report.outcome: {value: {type, value}} | {exit: code} |
 //                       {trap: {kind, message, frames}}
@@ -1569,6 +1578,32 @@ function runtimeExports(ex, sigs) {
   return out;
 }
 
+/**
+ * The Rust code shared with the CLI (crates/vera-browser-core) from the
+ * bytes of browser/vera-core.wasm: `rewrite(bytes)` returns the module as
+ * `vera-rt run` loads it and what was replaced ({bytes, overflowSafeMark,
+ * sizeClasses}; the bytes themselves when nothing applies).
+ */
+export async function loadCore(coreBytes) {
+  const { instance } = await WebAssembly.instantiate(coreBytes, {});
+  const core = instance.exports;
+  return {
+    rewrite(bytes) {
+      const at = core.vera_core_alloc(bytes.length);
+      new Uint8Array(core.memory.buffer, at, bytes.length).set(bytes);
+      const n = core.vera_core_rewrite(at, bytes.length);
+      core.vera_core_free(at, bytes.length);
+      if (n === 0) return { bytes, overflowSafeMark: false, sizeClasses: false };
+      const flags = core.vera_core_result_flags();
+      return {
+        bytes: new Uint8Array(core.memory.buffer, core.vera_core_result_ptr(), n).slice(),
+        overflowSafeMark: (flags & 1) !== 0,
+        sizeClasses: (flags & 2) !== 0,
+      };
+    },
+  };
+}
+
 /** Compiles `bytes` and checks every import; throws LoadError. */
 export async function load(bytes, options = {}) {
   bytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
@@ -1576,8 +1611,21 @@ export async function load(bytes, options = {}) {
     throw new LoadError('not a valid WebAssembly module: it does not start with the \\0asm magic number');
   }
   let module;
+  // As the CLI: should the rewritten module not compile, the module as
+  // given still runs.
+  if (options.core && !options.asIs) {
+    const rewritten = options.core.rewrite(bytes);
+    if (rewritten.bytes !== bytes) {
+      try {
+        module = await WebAssembly.compile(rewritten.bytes);
+        bytes = rewritten.bytes;
+      } catch {
+        module = undefined;
+      }
+    }
+  }
   try {
-    module = await WebAssembly.compile(bytes);
+    module ??= await WebAssembly.compile(bytes);
   } catch (e) {
     throw new LoadError(`not a valid WebAssembly module: ${e.message}`);
   }

@@ -25,7 +25,7 @@ const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const PAGES = [
   'map_chain_10k', 'json_roundtrip', 'json_errors', 'set_chain_10k', 'map_string_keys', 'map_persistence',
   'state_int', 'io_args', 'io_read_line', 'io_exit', 'check_div_zero', 'check_requires', 'check_uncaught_exn',
-  'io_return_float_third', 'decimal_basic',
+  'io_return_float_third', 'decimal_basic', 'wide_map_string_keys', 'wide_json_object',
 ];
 
 /** Pages of the Vera 0.2.5 build (NAME.v025.wasm), the same expected output. */

@@ -3,17 +3,35 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use vera_host::{Program, RunOptions};
+use vera_host::{LoadOptions, Program, RunOptions};
 
 pub fn programs_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/programs")
 }
 
-/// Loads `bench/programs/FILE` (compiled once, outside any measurement).
+/// Loads `bench/programs/FILE` (compiled once, outside any measurement),
+/// rewritten as vera-rt loads it by default.
 pub fn load(file: &str) -> Program {
+    load_with(file, &LoadOptions::default())
+}
+
+/// [`load`] as compiled (`--as-is`): the module's own allocator, and a
+/// 0.2.5 build's own hash trie, as `vera run` runs it.
+#[allow(dead_code)] // not every bench compares with the module as compiled
+pub fn load_as_is(file: &str) -> Program {
+    load_with(
+        file,
+        &LoadOptions {
+            as_is: true,
+            ..LoadOptions::default()
+        },
+    )
+}
+
+fn load_with(file: &str, options: &LoadOptions) -> Program {
     let path = programs_dir().join(file);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run bench/build.sh)", path.display()));
-    Program::load(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"))
+    Program::load_with(&bytes, options).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 /// Instantiates `program` and calls `main(args)`; returns the time the

@@ -61,5 +61,37 @@ fn json_parse(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, json_parse);
+/// One object of 100 000 keys (`"k0": 0, ...`): a JObject's bucket wider
+/// than Vera 0.2.3's own mark worklist, parsed and its keys listed by
+/// `bench/programs/json_wide_object.wasm`; its 0.2.5 build as compiled
+/// beside it.
+fn json_wide_object(c: &mut Criterion) {
+    const KEYS: usize = 100_000;
+    let doc = format!(
+        "{{{}}}",
+        (0..KEYS)
+            .map(|i| format!(r#""k{i}": {i}"#))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let dir = std::env::temp_dir().join(format!("vera-rt-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("wide.json");
+    std::fs::write(&path, &doc).unwrap();
+    let args = [path.to_string_lossy().into_owned()];
+    let buckets = common::load("json_wide_object.wasm");
+    let as_compiled = common::load_as_is("json_wide_object.v025.wasm");
+    assert_eq!(common::run(&buckets, &args).1, KEYS.to_string());
+    let mut group = c.benchmark_group("json_wide_object_100K_keys");
+    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    group.throughput(Throughput::Elements(KEYS as u64));
+    group.bench_function("vera-rt, 0.2.3 buckets", |b| b.iter(|| common::run(&buckets, &args)));
+    group.bench_function("0.2.5 HAMT as compiled", |b| {
+        b.iter(|| common::run(&as_compiled, &args))
+    });
+    group.finish();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+criterion_group!(benches, json_parse, json_wide_object);
 criterion_main!(benches);

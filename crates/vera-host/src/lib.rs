@@ -81,6 +81,8 @@ pub struct Program {
     pub compile_time: Duration,
     /// Which mark phase the module's collector runs.
     pub collector: Collector,
+    /// Whose Map/Set code the module runs.
+    pub collections: Collections,
     /// Module offset ranges where a full mark worklist traps (none once
     /// the collector is overflow-safe).
     worklist_overflow_sites: Arc<Vec<std::ops::Range<usize>>>,
@@ -88,16 +90,66 @@ pub struct Program {
     wasm: Arc<[u8]>,
 }
 
+/// Whose `Map`/`Set` code a loaded module runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Collections {
+    /// What it was compiled with: vera-rt's buckets behind the imports of
+    /// a Vera 0.2.3 build, a 0.2.4+ build's own hash trie under `--as-is`
+    /// or where it could not be replaced.
+    #[default]
+    AsCompiled,
+    /// A Vera 0.2.4+ build whose own hash trie was replaced by vera-rt's
+    /// buckets (`vera_rewrite::collections`).
+    InPlaceOfTheModules,
+}
+
+impl std::fmt::Display for Collections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Collections::AsCompiled => {
+                "as compiled (a 0.2.3 build's imports: vera-rt's buckets; a 0.2.4+ build: its own hash trie)"
+            }
+            Collections::InPlaceOfTheModules => "vera-rt's buckets, in place of the module's own hash trie",
+        })
+    }
+}
+
 /// The garbage collector a loaded module runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Collector {
-    /// Vera 0.2.3's collector with its mark phase replaced by vera-rt's
-    /// overflow-safe one (`vera_rewrite::collector`).
-    OverflowSafe,
-    /// The module's own collector as it was compiled: Vera 0.2.5's (already
-    /// overflow-safe), 0.2.3's under `--as-is`, or one not recognised.
-    #[default]
-    AsGiven,
+pub struct Collector {
+    /// Vera 0.2.3's mark phase was replaced by vera-rt's overflow-safe one
+    /// (`vera_rewrite::collector`).
+    pub overflow_safe_mark: bool,
+    /// Vera's `alloc` (0.2.3's, and 0.2.5's, which is the same) was replaced
+    /// by vera-rt's size-class allocator
+    /// (`vera_rewrite::allocator`).
+    pub size_class_alloc: bool,
+}
+
+impl std::fmt::Display for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<&str> = [
+            (self.overflow_safe_mark, "overflow-safe mark phase"),
+            (self.size_class_alloc, "size-class allocator"),
+        ]
+        .into_iter()
+        .filter_map(|(on, part)| on.then_some(part))
+        .collect();
+        if parts.is_empty() {
+            // Vera 0.2.5's (already overflow-safe), 0.2.3's under `--as-is`,
+            // or one not recognised.
+            f.write_str("the module's own, as compiled")
+        } else {
+            write!(f, "the module's own, with vera-rt's {}", parts.join(" and "))
+        }
+    }
+}
+
+/// `wasm` with the collector rewrites a load applies by default (see
+/// [`LoadOptions::as_is`]), for a runtime that loads it elsewhere (a page
+/// made by `vera-rt bundle`); `wasm` itself when none applies.
+pub fn with_collector_rewritten(wasm: Vec<u8>) -> Vec<u8> {
+    vera_rewrite::rewrite_collector(&wasm).map_or(wasm, |r| r.wasm)
 }
 
 /// Why a module cannot be loaded.
@@ -158,30 +210,66 @@ impl Program {
         };
         // A module that cannot be rewritten (malformed, or nothing to do)
         // is compiled as it is; the engine reports what is wrong with it.
-        let overflow_safe = if options.as_is {
+        // A module with its own Map/Set code (Vera 0.2.4+) gets vera-rt's
+        // buckets in its place, where nothing else reaches that code.
+        let hosted = if options.as_is {
             None
         } else {
-            vera_rewrite::collector::make_overflow_safe(&binary)
-                .ok()
-                .flatten()
-                .map(|safe| safe.wasm)
-        };
-        let threaded = if options.as_is {
-            None
-        } else {
-            vera_rewrite::thread_pointer(
-                overflow_safe.as_deref().unwrap_or(&binary),
-                "heap_ptr",
-                |module, name| module == "vera" && families::threads_heap_pointer(name),
-                families::collections::inline_lookup,
-            )
+            vera_rewrite::collections::host_collections(&binary, |name, ty| {
+                let types = |list: &[vera_rewrite::wasmparser::ValType]| -> Option<Vec<ValType>> {
+                    list.iter()
+                        .map(|t| match t {
+                            vera_rewrite::wasmparser::ValType::I32 => Some(ValType::I32),
+                            vera_rewrite::wasmparser::ValType::I64 => Some(ValType::I64),
+                            vera_rewrite::wasmparser::ValType::F64 => Some(ValType::F64),
+                            _ => None,
+                        })
+                        .collect()
+                };
+                match (types(ty.params()), types(ty.results())) {
+                    (Some(params), Some(results)) => families::collections::provides(&engine, name, &params, &results),
+                    _ => false,
+                }
+            })
             .ok()
             .flatten()
         };
-        let replaced_mark_phase = overflow_safe.is_some();
+        let collections = if hosted.is_some() {
+            Collections::InPlaceOfTheModules
+        } else {
+            Collections::AsCompiled
+        };
+        let hosted = hosted.map(|h| h.wasm);
+        let base: &[u8] = hosted.as_deref().unwrap_or(&binary);
+        let rewrite = if options.as_is {
+            None
+        } else {
+            vera_rewrite::rewrite_collector(base)
+        };
+        let collector = rewrite.as_ref().map_or_else(Collector::default, |r| Collector {
+            overflow_safe_mark: r.overflow_safe_mark,
+            size_class_alloc: r.size_classes,
+        });
+        let collected = rewrite.map(|r| r.wasm).or(hosted);
+        let threaded = if options.as_is {
+            None
+        } else {
+            // 0.2.4+ exports the runtime's globals with the `vera.` prefix.
+            let base = collected.as_deref().unwrap_or(&binary);
+            ["heap_ptr", "vera.heap_ptr"].into_iter().find_map(|pointer| {
+                vera_rewrite::thread_pointer(
+                    base,
+                    pointer,
+                    |module, name| module == "vera" && families::threads_heap_pointer(name),
+                    families::collections::inline_lookup,
+                )
+                .ok()
+                .flatten()
+            })
+        };
         let (rewritten, threaded_imports) = match threaded {
             Some(t) => (Some(t.wasm), t.imports.into_iter().map(|(_, name)| name).collect()),
-            None => (overflow_safe, Vec::new()),
+            None => (collected, Vec::new()),
         };
         // Where a collector that can still overflow would trap, so the
         // trap can be told apart from any other `unreachable`.
@@ -189,28 +277,31 @@ impl Program {
         // Should the rewritten module not compile (a module the rewrite
         // does not expect), the module as given still runs.
         let compiled = rewritten.and_then(|wasm| Some((Module::new(&engine, &wasm).ok()?, wasm)));
-        let (module, threaded_imports, collector, worklist_overflow_sites, wasm): (
+        let (module, threaded_imports, collector, collections, worklist_overflow_sites, wasm): (
             Module,
             Vec<String>,
             _,
             _,
+            _,
             Arc<[u8]>,
         ) = match compiled {
-            Some((module, wasm)) if replaced_mark_phase => (
+            Some((module, wasm)) if collector.overflow_safe_mark => (
                 module,
                 threaded_imports,
-                Collector::OverflowSafe,
+                collector,
+                collections,
                 Vec::new(),
                 wasm.into(),
             ),
             Some((module, wasm)) => {
                 let sites = sites(&wasm);
-                (module, threaded_imports, Collector::AsGiven, sites, wasm.into())
+                (module, threaded_imports, collector, collections, sites, wasm.into())
             }
             None => (
                 Module::new(&engine, &*binary).map_err(|e| invalid(&e))?,
                 Vec::new(),
-                Collector::AsGiven,
+                Collector::default(),
+                Collections::AsCompiled,
                 sites(&binary),
                 binary.as_ref().into(),
             ),
@@ -244,6 +335,7 @@ impl Program {
             linker,
             compile_time,
             collector,
+            collections,
             worklist_overflow_sites: Arc::new(worklist_overflow_sites),
             wasm,
         })
@@ -323,6 +415,7 @@ impl Program {
             stats: RunStats {
                 compile_time: self.compile_time,
                 collector: self.collector,
+                collections: self.collections,
                 ..RunStats::default()
             },
             stdout_ends_newline: None,
@@ -413,9 +506,10 @@ pub struct LoadOptions {
     /// and out (see `vera_rewrite`), which spares each call two global
     /// accesses through wasmtime's API, and lookups go to functions added
     /// to the module that answer most of them there
-    /// (`vera_layout::inline`), and the mark phase of a Vera 0.2.3
+    /// (`vera_layout::inline`), the mark phase of a Vera 0.2.3
     /// collector is replaced by one that cannot overflow its worklist
-    /// (`vera_rewrite::collector`).
+    /// (`vera_rewrite::collector`), and Vera's `alloc` by one with size
+    /// classes (`vera_rewrite::allocator`).
     pub as_is: bool,
 }
 
@@ -579,6 +673,8 @@ pub struct RunStats {
     pub host: Stats,
     /// The mark phase the module's collector ran.
     pub collector: Collector,
+    /// Whose Map/Set code it ran.
+    pub collections: Collections,
 }
 
 struct Timer {

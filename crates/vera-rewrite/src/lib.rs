@@ -32,12 +32,22 @@
 //! work inside the module and calls the widened import for the rest.
 //!
 //! [`collector`] replaces the mark phase of Vera 0.2.3's garbage collector
-//! with one that cannot overflow its worklist.
+//! with one that cannot overflow its worklist; [`allocator`] gives Vera's
+//! `alloc` size classes; [`rewrite_collector`] applies both, as every
+//! vera-rt runtime (the CLI, and the browser's through wasm32) loads a
+//! module.
 //!
 //! This crate knows WebAssembly and the shape of Vera's generated code, not
 //! wasmtime or Vera's Map/Set layout.
 
+/// The parser whose types [`collections::host_collections`] hands its
+/// caller.
+pub use wasmparser;
+
+pub mod allocator;
+pub mod collections;
 pub mod collector;
+mod template;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -45,6 +55,33 @@ use std::fmt;
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{CodeSection, EntityType, ImportSection, Instruction, TypeSection};
 use wasmparser::{ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, ValType};
+
+/// A module whose collector or allocator vera-rt replaced, and which.
+#[derive(Debug)]
+pub struct CollectorRewrite {
+    pub wasm: Vec<u8>,
+    /// [`collector::make_overflow_safe`] applied.
+    pub overflow_safe_mark: bool,
+    /// [`allocator::size_classes`] applied.
+    pub size_classes: bool,
+}
+
+/// The overflow-safe mark phase, then size classes, wherever each is
+/// recognised; `None` when neither is (or the module is malformed: it is
+/// then compiled as given, and the engine says what is wrong with it).
+pub fn rewrite_collector(wasm: &[u8]) -> Option<CollectorRewrite> {
+    let safe = collector::make_overflow_safe(wasm).ok().flatten().map(|s| s.wasm);
+    let classed = allocator::size_classes(safe.as_deref().unwrap_or(wasm))
+        .ok()
+        .flatten()
+        .map(|c| c.wasm);
+    let (overflow_safe_mark, size_classes) = (safe.is_some(), classed.is_some());
+    Some(CollectorRewrite {
+        wasm: classed.or(safe)?,
+        overflow_safe_mark,
+        size_classes,
+    })
+}
 
 /// A rewritten module and the imports that now carry the pointer.
 #[derive(Debug)]

@@ -177,6 +177,9 @@ fn bundle(args: BundleArgs) -> ExitCode {
     if !bytes.starts_with(b"\0asm") {
         return fail(format!("{}: not a WebAssembly binary module", args.file.display()));
     }
+    // The page runs the module as `vera-rt run` would: its collector
+    // rewritten here, once.
+    let bytes = vera_host::with_collector_rewritten(bytes);
     let stdin = match &args.stdin {
         Some(p) => match std::fs::read_to_string(p) {
             Ok(text) => Some(text),
@@ -281,13 +284,8 @@ fn run(args: RunArgs) -> ExitCode {
         eprintln!("run time:        {:.3} ms", s.run_time.as_secs_f64() * 1e3);
         eprintln!("peak heap:       {} bytes", s.peak_heap);
         eprintln!("memory size:     {} bytes", s.memory_bytes);
-        eprintln!(
-            "collector:       {}",
-            match s.collector {
-                vera_host::Collector::OverflowSafe => "Vera 0.2.3's, with vera-rt's overflow-safe mark phase",
-                vera_host::Collector::AsGiven => "the module's own, as compiled",
-            }
-        );
+        eprintln!("collector:       {}", s.collector);
+        eprintln!("collections:     {}", s.collections);
         // Lookups the module answers itself never reach the host.
         eprintln!("map host calls:  {}", s.host.map_ops);
         eprintln!("set host calls:  {}", s.host.set_ops);

@@ -23,10 +23,11 @@ fn bundle_writes_page_runtime_and_module() {
         runtime,
         std::fs::read_to_string(root.join("browser/runtime.mjs")).unwrap()
     );
-    assert_eq!(
-        std::fs::read(dir.join("io_args.wasm")).unwrap(),
-        std::fs::read(root.join("fixtures/io_args.wasm")).unwrap()
-    );
+    // The module as `vera-rt run` loads it: its collector rewritten.
+    let module = std::fs::read(root.join("fixtures/io_args.wasm")).unwrap();
+    let written = std::fs::read(dir.join("io_args.wasm")).unwrap();
+    assert_ne!(written, module, "the collector was not rewritten");
+    assert_eq!(written, vera_host::with_collector_rewritten(module));
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
     assert!(html.contains(r#""module":"io_args.wasm""#), "{html}");
     assert!(

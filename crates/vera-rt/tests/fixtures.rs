@@ -22,10 +22,12 @@
 //! phase as compiled) must stop with the overflow's cause.
 //!
 //! The JSON and HTML fixtures also have `NAME.v025.wasm`, the program as
-//! Vera 0.2.5 compiles it: its maps are its own hash tries, so vera-rt
-//! builds and reads JSON objects and HTML attributes through the module's
-//! `map_from_arrays$ks_v*`, `map_keys$ks` and `map_values$v*` exports. It
-//! must print the same. Every other fixture 0.2.5 compiles has such a
+//! Vera 0.2.5 compiles it: its maps are its own hash tries, which vera-rt
+//! replaces with its buckets at load (`vera_rewrite::collections`); with
+//! `--as-is` the trie stays, and vera-rt builds and reads JSON objects and
+//! HTML attributes through the module's `map_from_arrays$ks_v*`,
+//! `map_keys$ks` and `map_values$v*` exports. Both ways it must print the
+//! same. Every other fixture 0.2.5 compiles has such a
 //! build too, expected to print the same, except where the program itself
 //! behaves differently under 0.2.5 (its `NAME.correction.json` has a
 //! `"v025"` entry saying why; `NAME.expected.json`'s `"v025"` then holds
@@ -179,6 +181,36 @@ fn every_fixture_matches_vera_run() {
     );
 }
 
+/// Fixtures whose last lines read a block the program no longer holds (a
+/// value kept only in a host `State` cell, which neither 0.2.3's nor
+/// 0.2.5's collector roots): what those lines print depends on which dead
+/// block the allocator hands out next, so under vera-rt's size-class
+/// allocator they print other garbage. With the module's own allocator
+/// (`--as-is`) the whole output must match, pinning that the host leaves
+/// the guest heap as `vera run` does; by default, all but those lines.
+const REUSE_DEPENDENT: &[(&str, usize)] = &[("state_adt_unrooted", 1)];
+
+/// `text` without its last `lines` lines.
+fn but_last(text: &str, lines: usize) -> String {
+    let kept = text.lines().count().saturating_sub(lines);
+    text.lines().take(kept).map(|l| format!("{l}\n")).collect()
+}
+
+/// `got`, and what it must print, with the lines `REUSE_DEPENDENT` names for
+/// `name` cut.
+fn comparable(name: &str, got: Observed, want_stdout: &str) -> (Observed, String) {
+    match REUSE_DEPENDENT.iter().find(|(n, _)| *n == name) {
+        Some(&(_, lines)) => (
+            Observed {
+                stdout: but_last(&got.stdout, lines),
+                ..got
+            },
+            but_last(want_stdout, lines),
+        ),
+        _ => (got, want_stdout.to_owned()),
+    }
+}
+
 fn check(stem: &Path, pending: &[String]) -> Option<String> {
     let name = stem.file_name().unwrap().to_string_lossy().into_owned();
     let expected_path = stem.with_extension("expected.json");
@@ -202,7 +234,17 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
     let want_stdout = expected["stdout"].as_str().unwrap();
     let want_err = expected["stderr_first_line"].as_str().unwrap();
     let want_code = expected["exit_code"].as_i64().unwrap() as i32;
-    let mut problems = compare(&got, want_stdout, want_err, want_code);
+    let (got, want) = comparable(&name, got, want_stdout);
+    let mut problems = compare(&got, &want, want_err, want_code);
+    let reuse_dependent = REUSE_DEPENDENT.iter().any(|(n, _)| *n == name);
+    if reuse_dependent {
+        let got = run_fixture(stem, &stem.with_extension("wasm"), &["--as-is"]);
+        problems.extend(
+            compare(&got, want_stdout, want_err, want_code)
+                .into_iter()
+                .map(|p| format!("[--as-is] {p}")),
+        );
+    }
     // The wide fixtures hold more heap pointers in one block than Vera
     // 0.2.3's collector's mark worklist: run as compiled (`--as-is`, the
     // collector's own mark phase), they must stop with its cause.
@@ -252,16 +294,24 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
                 &expected[key]
             }
         };
+        let (want_stdout, want_err, want_code) = (
+            field("stdout").as_str().unwrap(),
+            field("stderr_first_line").as_str().unwrap(),
+            field("exit_code").as_i64().unwrap() as i32,
+        );
         let got = run_fixture(stem, &v025, &[]);
+        let (got, want) = comparable(&name, got, want_stdout);
         problems.extend(
-            compare(
-                &got,
-                field("stdout").as_str().unwrap(),
-                field("stderr_first_line").as_str().unwrap(),
-                field("exit_code").as_i64().unwrap() as i32,
-            )
-            .into_iter()
-            .map(|p| format!("[Vera 0.2.5 build] {p}")),
+            compare(&got, &want, want_err, want_code)
+                .into_iter()
+                .map(|p| format!("[Vera 0.2.5 build] {p}")),
+        );
+        // As compiled: the module's own hash trie and allocator.
+        let got = run_fixture(stem, &v025, &["--as-is"]);
+        problems.extend(
+            compare(&got, want_stdout, want_err, want_code)
+                .into_iter()
+                .map(|p| format!("[Vera 0.2.5 build, --as-is] {p}")),
         );
     }
     (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
@@ -289,6 +339,7 @@ fn check_v025_only(name: &str, stem: &Path, expected_path: &Path, v025: &Path) -
     let eager = stem.with_extension("v025.eager-gc.wasm");
     for (wasm, flags, label) in [
         (v025, &[][..], "Vera 0.2.5 build"),
+        (v025, &["--as-is"][..], "Vera 0.2.5 build, --as-is"),
         (&eager, &["--guest-alloc"][..], "Vera 0.2.5 eager-gc build"),
     ] {
         if !wasm.exists() {

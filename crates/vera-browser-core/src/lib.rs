@@ -1,0 +1,111 @@
+//! vera-rt's pure crates as one WebAssembly module for `browser/runtime.mjs`
+//! (`scripts/build-browser-core` builds it into `browser/vera-core.wasm`).
+//!
+//! The browser runtime loads Vera modules the way the CLI does, so a
+//! Vera 0.2.3 build's collector is made overflow-safe and Vera's `alloc`
+//! gets size classes there too: the same Rust code (`vera_rewrite`), not a
+//! JavaScript port of it. The interface is bytes in, bytes out, through
+//! this module's own memory:
+//!
+//! ```text
+//! ptr = vera_core_alloc(len)          // room for the module's bytes
+//! n = vera_core_rewrite(ptr, len)     // 0: nothing to change, or malformed
+//! vera_core_result_ptr()              // the rewritten module, n bytes
+//! vera_core_result_flags()            // 1: overflow-safe mark phase, 2: size classes
+//! vera_core_free(ptr, len)
+//! ```
+
+use std::cell::RefCell;
+
+thread_local! {
+    static RESULT: RefCell<(Vec<u8>, u32)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+/// Flags of [`vera_core_result_flags`].
+pub const OVERFLOW_SAFE_MARK: u32 = 1;
+pub const SIZE_CLASSES: u32 = 2;
+
+/// Room for `len` bytes in this module's memory.
+#[no_mangle]
+pub extern "C" fn vera_core_alloc(len: usize) -> *mut u8 {
+    let mut buffer = std::mem::ManuallyDrop::new(vec![0u8; len]);
+    buffer.as_mut_ptr()
+}
+
+/// Frees what [`vera_core_alloc`] returned.
+///
+/// # Safety
+/// `ptr` and `len` must be exactly a pointer [`vera_core_alloc`] returned
+/// and the length it was given, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn vera_core_free(ptr: *mut u8, len: usize) {
+    drop(unsafe { Vec::from_raw_parts(ptr, len, len) });
+}
+
+/// Rewrites the module in `ptr[..len]`; the length of the result, 0 when
+/// nothing changed.
+///
+/// # Safety
+/// `ptr[..len]` must be memory [`vera_core_alloc`] returned.
+#[no_mangle]
+pub unsafe extern "C" fn vera_core_rewrite(ptr: *const u8, len: usize) -> usize {
+    let wasm = unsafe { std::slice::from_raw_parts(ptr, len) };
+    let (bytes, flags) = vera_rewrite::rewrite_collector(wasm).map_or_else(Default::default, |r| {
+        let flag = |on, flag| if on { flag } else { 0 };
+        (
+            r.wasm,
+            flag(r.overflow_safe_mark, OVERFLOW_SAFE_MARK) | flag(r.size_classes, SIZE_CLASSES),
+        )
+    });
+    RESULT.with(|r| {
+        let n = bytes.len();
+        *r.borrow_mut() = (bytes, flags);
+        n
+    })
+}
+
+/// The last result of [`vera_core_rewrite`].
+#[no_mangle]
+pub extern "C" fn vera_core_result_ptr() -> *const u8 {
+    RESULT.with(|r| r.borrow().0.as_ptr())
+}
+
+/// What the last [`vera_core_rewrite`] did ([`OVERFLOW_SAFE_MARK`],
+/// [`SIZE_CLASSES`]).
+#[no_mangle]
+pub extern "C" fn vera_core_result_flags() -> u32 {
+    RESULT.with(|r| r.borrow().1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn through_the_interface(wasm: &[u8]) -> (Vec<u8>, u32) {
+        let at = vera_core_alloc(wasm.len());
+        unsafe {
+            std::slice::from_raw_parts_mut(at, wasm.len()).copy_from_slice(wasm);
+            let n = vera_core_rewrite(at, wasm.len());
+            vera_core_free(at, wasm.len());
+            (
+                std::slice::from_raw_parts(vera_core_result_ptr(), n).to_vec(),
+                vera_core_result_flags(),
+            )
+        }
+    }
+
+    #[test]
+    fn the_interface_returns_what_the_cli_loads() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+        for (name, flags) in [
+            ("wide_map_string_keys.wasm", OVERFLOW_SAFE_MARK | SIZE_CLASSES),
+            ("wide_map_string_keys.v025.wasm", SIZE_CLASSES),
+        ] {
+            let wasm = std::fs::read(fixtures.join(name)).unwrap();
+            let want = vera_rewrite::rewrite_collector(&wasm).unwrap();
+            assert_eq!(through_the_interface(&wasm), (want.wasm, flags), "{name}");
+        }
+        // Not a module: nothing, and no flags.
+        assert_eq!(through_the_interface(b"\0asm\x01\0\0\0\x01\xff"), (Vec::new(), 0));
+    }
+}

@@ -1,0 +1,475 @@
+//! vera-rt's collections for modules that bring their own.
+//!
+//! Vera 0.2.4 and later compile `Map` and `Set` into the module: a hash
+//! trie (`hamt$*`, `hamt_*` functions) behind functions named after the
+//! operations, `map_insert$ks_vi`, `map_get$ki_vs`, `set_add$es`,
+//! `map_keys$ks`, ..., each with the signature Vera 0.2.3 gives the import
+//! of the same name. [`host_collections`] replaces the body of each such
+//! function with a call of that import, which vera-rt provides over its
+//! buckets (LAYOUT.md), so the module's maps become vera-rt's: same
+//! guest-memory data, reached by the module's own collector, and the trie
+//! code is left unreachable.
+//!
+//! The functions are found by the names in the module's name section and
+//! checked against the signatures the caller accepts; the rewrite is all
+//! or nothing. It is refused (the module runs as given) when anything but
+//! the trie itself could still reach a trie node: a collection function
+//! the caller does not accept, called from outside the trie; a trie
+//! function called from elsewhere, or escaping (a table, `ref.func`, the
+//! start function, an export other than the map helpers the host itself
+//! calls, `map_from_arrays$*`, `map_keys$*` and `map_values$*`). Those
+//! helpers' exports are dropped with the trie, so a host that looks for
+//! them (to build a JSON object in the module's own maps) finds none and
+//! builds vera-rt's buckets as for a 0.2.3 module.
+//!
+//! The new imports come after the module's own, so every defined
+//! function's index moves up by their number; calls, exports, elements and
+//! the name section are renumbered to match.
+
+use std::collections::{HashMap, HashSet};
+
+use wasm_encoder::reencode::{self, Reencode};
+use wasm_encoder::{CodeSection, EntityType, ImportSection, Instruction};
+use wasmparser::{ExternalKind, FuncType, Operator, Parser, Payload, TypeRef};
+
+use crate::Error;
+
+/// A rewritten module and the imports its collection functions now call.
+#[derive(Debug)]
+pub struct HostCollections {
+    pub wasm: Vec<u8>,
+    /// The names of the new `"vera"` imports, in import order.
+    pub imports: Vec<String>,
+}
+
+/// Whether `name` is one of the module's collection operations (not the
+/// host's helper `map_from_arrays$*`, which Vera 0.2.3 has no import for).
+fn is_collection(name: &str) -> bool {
+    (name.starts_with("map_") || name.starts_with("set_")) && !name.starts_with("map_from_arrays$")
+}
+
+/// Whether `name` is the trie's own code.
+fn is_trie(name: &str) -> bool {
+    name.starts_with("hamt")
+}
+
+/// Exports the host calls to build and read the module's own maps.
+fn is_host_map_helper(name: &str) -> bool {
+    let name = name.strip_prefix("vera.").unwrap_or(name);
+    ["map_from_arrays$", "map_keys$", "map_values$"]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
+#[derive(Default)]
+struct Scan {
+    types: Vec<Option<FuncType>>,
+    func_imports: u32,
+    has_imports: bool,
+    /// Names of the functions imported from `"vera"`.
+    vera_imports: HashSet<String>,
+    /// Type index of each defined function.
+    defined: Vec<u32>,
+    names: HashMap<u32, String>,
+    callers: HashMap<u32, HashSet<u32>>,
+    escaping: HashSet<u32>,
+    /// Function exports: (export name, function index).
+    exports: Vec<(String, u32)>,
+}
+
+/// Replaces the module's own `Map`/`Set` functions by calls of the imports
+/// `accepts(name, type)` says the host provides. `Ok(None)`: the module has
+/// no such functions, no name section, or something else reaches its trie.
+pub fn host_collections(
+    wasm: &[u8],
+    accepts: impl Fn(&str, &FuncType) -> bool,
+) -> Result<Option<HostCollections>, Error> {
+    let scan = scan(wasm)?;
+    if !scan.has_imports {
+        return Ok(None);
+    }
+    let func_type = |f: u32| -> Option<&FuncType> {
+        let ty = *scan.defined.get(f.checked_sub(scan.func_imports)? as usize)?;
+        scan.types.get(ty as usize)?.as_ref()
+    };
+    let mut replaced: Vec<(u32, String)> = Vec::new();
+    // The trie and every collection function left as it is.
+    let mut trie: HashSet<u32> = HashSet::new();
+    for (&f, name) in &scan.names {
+        // Already calling the host (a module rewritten before).
+        if f < scan.func_imports || scan.vera_imports.contains(name) {
+            continue;
+        }
+        if is_collection(name) && func_type(f).is_some_and(|ty| accepts(name, ty)) {
+            replaced.push((f, name.clone()));
+        } else if is_collection(name) || is_trie(name) || is_host_map_helper(name) {
+            trie.insert(f);
+        }
+    }
+    if replaced.is_empty() {
+        return Ok(None);
+    }
+    replaced.sort();
+    let replaced_set: HashSet<u32> = replaced.iter().map(|(f, _)| *f).collect();
+    // Nothing outside the trie may reach it: the replaced functions' old
+    // bodies are gone, so their calls into it do not count.
+    for &t in &trie {
+        if scan.escaping.contains(&t) {
+            return Ok(None);
+        }
+        let outside = scan
+            .callers
+            .get(&t)
+            .into_iter()
+            .flatten()
+            .any(|caller| !trie.contains(caller) && !replaced_set.contains(caller));
+        if outside {
+            return Ok(None);
+        }
+    }
+    for (name, f) in &scan.exports {
+        if trie.contains(f) && !is_host_map_helper(name) {
+            return Ok(None);
+        }
+    }
+    let mut rewriter = Rewriter {
+        func_imports: scan.func_imports,
+        added: replaced.len() as u32,
+        replaced: replaced
+            .iter()
+            .enumerate()
+            .map(|(j, (f, _))| (*f, scan.func_imports + j as u32))
+            .collect(),
+        types: replaced
+            .iter()
+            .map(|(f, _)| scan.defined[(f - scan.func_imports) as usize])
+            .collect(),
+        names: replaced.iter().map(|(_, n)| n.clone()).collect(),
+        param_counts: replaced
+            .iter()
+            .map(|(f, _)| func_type(*f).map_or(0, |t| t.params().len() as u32))
+            .collect(),
+        float_keyed: replaced
+            .iter()
+            .map(|(f, name)| {
+                let key_is_float = name.contains("$kf") || name.contains("$ef");
+                key_is_float && func_type(*f).is_some_and(|t| t.params().get(1) == Some(&wasmparser::ValType::F64))
+            })
+            .collect(),
+        dropped_exports: trie,
+        bodies_seen: 0,
+    };
+    let mut module = wasm_encoder::Module::new();
+    rewriter.parse_core_module(&mut module, Parser::new(0), wasm)?;
+    Ok(Some(HostCollections {
+        wasm: module.finish(),
+        imports: replaced.into_iter().map(|(_, n)| n).collect(),
+    }))
+}
+
+fn scan(wasm: &[u8]) -> Result<Scan, Error> {
+    let mut s = Scan::default();
+    let mut body_index = 0u32;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload? {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    for ty in group?.into_types() {
+                        s.types.push(match ty.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => Some(f),
+                            _ => None,
+                        });
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                s.has_imports = true;
+                for import in reader.into_imports() {
+                    let import = import?;
+                    if matches!(import.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
+                        s.func_imports += 1;
+                        if import.module == "vera" {
+                            s.vera_imports.insert(import.name.to_owned());
+                        }
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    s.defined.push(ty?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    if matches!(export.kind, ExternalKind::Func | ExternalKind::FuncExact) {
+                        s.exports.push((export.name.to_owned(), export.index));
+                    }
+                }
+            }
+            Payload::StartSection { func, .. } => {
+                s.escaping.insert(func);
+            }
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    match element?.items {
+                        wasmparser::ElementItems::Functions(indices) => {
+                            for index in indices {
+                                s.escaping.insert(index?);
+                            }
+                        }
+                        wasmparser::ElementItems::Expressions(_, exprs) => {
+                            for expr in exprs {
+                                let mut ops = expr?.get_operators_reader();
+                                while !ops.eof() {
+                                    if let Operator::RefFunc { function_index } = ops.read()? {
+                                        s.escaping.insert(function_index);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let func = s.func_imports + body_index;
+                body_index += 1;
+                let mut ops = body.get_operators_reader()?;
+                while !ops.eof() {
+                    match ops.read()? {
+                        Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                            s.callers.entry(function_index).or_default().insert(func);
+                        }
+                        Operator::RefFunc { function_index } => {
+                            s.escaping.insert(function_index);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Payload::CustomSection(reader) => {
+                if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
+                    for subsection in names {
+                        if let wasmparser::Name::Function(map) = subsection? {
+                            for naming in map {
+                                let naming = naming?;
+                                s.names.insert(naming.index, naming.name.to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+struct Rewriter {
+    func_imports: u32,
+    /// How many imports were added.
+    added: u32,
+    /// Old index of each replaced function -> index of its new import.
+    replaced: HashMap<u32, u32>,
+    /// Type index and name of each new import, in order.
+    types: Vec<u32>,
+    names: Vec<String>,
+    param_counts: Vec<u32>,
+    /// Whether each new import's parameter 1 is a Float64 key.
+    float_keyed: Vec<bool>,
+    /// Functions (old indices) whose exports go.
+    dropped_exports: HashSet<u32>,
+    bodies_seen: u32,
+}
+
+impl Reencode for Rewriter {
+    type Error = std::convert::Infallible;
+
+    fn function_index(&mut self, func: u32) -> Result<u32, reencode::Error<Self::Error>> {
+        Ok(if func < self.func_imports {
+            func
+        } else {
+            func + self.added
+        })
+    }
+
+    fn parse_import_section(
+        &mut self,
+        imports: &mut ImportSection,
+        section: wasmparser::ImportSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_import_section(self, imports, section)?;
+        for (name, &ty) in self.names.iter().zip(&self.types) {
+            imports.import("vera", name, EntityType::Function(ty));
+        }
+        Ok(())
+    }
+
+    fn parse_export_section(
+        &mut self,
+        exports: &mut wasm_encoder::ExportSection,
+        section: wasmparser::ExportSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        for export in section {
+            let export = export?;
+            let func = matches!(export.kind, ExternalKind::Func | ExternalKind::FuncExact);
+            if func && self.dropped_exports.contains(&export.index) {
+                continue;
+            }
+            self.parse_export(exports, export)?;
+        }
+        Ok(())
+    }
+
+    fn parse_function_body(
+        &mut self,
+        code: &mut CodeSection,
+        body: wasmparser::FunctionBody<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        let old = self.func_imports + self.bodies_seen;
+        self.bodies_seen += 1;
+        let Some(&import) = self.replaced.get(&old) else {
+            return reencode::utils::parse_function_body(self, code, body);
+        };
+        // The import has the function's own type: pass the parameters on.
+        let j = (import - self.func_imports) as usize;
+        let mut function = wasm_encoder::Function::new([]);
+        for local in 0..self.param_counts[j] {
+            if local == 1 && self.float_keyed[j] {
+                // As the trie (its `hamt$canon`), a Float64 key is stored and
+                // looked up canonical: every NaN as one, -0.0 as 0.0.
+                for instruction in [
+                    Instruction::LocalGet(local),
+                    Instruction::LocalGet(local),
+                    Instruction::F64Ne,
+                    Instruction::If(wasm_encoder::BlockType::Result(wasm_encoder::ValType::F64)),
+                    Instruction::F64Const(f64::NAN.into()),
+                    Instruction::Else,
+                    Instruction::LocalGet(local),
+                    Instruction::F64Const(0.0.into()),
+                    Instruction::F64Add,
+                    Instruction::End,
+                ] {
+                    function.instruction(&instruction);
+                }
+            } else {
+                function.instruction(&Instruction::LocalGet(local));
+            }
+        }
+        function.instruction(&Instruction::Call(import));
+        function.instruction(&Instruction::End);
+        code.function(&function);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn validate(wasm: &[u8]) {
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(wasm)
+            .unwrap();
+    }
+
+    fn any(_: &str, _: &FuncType) -> bool {
+        true
+    }
+
+    /// The imports and function exports of `wasm`, by name.
+    fn imports_and_exports(wasm: &[u8]) -> (Vec<String>, Vec<String>) {
+        let (mut imports, mut exports) = (Vec::new(), Vec::new());
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload.unwrap() {
+                Payload::ImportSection(r) => {
+                    for i in r.into_imports() {
+                        imports.push(i.unwrap().name.to_owned());
+                    }
+                }
+                Payload::ExportSection(r) => {
+                    for e in r {
+                        exports.push(e.unwrap().name.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        (imports, exports)
+    }
+
+    #[test]
+    fn a_0_2_5_build_calls_imports_in_place_of_its_trie() {
+        let wasm = fixture("json_objects.v025.wasm");
+        let hosted = host_collections(&wasm, any).unwrap().expect("its collections");
+        validate(&hosted.wasm);
+        let (imports, exports) = imports_and_exports(&hosted.wasm);
+        assert!(hosted
+            .imports
+            .iter()
+            .any(|i| i == "map_get$ks_vi" || i.starts_with("map_")));
+        for name in &hosted.imports {
+            assert!(imports.contains(name), "{name} is not imported");
+        }
+        // The helpers the host called to build the module's own maps go.
+        assert!(!exports.iter().any(|e| e.contains("map_from_arrays")), "{exports:?}");
+        // Nothing is left to replace.
+        assert!(host_collections(&hosted.wasm, any).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_0_2_3_build_has_none() {
+        assert!(host_collections(&fixture("map_string_keys.wasm"), any)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn what_the_host_does_not_provide_keeps_the_trie() {
+        let wasm = fixture("map_string_keys.v025.wasm");
+        // A collection function the host lacks, still called from the
+        // program: its trie must stay, so nothing is replaced.
+        let refuse_get = |name: &str, _: &FuncType| !name.starts_with("map_get");
+        assert!(host_collections(&wasm, refuse_get).unwrap().is_none());
+        assert!(host_collections(&wasm, any).unwrap().is_some());
+    }
+
+    /// A trie function reached from outside the trie (here, exported under
+    /// a name no host helper has): the module is left alone.
+    #[test]
+    fn a_trie_reached_from_elsewhere_is_left_alone() {
+        let wasm = wat::parse_str(
+            r#"(module
+              (import "vera" "trap" (func $trap (param i32 i32 i32)))
+              (func $hamt$new (result i32) i32.const 8)
+              (func $map_new (result i32) call $hamt$new)
+              (func $main (export "main") (result i32) call $map_new)
+              (func $peek (export "peek") (result i32) call $hamt$new))"#,
+        )
+        .unwrap();
+        assert!(host_collections(&wasm, any).unwrap().is_none());
+        let fine = wat::parse_str(
+            r#"(module
+              (import "vera" "trap" (func $trap (param i32 i32 i32)))
+              (func $hamt$new (result i32) i32.const 8)
+              (func $map_new (result i32) call $hamt$new)
+              (func $main (export "main") (result i32) call $map_new))"#,
+        )
+        .unwrap();
+        let hosted = host_collections(&fine, any).unwrap().expect("map_new replaced");
+        validate(&hosted.wasm);
+        assert_eq!(hosted.imports, ["map_new"]);
+    }
+
+    #[test]
+    fn malformed_input_is_an_error() {
+        assert!(host_collections(b"\0asm\x01\0\0\0\x01\xff", any).is_err());
+    }
+}
