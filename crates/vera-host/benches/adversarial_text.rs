@@ -47,6 +47,7 @@ fn regex(c: &mut Criterion) {
     let mut g = c.benchmark_group("regex_find_all");
     g.sample_size(10).measurement_time(Duration::from_secs(2));
     for (pattern, piece) in [
+        ("a*b|a", "a"),
         ("a*", "b"),
         ("a??", "ab"),
         ("\\b", "a "),
