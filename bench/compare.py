@@ -8,9 +8,10 @@ For every program and size it runs, best of --repeat:
   hamt    vera-rt on the Vera 0.2.5 build, NAME.v025.wasm, as compiled
           (`--as-is`: Map/Set as a hash trie inside the module, and the
           module's own allocator, as `vera run` 0.2.5 runs it)
-  rt25    vera-rt on the same 0.2.5 build as it loads it by default (the
-          trie, with vera-rt's size-class allocator in place of the
-          module's, see vera-rewrite's allocator.rs)
+  rt25    vera-rt on the same 0.2.5 build as it loads it by default
+          (vera-rt's buckets in place of the module's trie, and its
+          size-class allocator in place of the module's: vera-rewrite's
+          collections.rs and allocator.rs)
   py      `vera run` 0.2.3, Vera's own Python host, on NAME.vera (one run)
 
 and prints
@@ -281,7 +282,7 @@ def main():
           f"Python host up to {opts.py_max:,} Map/Set operations; `lookups` is N entries then "
           f"{LOOKUPS:,} map_get + {LOOKUPS:,} map_contains; `json_file` N is objects in the document.\n")
     print("| program | N | vera-rt (0.2.3 build) | 0.2.5 HAMT build as compiled | HAMT / vera-rt "
-          "| 0.2.5 build, vera-rt's allocator | that / vera-rt "
+          "| 0.2.5 build on vera-rt | that / vera-rt "
           "| `vera run` 0.2.3 (Python) | Python / vera-rt |")
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|", flush=True)
 
@@ -360,7 +361,7 @@ def main():
     print(f"\nvera-rt's own `run time:` (`--stats`: the call of `main` only, without compiling "
           f"or instantiating), ms, best of {repeat}:\n")
     print("| program | N | 0.2.3 build | 0.2.5 HAMT build as compiled | HAMT / 0.2.3 "
-          "| 0.2.5 build, vera-rt's allocator | 0.2.3 build's peak heap, bytes per N |")
+          "| 0.2.5 build on vera-rt | 0.2.3 build's peak heap, bytes per N |")
     print("|---|--:|--:|--:|--:|--:|--:|")
     run_ms = lambda r: r.run_ms if r else None
     for program, n, rt, hamt, rt25 in run_rows:

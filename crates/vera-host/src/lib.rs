@@ -143,11 +143,12 @@ impl std::fmt::Display for Collector {
     }
 }
 
-/// `wasm` with the collector rewrites a load applies by default (see
-/// [`LoadOptions::as_is`]), for a runtime that loads it elsewhere (a page
-/// made by `vera-rt bundle`); `wasm` itself when none applies.
-pub fn with_collector_rewritten(wasm: Vec<u8>) -> Vec<u8> {
-    vera_rewrite::rewrite_collector(&wasm).map_or(wasm, |r| r.wasm)
+/// `wasm` with the runtime rewrites a load applies by default (see
+/// [`LoadOptions::as_is`]: vera-rt's collections, the overflow-safe mark
+/// phase, the size-class allocator), for a runtime that loads it elsewhere
+/// (a page made by `vera-rt bundle`); `wasm` itself when none applies.
+pub fn prepared(wasm: Vec<u8>) -> Vec<u8> {
+    vera_rewrite::prepare(&wasm).map_or(wasm, |p| p.wasm)
 }
 
 /// Why a module cannot be loaded.
@@ -208,47 +209,22 @@ impl Program {
         };
         // A module that cannot be rewritten (malformed, or nothing to do)
         // is compiled as it is; the engine reports what is wrong with it.
-        // A module with its own Map/Set code (Vera 0.2.4+) gets vera-rt's
-        // buckets in its place, where nothing else reaches that code.
-        let hosted = if options.as_is {
+        // vera-rt's collections in place of a 0.2.4+ module's own, the
+        // overflow-safe mark phase, the size-class allocator.
+        let prepared = if options.as_is {
             None
         } else {
-            vera_rewrite::collections::host_collections(&binary, |name, ty| {
-                let types = |list: &[vera_rewrite::wasmparser::ValType]| -> Option<Vec<ValType>> {
-                    list.iter()
-                        .map(|t| match t {
-                            vera_rewrite::wasmparser::ValType::I32 => Some(ValType::I32),
-                            vera_rewrite::wasmparser::ValType::I64 => Some(ValType::I64),
-                            vera_rewrite::wasmparser::ValType::F64 => Some(ValType::F64),
-                            _ => None,
-                        })
-                        .collect()
-                };
-                match (types(ty.params()), types(ty.results())) {
-                    (Some(params), Some(results)) => families::collections::provides(&engine, name, &params, &results),
-                    _ => false,
-                }
-            })
-            .ok()
-            .flatten()
+            vera_rewrite::prepare(&binary)
         };
-        let collections = if hosted.is_some() {
-            Collections::InPlaceOfTheModules
-        } else {
-            Collections::AsCompiled
+        let collections = match &prepared {
+            Some(p) if p.host_collections => Collections::InPlaceOfTheModules,
+            _ => Collections::AsCompiled,
         };
-        let hosted = hosted.map(|h| h.wasm);
-        let base: &[u8] = hosted.as_deref().unwrap_or(&binary);
-        let rewrite = if options.as_is {
-            None
-        } else {
-            vera_rewrite::rewrite_collector(base)
-        };
-        let collector = rewrite.as_ref().map_or_else(Collector::default, |r| Collector {
-            overflow_safe_mark: r.overflow_safe_mark,
-            size_class_alloc: r.size_classes,
+        let collector = prepared.as_ref().map_or_else(Collector::default, |p| Collector {
+            overflow_safe_mark: p.overflow_safe_mark,
+            size_class_alloc: p.size_classes,
         });
-        let collected = rewrite.map(|r| r.wasm).or(hosted);
+        let collected = prepared.map(|p| p.wasm);
         let threaded = if options.as_is {
             None
         } else {

@@ -173,7 +173,7 @@ fn bundle(args: BundleArgs) -> ExitCode {
     }
     // The page runs the module as `vera-rt run` would: its collector
     // rewritten here, once.
-    let bytes = vera_host::with_collector_rewritten(bytes);
+    let bytes = vera_host::prepared(bytes);
     let stdin = match &args.stdin {
         Some(p) => match std::fs::read_to_string(p) {
             Ok(text) => Some(text),
