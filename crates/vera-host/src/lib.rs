@@ -31,6 +31,7 @@
 pub mod families;
 pub mod format;
 pub mod guest;
+pub mod source;
 pub mod state;
 pub mod trap;
 
