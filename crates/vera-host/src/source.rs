@@ -260,10 +260,7 @@ impl<'a> Parser<'a> {
     }
 
     fn line(&self) -> u32 {
-        self.toks
-            .get(self.i)
-            .or(self.toks.last())
-            .map_or(1, |t| t.line)
+        self.toks.get(self.i).or(self.toks.last()).map_or(1, |t| t.line)
     }
 
     fn ident(&mut self) -> Option<String> {
@@ -620,10 +617,7 @@ public fn main(@String, @Array<Int>, @Unit, @Float64, @fn(Int -> Int) effects(pu
         let names: Vec<&str> = info.functions.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["pred", "pred$where$helper", "id", "main", "anon_0"]);
         let pred = info.function("pred").unwrap();
-        assert_eq!(
-            pred.params,
-            [Param::Int, Param::Nat, Param::Byte, Param::Word]
-        );
+        assert_eq!(pred.params, [Param::Int, Param::Nat, Param::Byte, Param::Word]);
         assert!(!pred.public && pred.top_level && !pred.returns_string);
         assert_eq!((pred.line_start, pred.line_end), (6, 18));
         let helper = info.locate("pred$where$helper").unwrap();
@@ -633,10 +627,7 @@ public fn main(@String, @Array<Int>, @Unit, @Float64, @fn(Int -> Int) effects(pu
         assert!(id.generic && id.public);
         assert_eq!((id.line_start, id.line_end), (20, 20));
         let main = info.function("main").unwrap();
-        assert_eq!(
-            main.params,
-            [Param::Pair, Param::Pair, Param::Float, Param::Word]
-        );
+        assert_eq!(main.params, [Param::Pair, Param::Pair, Param::Float, Param::Word]);
         assert!(main.returns_string && main.public);
         assert_eq!((main.line_start, main.line_end), (22, 28));
     }

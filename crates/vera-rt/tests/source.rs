@@ -27,14 +27,23 @@ fn every_fixture_reads_as_the_compiler_reads_it() {
                 continue;
             };
             let lines = [got.line_start as u64, got.line_end as u64];
-            let want_lines: Vec<u64> = want["lines"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+            let want_lines: Vec<u64> = want["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
             if lines[..] != want_lines[..] {
-                problems.push(format!("{name}: {func} spans {lines:?}, the compiler says {want_lines:?}"));
+                problems.push(format!(
+                    "{name}: {func} spans {lines:?}, the compiler says {want_lines:?}"
+                ));
             }
             if want["returns_string"].as_bool().unwrap() != got.returns_string {
                 problems.push(format!("{name}: {func} returns_string differs"));
             }
-            let Some(params) = want["params"].as_array() else { continue };
+            let Some(params) = want["params"].as_array() else {
+                continue;
+            };
             let lowered: Vec<(String, bool, bool)> = got
                 .params
                 .iter()
@@ -52,9 +61,16 @@ fn every_fixture_reads_as_the_compiler_reads_it() {
                 })
                 .collect();
             if lowered != want_params {
-                problems.push(format!("{name}: {func} parameters {lowered:?}, the compiler says {want_params:?}"));
+                problems.push(format!(
+                    "{name}: {func} parameters {lowered:?}, the compiler says {want_params:?}"
+                ));
             }
         }
     }
-    assert!(problems.is_empty(), "{} difference(s):\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} difference(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
