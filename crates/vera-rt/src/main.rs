@@ -32,8 +32,9 @@ struct Cli {
 enum Commands {
     /// Run a program: prints its output, then the called function's value
     /// (when the program printed nothing), like `vera run`. A trap or
-    /// contract violation prints `Error: <description>` and exits 1;
-    /// `IO.exit(n)` exits n.
+    /// contract violation prints `Error: <description>`, the source
+    /// backtrace and the kind's Fix paragraph, and exits 1; `IO.exit(n)`
+    /// exits n. `--json` prints `vera run --json`'s envelope instead.
     Run(RunArgs),
     /// Write a web page that runs the program in the browser: DIR gets
     /// index.html, runtime.mjs (vera-rt's browser runtime) and the module.
@@ -281,6 +282,9 @@ fn run(args: RunArgs) -> ExitCode {
             fail(message)
         }
     };
+    if !args.file.exists() {
+        return refuse(format!("file not found: {}", args.file.display()));
+    }
     let bytes = match module_bytes(&args.file) {
         Ok(b) => b,
         Err(message) => return refuse(message),
