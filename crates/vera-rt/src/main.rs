@@ -140,48 +140,68 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// Compiles a `.vera` file with the Vera compiler into `dir`.
-fn compile_vera(source: &Path, dir: &Path) -> Result<PathBuf, String> {
+/// Why there is no module to run.
+enum NoModule {
+    /// A message for `Error: `.
+    Message(String),
+    /// The compiler refused the source and said why: its stdout (the
+    /// `--json` envelope when asked for one) and stderr.
+    Refused { stdout: Vec<u8>, stderr: Vec<u8> },
+}
+
+impl From<String> for NoModule {
+    fn from(message: String) -> NoModule {
+        NoModule::Message(message)
+    }
+}
+
+/// Compiles a `.vera` file with the Vera compiler into `dir` (with
+/// `--json`, so a refusal comes as the compiler's envelope).
+fn compile_vera(source: &Path, dir: &Path, json: bool) -> Result<PathBuf, NoModule> {
     let compiler = std::env::var_os("VERA_COMPILER").unwrap_or_else(|| "vera".into());
     let out = dir.join("program.wasm");
-    let result = Command::new(&compiler)
-        .arg("compile")
-        .arg(source)
-        .arg("-o")
-        .arg(&out)
-        .output();
+    let mut command = Command::new(&compiler);
+    command.arg("compile");
+    if json {
+        command.arg("--json");
+    }
+    let result = command.arg(source).arg("-o").arg(&out).output();
     match result {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(NoModule::Message(format!(
             "cannot compile {}: the Vera compiler `{}` was not found. Install it with `python3 -m venv venv && venv/bin/pip install veralang==0.2.3`, then put venv/bin on PATH or set VERA_COMPILER to its `vera`.",
             source.display(),
             compiler.to_string_lossy()
-        )),
-        Err(e) => Err(format!("cannot run the Vera compiler: {e}")),
-        Ok(o) if !o.status.success() => {
-            std::io::stderr().write_all(&o.stderr).ok();
-            std::io::stderr().write_all(&o.stdout).ok();
-            Err(format!("compiling {} failed", source.display()))
-        }
+        ))),
+        Err(e) => Err(NoModule::Message(format!("cannot run the Vera compiler: {e}"))),
+        Ok(o) if !o.status.success() => Err(NoModule::Refused {
+            stdout: o.stdout,
+            stderr: o.stderr,
+        }),
         Ok(_) => Ok(out),
     }
 }
 
 /// The module's bytes: read, or compiled first from a `.vera` source.
-fn module_bytes(file: &Path) -> Result<Vec<u8>, String> {
+fn module_bytes(file: &Path, json: bool) -> Result<Vec<u8>, NoModule> {
     let tempdir;
     let path = if file.extension().is_some_and(|e| e == "vera") {
         tempdir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-        compile_vera(file, tempdir.path())?
+        compile_vera(file, tempdir.path(), json)?
     } else {
         file.to_owned()
     };
-    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    Ok(std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?)
 }
 
 fn bundle(args: BundleArgs) -> ExitCode {
-    let bytes = match module_bytes(&args.file) {
+    let bytes = match module_bytes(&args.file, false) {
         Ok(b) => b,
-        Err(message) => return fail(message),
+        Err(NoModule::Message(message)) => return fail(message),
+        Err(NoModule::Refused { stdout, stderr }) => {
+            std::io::stderr().write_all(&stderr).ok();
+            std::io::stderr().write_all(&stdout).ok();
+            return fail(format!("compiling {} failed", args.file.display()));
+        }
     };
     if !bytes.starts_with(b"\0asm") {
         return fail(format!("{}: not a WebAssembly binary module", args.file.display()));
@@ -285,9 +305,25 @@ fn run(args: RunArgs) -> ExitCode {
     if !args.file.exists() {
         return refuse(format!("file not found: {}", args.file.display()));
     }
-    let bytes = match module_bytes(&args.file) {
+    let bytes = match module_bytes(&args.file, as_json) {
         Ok(b) => b,
-        Err(message) => return refuse(message),
+        Err(NoModule::Message(message)) => return refuse(message),
+        // The compiler's diagnostics, which are `vera run`'s: its text on
+        // stderr, or its envelope (less `compile --json`'s empty
+        // `warnings`, which `vera run --json` does not have).
+        Err(NoModule::Refused { stdout, stderr }) => {
+            std::io::stderr().write_all(&stderr).ok();
+            let stdout = String::from_utf8_lossy(&stdout);
+            let envelope = stdout
+                .trim_end()
+                .strip_suffix(",\n  \"warnings\": []\n}")
+                .map_or_else(|| stdout.to_string(), |head| format!("{head}\n}}\n"));
+            std::io::stdout().write_all(envelope.as_bytes()).ok();
+            if stderr.is_empty() && envelope.trim().is_empty() {
+                return fail(format!("compiling {} failed", args.file.display()));
+            }
+            return ExitCode::from(1);
+        }
     };
     let load = LoadOptions {
         timeouts: args.timeout.is_some(),
