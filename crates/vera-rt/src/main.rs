@@ -155,17 +155,18 @@ impl From<String> for NoModule {
     }
 }
 
-/// Compiles a `.vera` file with the Vera compiler into `dir` (with
-/// `--json`, so a refusal comes as the compiler's envelope).
+/// Compiles a `.vera` file with the Vera compiler into `dir`. A refusal
+/// comes with the compiler's diagnostics; with `json`, as its `--json`
+/// envelope (asked for again: `vera compile --json` writes no module).
 fn compile_vera(source: &Path, dir: &Path, json: bool) -> Result<PathBuf, NoModule> {
     let compiler = std::env::var_os("VERA_COMPILER").unwrap_or_else(|| "vera".into());
     let out = dir.join("program.wasm");
-    let mut command = Command::new(&compiler);
-    command.arg("compile");
-    if json {
-        command.arg("--json");
-    }
-    let result = command.arg(source).arg("-o").arg(&out).output();
+    let result = Command::new(&compiler)
+        .arg("compile")
+        .arg(source)
+        .arg("-o")
+        .arg(&out)
+        .output();
     match result {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(NoModule::Message(format!(
             "cannot compile {}: the Vera compiler `{}` was not found. Install it with `python3 -m venv venv && venv/bin/pip install veralang==0.2.3`, then put venv/bin on PATH or set VERA_COMPILER to its `vera`.",
@@ -173,10 +174,21 @@ fn compile_vera(source: &Path, dir: &Path, json: bool) -> Result<PathBuf, NoModu
             compiler.to_string_lossy()
         ))),
         Err(e) => Err(NoModule::Message(format!("cannot run the Vera compiler: {e}"))),
-        Ok(o) if !o.status.success() => Err(NoModule::Refused {
-            stdout: o.stdout,
-            stderr: o.stderr,
-        }),
+        Ok(o) if !o.status.success() => {
+            let o = if json {
+                Command::new(&compiler)
+                    .args(["compile", "--json"])
+                    .arg(source)
+                    .output()
+                    .unwrap_or(o)
+            } else {
+                o
+            };
+            Err(NoModule::Refused {
+                stdout: o.stdout,
+                stderr: o.stderr,
+            })
+        }
         Ok(_) => Ok(out),
     }
 }
