@@ -369,6 +369,7 @@ impl Program {
             name: &name,
             wasm: &ty.params().collect::<Vec<_>>(),
             declared: source.and_then(|s| s.function(&name)),
+            source_known: source.is_some(),
             auto_selected,
             exports: &self.entry_points(),
         };
@@ -644,6 +645,8 @@ struct Call<'a> {
     wasm: &'a [ValType],
     /// Its declaration, when the source is known.
     declared: Option<&'a source::SourceFn>,
+    /// Whether there is a source at all (it may lack the function).
+    source_known: bool,
     /// Picked for want of a `main`.
     auto_selected: bool,
     exports: &'a [String],
@@ -719,12 +722,16 @@ fn parse_args(store: &mut Store<HostState>, call: &Call, raw: Option<&[String]>)
             };
             format!(
                 "Function '{}' expects {expected} argument{} but {} {} provided. (Read from the module's \
-                 WebAssembly signature, where a String or Array parameter is two i32s: no source was found \
-                 beside the module.)",
+                 WebAssembly signature, where a String or Array parameter is two i32s: {}.)",
                 call.name,
                 if most == 1 { "" } else { "s" },
                 raw.len(),
-                if raw.len() == 1 { "was" } else { "were" }
+                if raw.len() == 1 { "was" } else { "were" },
+                if call.source_known {
+                    "the source beside the module does not declare it"
+                } else {
+                    "no source was found beside the module"
+                }
             )
         })?,
     };
