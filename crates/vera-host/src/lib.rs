@@ -996,3 +996,42 @@ fn result_value(store: &mut Store<HostState>, results: &[Val], returns_string: O
         other => Value::Str(format!("{other:?}")),
     }
 }
+
+#[cfg(test)]
+mod argument_tests {
+    use super::{parse_python_float, python_int};
+
+    /// Python's own answers (`float(s)`, `int(s)`), ASCII digits only.
+    #[test]
+    fn numbers_read_as_python_reads_them() {
+        let cases: &[(&str, Option<f64>, Option<i128>)] = &[
+            ("1.5", Some(1.5), None),
+            (" 2 ", Some(2.0), Some(2)),
+            ("1_0.5", Some(10.5), None),
+            ("1__0", None, None),
+            (".5", Some(0.5), None),
+            ("5.", Some(5.0), None),
+            ("1e5", Some(1e5), None),
+            ("1E-3", Some(0.001), None),
+            ("+inf", Some(f64::INFINITY), None),
+            ("-Infinity", Some(f64::NEG_INFINITY), None),
+            ("1e", None, None),
+            ("e5", None, None),
+            ("_1", None, None),
+            ("1_", None, None),
+            ("0x10", None, None),
+            ("1.5.5", None, None),
+            ("", None, None),
+            (" ", None, None),
+            ("1 0", None, None),
+            ("+.5e+2", Some(50.0), None),
+            ("-0_7", Some(-7.0), Some(-7)),
+        ];
+        for (text, float, int) in cases {
+            assert_eq!(parse_python_float(text), *float, "float({text:?})");
+            assert_eq!(python_int(text).map(|v| v.unwrap()), *int, "int({text:?})");
+        }
+        assert!(parse_python_float("NaN").unwrap().is_nan());
+        assert_eq!(python_int("99999999999999999999999999999999999999999"), Some(None));
+    }
+}
