@@ -42,6 +42,7 @@ export const SKIP = [
   ['async_', `HTTP futures: ${NOT_PROVIDED}`, true],
   ['app_fetch_', `HTTP, regex, HTML, SQLite: ${NOT_PROVIDED}`, true],
   ['inference_', `inference: ${NOT_PROVIDED}`, true],
+  ['cli_', "vera-rt run's own command line (--json, source backtraces, Fix paragraphs, argument texts from the source), checked by crates/vera-rt/tests/fixtures.rs", false],
 ];
 
 // The wide fixtures hold more heap pointers in one block than Vera 0.2.3's

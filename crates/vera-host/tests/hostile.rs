@@ -1756,7 +1756,7 @@ fn export_cases() -> Vec<Case> {
         (
             "main taking an externref (not a Vera signature)",
             "(module (func (export \"main\") (param externref)))".into(),
-            trap(&["Function 'main' expects 0 arguments but 0 were provided."]),
+            trap(&["Function 'main' takes a parameter of type (ref null extern), which no Vera type lowers to"]),
         ),
     ];
     cases.push((
