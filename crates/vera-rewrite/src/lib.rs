@@ -47,7 +47,10 @@ pub use wasmparser;
 pub mod allocator;
 pub mod collections;
 pub mod collector;
+mod refs;
 mod template;
+#[cfg(test)]
+mod testing;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -311,7 +314,9 @@ impl Scan {
     fn of(wasm: &[u8], pointer: &str) -> Result<Scan, Error> {
         let mut scan = Scan::default();
         for payload in Parser::new(0).parse_all(wasm) {
-            match payload? {
+            let payload = payload?;
+            refs::note_indirect(&payload, &mut scan.escaping)?;
+            match payload {
                 Payload::TypeSection(reader) => {
                     for group in reader {
                         for sub in group?.into_types() {
@@ -380,25 +385,6 @@ impl Scan {
                         }
                     }
                 }
-                Payload::StartSection { func, .. } => {
-                    scan.escaping.insert(func);
-                }
-                Payload::ElementSection(reader) => {
-                    for element in reader {
-                        match element?.items {
-                            wasmparser::ElementItems::Functions(funcs) => {
-                                for func in funcs {
-                                    scan.escaping.insert(func?);
-                                }
-                            }
-                            wasmparser::ElementItems::Expressions(_, exprs) => {
-                                for expr in exprs {
-                                    scan.escapes_in(expr?.get_operators_reader())?;
-                                }
-                            }
-                        }
-                    }
-                }
                 Payload::CodeSectionEntry(body) => scan.escapes_in(body.get_operators_reader()?)?,
                 _ => {}
             }
@@ -416,12 +402,7 @@ impl Scan {
     /// Records the functions `ops` use other than by a direct `call`.
     fn escapes_in(&mut self, mut ops: wasmparser::OperatorsReader<'_>) -> Result<(), Error> {
         while !ops.eof() {
-            match ops.read()? {
-                Operator::RefFunc { function_index } | Operator::ReturnCall { function_index } => {
-                    self.escaping.insert(function_index);
-                }
-                _ => {}
-            }
+            self.escaping.extend(refs::escaping_op(&ops.read()?));
         }
         Ok(())
     }
