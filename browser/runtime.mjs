@@ -28,7 +28,9 @@
 //         sleep(ms)                    default: busy-wait
 //         core                         what loadCore() returns: the module
 //                                      is rewritten as `vera-rt run` loads
-//                                      it (a Vera 0.2.3 collector made
+//                                      it (a 0.2.4+ module's own Map/Set
+//                                      code replaced by this runtime's
+//                                      buckets, a Vera 0.2.3 collector made
 //                                      overflow-safe, Vera's alloc given
 //                                      size classes); without it, or with
 //         asIs: true                   the module runs as compiled
@@ -1582,7 +1584,9 @@ function runtimeExports(ex, sigs) {
  * The Rust code shared with the CLI (crates/vera-browser-core) from the
  * bytes of browser/vera-core.wasm: `rewrite(bytes)` returns the module as
  * `vera-rt run` loads it and what was replaced ({bytes, overflowSafeMark,
- * sizeClasses}; the bytes themselves when nothing applies).
+ * sizeClasses, hostCollections: a 0.2.4+ module's own Map/Set code now
+ * calls this runtime's bucket imports}; the bytes themselves when nothing
+ * applies).
  */
 export async function loadCore(coreBytes) {
   const { instance } = await WebAssembly.instantiate(coreBytes, {});
@@ -1593,12 +1597,13 @@ export async function loadCore(coreBytes) {
       new Uint8Array(core.memory.buffer, at, bytes.length).set(bytes);
       const n = core.vera_core_rewrite(at, bytes.length);
       core.vera_core_free(at, bytes.length);
-      if (n === 0) return { bytes, overflowSafeMark: false, sizeClasses: false };
+      if (n === 0) return { bytes, overflowSafeMark: false, sizeClasses: false, hostCollections: false };
       const flags = core.vera_core_result_flags();
       return {
         bytes: new Uint8Array(core.memory.buffer, core.vera_core_result_ptr(), n).slice(),
         overflowSafeMark: (flags & 1) !== 0,
         sizeClasses: (flags & 2) !== 0,
+        hostCollections: (flags & 4) !== 0,
       };
     },
   };

@@ -3,7 +3,10 @@
 Per fixture (NAME is the file stem):
   NAME.vera             the program (ours; never copied from Vera's tree)
   NAME.stdin            optional: fed to the program's stdin
-  NAME.run.json         optional: {"fn": "f", "args": ["1", "x"]}
+  NAME.run.json         optional: {"fn": "f", "args": ["1", "x"]}; with
+                        "cli": true (and optionally "flags": ["--json"])
+                        a fixture of `vera run`'s own behaviour: see CLI
+                        fixtures below
   NAME.correction.json  optional: {"why": "...", "stdout": ..., ...}, for
                         cases where `vera run` 0.2.3 is wrong; the listed
                         fields replace the reference's (see ../shared ABI notes);
@@ -39,6 +42,15 @@ have (IO.read_bytes, IO.write_bytes, ...): they are compiled by 0.2.5 alone
 be run with --guest-alloc; no NAME.wasm) and their expected output is what
 `vera run` of 0.2.5 printed; NAME.expected.json then says
 "vera": "0.2.5", which is how the tests know to run only that build.
+
+CLI fixtures (NAME.run.json says "cli": true) check what `vera run` itself
+prints: argument errors, source backtraces, Fix paragraphs, --json
+envelopes. Each is run as `vera run [FLAGS] NAME.vera [--fn F] [-- ARGS]`
+in a fresh directory holding a copy of NAME.vera (so the file names in
+the output are the bare NAME.vera; "args": [] passes a bare `--`), by
+0.2.3 and by 0.2.5; NAME.expected.json records stdout, the whole stderr
+and the exit status of each (0.2.5's under "v025"). The Rust test runs
+`vera-rt run NAME.wasm ...` the same way, with the build beside the copy.
 
 `--v025-builds` (re)builds only NAME.v025.wasm, leaving the 0.2.3 builds
 and the expected output as they are.
@@ -134,6 +146,37 @@ def run_reference(vera: str, source: Path) -> dict:
     }
 
 
+def run_cli_reference(vera: str, source: Path) -> dict:
+    """What `vera run` prints for a CLI fixture: stdout, the whole stderr
+    and the exit status, run on a copy of the source in a fresh directory."""
+    stem = source.with_suffix("")
+    spec = json.loads(stem.with_suffix(".run.json").read_text())
+    cmd = [vera, "run"] + spec.get("flags", []) + [source.name]
+    if "fn" in spec:
+        cmd += ["--fn", spec["fn"]]
+    if "args" in spec:
+        cmd += ["--"] + spec["args"]
+    env = dict(os.environ, **FIXTURE_ENV)
+    for var in INFERENCE_VARS:
+        env.pop(var, None)
+    with tempfile.TemporaryDirectory() as cwd:
+        shutil.copyfile(source, Path(cwd) / source.name)
+        proc = subprocess.run(cmd, input=b"", capture_output=True,
+                              cwd=cwd, env=env, timeout=600)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    return {
+        "stdout": proc.stdout.decode("utf-8", "replace"),
+        "stderr": stderr,
+        "stderr_first_line": stderr.splitlines()[0] if stderr else "",
+        "exit_code": proc.returncode,
+    }
+
+
+def is_cli(source: Path) -> bool:
+    spec = source.with_suffix("").with_suffix(".run.json")
+    return spec.exists() and json.loads(spec.read_text()).get("cli", False)
+
+
 def regen_v025_only(vera25: str, source: Path) -> dict:
     """Builds NAME.v025.wasm and NAME.v025.eager-gc.wasm and returns what
     `vera run` 0.2.5 printed."""
@@ -168,6 +211,13 @@ def regen(vera: str, vera25: str, source: Path) -> None:
                            check=True, capture_output=True,
                            env=dict(os.environ, VERA_EAGER_GC="1"))
             shutil.copyfile(wasm, stem.with_suffix(".eager-gc.wasm"))
+    if is_cli(source):
+        expected = dict(run_cli_reference(vera, source), cli=True)
+        if stem.with_suffix(".v025.wasm").exists():
+            expected["v025"] = dict(run_cli_reference(vera25, source),
+                                    why="a CLI fixture: what `vera run` 0.2.5 itself prints")
+        write_expected(stem, expected)
+        return
     expected = run_reference(vera, source)
     correction_file = stem.with_suffix(".correction.json")
     if correction_file.exists():

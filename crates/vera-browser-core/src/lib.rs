@@ -1,17 +1,19 @@
 //! vera-rt's pure crates as one WebAssembly module for `browser/runtime.mjs`
 //! (`scripts/build-browser-core` builds it into `browser/vera-core.wasm`).
 //!
-//! The browser runtime loads Vera modules the way the CLI does, so a
-//! Vera 0.2.3 build's collector is made overflow-safe and Vera's `alloc`
-//! gets size classes there too: the same Rust code (`vera_rewrite`), not a
-//! JavaScript port of it. The interface is bytes in, bytes out, through
+//! The browser runtime loads Vera modules the way the CLI does
+//! (`vera_rewrite::prepare`): a Vera 0.2.4+ build's own Map/Set code calls
+//! the runtime's bucket imports instead, a Vera 0.2.3 build's collector is
+//! made overflow-safe, and Vera's `alloc` gets size classes; the same Rust
+//! code, not a JavaScript port of it. The interface is bytes in, bytes out, through
 //! this module's own memory:
 //!
 //! ```text
 //! ptr = vera_core_alloc(len)          // room for the module's bytes
 //! n = vera_core_rewrite(ptr, len)     // 0: nothing to change, or malformed
 //! vera_core_result_ptr()              // the rewritten module, n bytes
-//! vera_core_result_flags()            // 1: overflow-safe mark phase, 2: size classes
+//! vera_core_result_flags()            // 1: overflow-safe mark phase, 2: size classes,
+//!                                     // 4: vera-rt's collections in place of the module's
 //! vera_core_free(ptr, len)
 //! ```
 
@@ -24,6 +26,7 @@ thread_local! {
 /// Flags of [`vera_core_result_flags`].
 pub const OVERFLOW_SAFE_MARK: u32 = 1;
 pub const SIZE_CLASSES: u32 = 2;
+pub const HOST_COLLECTIONS: u32 = 4;
 
 /// Room for `len` bytes in this module's memory.
 #[no_mangle]
@@ -50,12 +53,12 @@ pub unsafe extern "C" fn vera_core_free(ptr: *mut u8, len: usize) {
 #[no_mangle]
 pub unsafe extern "C" fn vera_core_rewrite(ptr: *const u8, len: usize) -> usize {
     let wasm = unsafe { std::slice::from_raw_parts(ptr, len) };
-    let (bytes, flags) = vera_rewrite::rewrite_collector(wasm).map_or_else(Default::default, |r| {
+    let (bytes, flags) = vera_rewrite::prepare(wasm).map_or_else(Default::default, |p| {
         let flag = |on, flag| if on { flag } else { 0 };
-        (
-            r.wasm,
-            flag(r.overflow_safe_mark, OVERFLOW_SAFE_MARK) | flag(r.size_classes, SIZE_CLASSES),
-        )
+        let flags = flag(p.host_collections, HOST_COLLECTIONS)
+            | flag(p.overflow_safe_mark, OVERFLOW_SAFE_MARK)
+            | flag(p.size_classes, SIZE_CLASSES);
+        (p.wasm, flags)
     });
     RESULT.with(|r| {
         let n = bytes.len();
@@ -99,11 +102,18 @@ mod tests {
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
         for (name, flags) in [
             ("wide_map_string_keys.wasm", OVERFLOW_SAFE_MARK | SIZE_CLASSES),
-            ("wide_map_string_keys.v025.wasm", SIZE_CLASSES),
+            ("wide_map_string_keys.v025.wasm", HOST_COLLECTIONS | SIZE_CLASSES),
         ] {
             let wasm = std::fs::read(fixtures.join(name)).unwrap();
-            let want = vera_rewrite::rewrite_collector(&wasm).unwrap();
-            assert_eq!(through_the_interface(&wasm), (want.wasm, flags), "{name}");
+            let want = vera_rewrite::prepare(&wasm).unwrap();
+            let (got, got_flags) = through_the_interface(&wasm);
+            assert_eq!(got_flags, flags, "{name}");
+            assert!(
+                got == want.wasm,
+                "{name}: {} bytes, the CLI loads {}",
+                got.len(),
+                want.wasm.len()
+            );
         }
         // Not a module: nothing, and no flags.
         assert_eq!(through_the_interface(b"\0asm\x01\0\0\0\x01\xff"), (Vec::new(), 0));

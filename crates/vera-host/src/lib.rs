@@ -31,6 +31,7 @@
 pub mod families;
 pub mod format;
 pub mod guest;
+pub mod source;
 pub mod state;
 pub mod trap;
 
@@ -145,11 +146,12 @@ impl std::fmt::Display for Collector {
     }
 }
 
-/// `wasm` with the collector rewrites a load applies by default (see
-/// [`LoadOptions::as_is`]), for a runtime that loads it elsewhere (a page
-/// made by `vera-rt bundle`); `wasm` itself when none applies.
-pub fn with_collector_rewritten(wasm: Vec<u8>) -> Vec<u8> {
-    vera_rewrite::rewrite_collector(&wasm).map_or(wasm, |r| r.wasm)
+/// `wasm` with the runtime rewrites a load applies by default (see
+/// [`LoadOptions::as_is`]: vera-rt's collections, the overflow-safe mark
+/// phase, the size-class allocator), for a runtime that loads it elsewhere
+/// (a page made by `vera-rt bundle`); `wasm` itself when none applies.
+pub fn prepared(wasm: Vec<u8>) -> Vec<u8> {
+    vera_rewrite::prepare(&wasm).map_or(wasm, |p| p.wasm)
 }
 
 /// Why a module cannot be loaded.
@@ -210,47 +212,22 @@ impl Program {
         };
         // A module that cannot be rewritten (malformed, or nothing to do)
         // is compiled as it is; the engine reports what is wrong with it.
-        // A module with its own Map/Set code (Vera 0.2.4+) gets vera-rt's
-        // buckets in its place, where nothing else reaches that code.
-        let hosted = if options.as_is {
+        // vera-rt's collections in place of a 0.2.4+ module's own, the
+        // overflow-safe mark phase, the size-class allocator.
+        let prepared = if options.as_is {
             None
         } else {
-            vera_rewrite::collections::host_collections(&binary, |name, ty| {
-                let types = |list: &[vera_rewrite::wasmparser::ValType]| -> Option<Vec<ValType>> {
-                    list.iter()
-                        .map(|t| match t {
-                            vera_rewrite::wasmparser::ValType::I32 => Some(ValType::I32),
-                            vera_rewrite::wasmparser::ValType::I64 => Some(ValType::I64),
-                            vera_rewrite::wasmparser::ValType::F64 => Some(ValType::F64),
-                            _ => None,
-                        })
-                        .collect()
-                };
-                match (types(ty.params()), types(ty.results())) {
-                    (Some(params), Some(results)) => families::collections::provides(&engine, name, &params, &results),
-                    _ => false,
-                }
-            })
-            .ok()
-            .flatten()
+            vera_rewrite::prepare(&binary)
         };
-        let collections = if hosted.is_some() {
-            Collections::InPlaceOfTheModules
-        } else {
-            Collections::AsCompiled
+        let collections = match &prepared {
+            Some(p) if p.host_collections => Collections::InPlaceOfTheModules,
+            _ => Collections::AsCompiled,
         };
-        let hosted = hosted.map(|h| h.wasm);
-        let base: &[u8] = hosted.as_deref().unwrap_or(&binary);
-        let rewrite = if options.as_is {
-            None
-        } else {
-            vera_rewrite::rewrite_collector(base)
-        };
-        let collector = rewrite.as_ref().map_or_else(Collector::default, |r| Collector {
-            overflow_safe_mark: r.overflow_safe_mark,
-            size_class_alloc: r.size_classes,
+        let collector = prepared.as_ref().map_or_else(Collector::default, |p| Collector {
+            overflow_safe_mark: p.overflow_safe_mark,
+            size_class_alloc: p.size_classes,
         });
-        let collected = rewrite.map(|r| r.wasm).or(hosted);
+        let collected = prepared.map(|p| p.wasm);
         let threaded = if options.as_is {
             None
         } else {
@@ -359,25 +336,51 @@ impl Program {
             .collect()
     }
 
+    /// Whether Vera 0.2.4 or later built the module (its runtime exports
+    /// carry the `vera.` prefix): which version's texts apply.
+    pub fn built_by_v025(&self) -> bool {
+        self.module
+            .exports()
+            .any(|e| e.name().starts_with(guest::RUNTIME_PREFIX))
+    }
+
     /// Picks the function to call: `wanted`, else `main`, else the only or
-    /// first public function (with the note `vera run` prints).
-    fn select(&self, wanted: Option<&str>) -> Result<(String, Option<String>), String> {
+    /// first public function (with the note `vera run` prints). Returns
+    /// the name, the note and whether it was picked for want of a `main`.
+    /// With the source, a private function or an empty module is refused
+    /// in `vera run`'s words.
+    fn select(
+        &self,
+        wanted: Option<&str>,
+        source: Option<&source::SourceInfo>,
+    ) -> Result<(String, Option<String>, bool), String> {
         let entries = self.entry_points();
         let available = if entries.is_empty() {
             "(none)".to_owned()
         } else {
             entries.join(", ")
         };
+        if entries.is_empty() {
+            if let Some(source) = source {
+                return Err(no_exports_message(source));
+            }
+        }
         match wanted {
-            Some(name) if entries.iter().any(|e| e == name) => Ok((name.to_owned(), None)),
+            Some(name) if entries.iter().any(|e| e == name) => Ok((name.to_owned(), None, false)),
+            Some(name) if source.and_then(|s| s.function(name)).is_some_and(|f| !f.public) => Err(format!(
+                "Function '{name}' is declared private and cannot be called directly.\n\
+                 \nTo make it callable, change its declaration to:\n\
+                 \n  public fn {name}"
+            )),
             Some(name) => Err(format!(
                 "Function '{name}' not found in exports. Available: {available}"
             )),
-            None if entries.iter().any(|e| e == "main") => Ok(("main".to_owned(), None)),
+            None if entries.iter().any(|e| e == "main") => Ok(("main".to_owned(), None, false)),
             None => match entries.first() {
                 Some(first) => Ok((
                     first.clone(),
                     Some(format!("Note: no 'main' declared — running public function '{first}'.")),
+                    true,
                 )),
                 None => Err("No exported functions to call".to_owned()),
             },
@@ -412,6 +415,7 @@ impl Program {
                 frames: vec![],
             }),
             note: None,
+            function: None,
             stats: RunStats {
                 compile_time: self.compile_time,
                 collector: self.collector,
@@ -426,7 +430,8 @@ impl Program {
             message,
             frames: vec![],
         };
-        let (name, note) = match self.select(options.function.as_deref()) {
+        let source = options.source.as_deref();
+        let (name, note, auto_selected) = match self.select(options.function.as_deref(), source) {
             Ok(found) => found,
             Err(message) => {
                 report.outcome = Err(usage(message));
@@ -434,6 +439,7 @@ impl Program {
             }
         };
         report.note = note;
+        report.function = Some(name.clone());
         let _timer = options.timeout.map(|limit| {
             store.set_epoch_deadline(1);
             store.data_mut().deadline = Some(Instant::now() + limit);
@@ -452,7 +458,16 @@ impl Program {
             .get_func(&mut store, &name)
             .expect("selected from the module's exports");
         let ty = func.ty(&store);
-        let params = match parse_args(&mut store, &name, &ty.params().collect::<Vec<_>>(), &options.args) {
+        let call = Call {
+            name: &name,
+            wasm: &ty.params().collect::<Vec<_>>(),
+            declared: source.and_then(|s| s.function(&name)),
+            source_known: source.is_some(),
+            auto_selected,
+            exports: &self.entry_points(),
+        };
+        let raw = options.args_given.then_some(&options.args[..]);
+        let params = match parse_args(&mut store, &call, raw) {
             Ok(p) => p,
             Err(message) => {
                 report.outcome = Err(usage(message));
@@ -469,7 +484,7 @@ impl Program {
             Ok(()) if families::deadline_passed(store.data()) => {
                 Err(trap::classify(&families::time_limit_error(), store.data()))
             }
-            Ok(()) => result_value(&mut store, &results, &name),
+            Ok(()) => result_value(&mut store, &results, call.declared.map(|f| f.returns_string), &name),
             Err(e) => Err(trap::classify(&e, store.data())),
         };
         if let (Err(Failure::Trap { message, .. }), Some(size)) = (&mut report.outcome, store.data().memory_denied) {
@@ -520,6 +535,15 @@ pub struct RunOptions {
     /// The function's arguments as text, parsed by its parameter types;
     /// also what `IO.args` returns.
     pub args: Vec<String>,
+    /// Whether arguments were given (`vera run`'s `--`, even with none
+    /// after it). Without, a function that takes parameters is refused as
+    /// `vera run` refuses it, naming the exports and how to call one.
+    pub args_given: bool,
+    /// The program's source, when known: the called function's parameter
+    /// types (so `@Nat` and `@Byte` arguments are range-checked and a
+    /// String argument may look like a number) and whether it returns a
+    /// String. Without it, the module's wasm signature decides.
+    pub source: Option<Arc<source::SourceInfo>>,
     pub stdout: state::Sink,
     pub stderr: state::Sink,
     pub stdin: Box<dyn BufRead + Send>,
@@ -596,6 +620,8 @@ impl RunOptions {
         RunOptions {
             function: None,
             args: Vec::new(),
+            args_given: true,
+            source: None,
             stdout: Box::new(std::io::stdout()),
             stderr: Box::new(std::io::stderr()),
             stdin: Box::new(std::io::BufReader::new(std::io::stdin())),
@@ -654,6 +680,8 @@ pub struct Report {
     pub outcome: Result<Value, Failure>,
     /// A note for stderr (which function was picked).
     pub note: Option<String>,
+    /// The function called (or that was to be called).
+    pub function: Option<String>,
     pub stats: RunStats,
     /// Whether the last byte written to stdout was `\n` (`None`: nothing
     /// written).
@@ -718,96 +746,322 @@ fn zero(t: &ValType) -> Val {
     }
 }
 
-/// Parses text arguments by the function's wasm parameter types, as `vera
-/// run` does: i64 as an integer, f64 as a float, i32 as `true`/`false` or an
-/// integer, and an i32 pair (when the counts call for it) as a String.
-fn parse_args(
-    store: &mut Store<HostState>,
-    name: &str,
-    params: &[ValType],
-    raw: &[String],
-) -> Result<Vec<Val>, String> {
-    let strings_needed = params.len().saturating_sub(raw.len());
-    let mut out = Vec::new();
-    let mut pairs_left = strings_needed;
-    let mut i = 0;
-    for (n, text) in raw.iter().enumerate() {
-        let Some(ty) = params.get(i) else {
-            return Err(arity_message(name, params.len() - strings_needed, raw.len()));
-        };
-        let invalid = |e: &dyn std::fmt::Display, t: &str| {
+/// The function being called, for parsing its arguments.
+struct Call<'a> {
+    name: &'a str,
+    wasm: &'a [ValType],
+    /// Its declaration, when the source is known.
+    declared: Option<&'a source::SourceFn>,
+    /// Whether there is a source at all (it may lack the function).
+    source_known: bool,
+    /// Picked for want of a `main`.
+    auto_selected: bool,
+    exports: &'a [String],
+}
+
+/// `vera run`'s refusal of a module with no entry point, listing the
+/// source's functions.
+fn no_exports_message(source: &source::SourceInfo) -> String {
+    let lines: Vec<String> = source
+        .functions
+        .iter()
+        .filter(|f| f.top_level)
+        .map(|f| format!("  {} fn {}", if f.public { "public" } else { "private" }, f.name))
+        .collect();
+    let mut message = "No exported functions to call.\n".to_owned();
+    if !lines.is_empty() {
+        message.push_str("\nDeclared functions:\n");
+        message.push_str(&lines.join("\n"));
+        message.push('\n');
+    }
+    message.push_str(
+        "\nOnly public functions are exported as WASM entry points.\
+         \nTo make a function callable, declare it as public:\n\
+         \n  public fn main(-> @Int)\
+         \n    requires(true)\
+         \n    ensures(true)\
+         \n    effects(pure)\
+         \n  {\n    0\n  }\
+         \n\nAlternatively, use 'vera check' or 'vera verify' to validate without running.",
+    );
+    message
+}
+
+/// How the text arguments are read: `vera run`'s rules. With the source,
+/// by the declared parameters: their number must match; an `@Int` or
+/// `@Nat` is Python's `int()` within the type's range, a `@Float64`
+/// Python's `float()`, a `@Bool` `true`/`yes`/`1`, `false`/`no`/`0` or an
+/// integer, a `@Byte` that or an integer in 0..=255, a `@String` any text.
+/// Without it, by the wasm signature: i64 as an `@Int`, f64 as a float, and
+/// an i32 pair taken as a String wherever the number of arguments calls for
+/// one (so `42` is a String when the function takes just one). `raw` is
+/// `None` when no arguments were given at all (no `--`).
+fn parse_args(store: &mut Store<HostState>, call: &Call, raw: Option<&[String]>) -> Result<Vec<Val>, String> {
+    let Some(raw) = raw else {
+        if call.wasm.is_empty() {
+            return Ok(Vec::new());
+        }
+        return Err(parameters_message(call, 0));
+    };
+    if let Some(other) = call
+        .wasm
+        .iter()
+        .find(|t| !matches!(t, ValType::I32 | ValType::I64 | ValType::F64))
+    {
+        return Err(format!(
+            "Function '{}' takes a parameter of type {other}, which no Vera type lowers to",
+            call.name
+        ));
+    }
+    let plan: Vec<Param> = match call.declared {
+        Some(f) => {
+            if raw.len() != f.params.len() {
+                return Err(arity_message(call.name, f.params.len(), raw.len(), ""));
+            }
+            f.params.clone()
+        }
+        None => wasm_plan(call.wasm, raw).ok_or_else(|| {
+            let (least, most) = wasm_arity(call.wasm);
+            let expected = if least == most {
+                most.to_string()
+            } else {
+                format!("{least} to {most}")
+            };
             format!(
-                "Argument {} is not valid for parameter type '{t}': {e}",
-                families::io::python_repr_str(text)
+                "Function '{}' expects {expected} argument{} but {} {} provided. (Read from the module's \
+                 WebAssembly signature, where a String or Array parameter is two i32s: {}.)",
+                call.name,
+                if most == 1 { "" } else { "s" },
+                raw.len(),
+                if raw.len() == 1 { "was" } else { "were" },
+                if call.source_known {
+                    "the source beside the module does not declare it"
+                } else {
+                    "no source was found beside the module"
+                }
+            )
+        })?,
+    };
+    let mut out = Vec::new();
+    for (text, param) in raw.iter().zip(&plan) {
+        let repr = families::io::python_repr_str(text);
+        let invalid = |e: String| {
+            format!(
+                "Argument {repr} is not valid for parameter type '{}': {e}",
+                param.wasm_name()
             )
         };
-        match ty {
-            ValType::I64 => out.push(Val::I64(
-                text.trim()
-                    .replace('_', "")
-                    .parse::<i64>()
-                    .map_err(|e| invalid(&e, "i64"))?,
-            )),
-            ValType::F64 => out.push(Val::F64(
-                parse_python_float(text)
-                    .ok_or_else(|| invalid(&"could not convert string to float", "f64"))?
-                    .to_bits(),
-            )),
-            ValType::I32
-                if pairs_left > 0
-                    && matches!(params.get(i + 1), Some(ValType::I32))
-                    && (parse_word(text).is_none() || params.len() - i - 1 < raw.len() - n - 1 + pairs_left) =>
-            {
-                pairs_left -= 1;
+        let int_error = || invalid(format!("invalid literal for int() with base 10: {repr}"));
+        let out_of_range = |range: (&str, &str, i128, i128)| {
+            format!(
+                "Argument {repr} is out of range for parameter type {}: {} holds {} .. {}.",
+                range.0, range.1, range.2, range.3
+            )
+        };
+        let in_range = |value: Option<i128>, range: (&str, &str, i128, i128)| match value {
+            Some(v) if (range.2..=range.3).contains(&v) => Ok(v),
+            _ => Err(out_of_range(range)),
+        };
+        match param {
+            Param::Int | Param::Nat => {
+                let value = python_int(text).ok_or_else(int_error)?;
+                let range = if *param == Param::Nat { NAT_RANGE } else { INT_RANGE };
+                out.push(Val::I64(in_range(value, range)? as i64));
+            }
+            Param::Float => {
+                let value = parse_python_float(text)
+                    .ok_or_else(|| invalid(format!("could not convert string to float: {repr}")))?;
+                out.push(Val::F64(value.to_bits()));
+            }
+            Param::Byte | Param::Word => {
+                let value = match text.to_lowercase().as_str() {
+                    "true" | "yes" | "1" => 1,
+                    "false" | "no" | "0" => 0,
+                    _ => {
+                        let value = python_int(text).ok_or_else(int_error)?;
+                        if *param == Param::Byte {
+                            in_range(value, BYTE_RANGE)?
+                        } else {
+                            // What a host hands an i32 slot: the low 32 bits.
+                            value.unwrap_or(0) as i32 as i128
+                        }
+                    }
+                };
+                out.push(Val::I32(value as i32));
+            }
+            Param::Pair => {
                 let (p, l) = alloc_arg_string(store, text).map_err(|e| format!("{e:#}"))?;
                 out.push(Val::I32(p as i32));
                 out.push(Val::I32(l as i32));
-                i += 1;
             }
-            ValType::I32 => {
-                let v = parse_word(text).ok_or_else(|| invalid(&"invalid literal for int()", "i32"))?;
-                out.push(Val::I32(v));
-            }
-            other => return Err(format!("parameter type {other} is not supported")),
         }
-        i += 1;
     }
-    if out.len() != params.len() {
-        return Err(arity_message(name, params.len() - strings_needed, raw.len()));
+    if out.len() != call.wasm.len() {
+        return Err(parameters_message(call, out.len()));
     }
     Ok(out)
 }
 
+use source::Param;
+
+const INT_RANGE: (&str, &str, i128, i128) = ("@Int", "an @Int", i64::MIN as i128, i64::MAX as i128);
+const NAT_RANGE: (&str, &str, i128, i128) = ("@Nat", "a @Nat", 0, i64::MAX as i128);
+const BYTE_RANGE: (&str, &str, i128, i128) = ("@Byte", "a @Byte", 0, 255);
+
+/// Which wasm parameters the arguments fill, read from the signature
+/// alone: an i64 an `@Int`, an f64 a float, an i32 one word, or an i32
+/// pair one String. Where an i32 pair may be either, the text decides
+/// first (a word when it reads as one), then the number of arguments.
+fn wasm_plan(wasm: &[ValType], raw: &[String]) -> Option<Vec<Param>> {
+    fn go(
+        wasm: &[ValType],
+        raw: &[String],
+        w: usize,
+        r: usize,
+        failed: &mut std::collections::HashSet<(usize, usize)>,
+        plan: &mut Vec<Param>,
+    ) -> bool {
+        if w == wasm.len() || r == raw.len() {
+            return w == wasm.len() && r == raw.len();
+        }
+        if failed.contains(&(w, r)) {
+            return false;
+        }
+        let mut options = Vec::new();
+        match wasm[w] {
+            ValType::I64 => options.push((Param::Int, 1)),
+            ValType::F64 => options.push((Param::Float, 1)),
+            ValType::I32 => {
+                let pair = matches!(wasm.get(w + 1), Some(ValType::I32));
+                let word = parse_word(&raw[r]).is_some();
+                if pair && !word {
+                    options.push((Param::Pair, 2));
+                }
+                options.push((Param::Word, 1));
+                if pair && word {
+                    options.push((Param::Pair, 2));
+                }
+            }
+            _ => {}
+        }
+        for (param, width) in options {
+            plan.push(param);
+            if go(wasm, raw, w + width, r + 1, failed, plan) {
+                return true;
+            }
+            plan.pop();
+        }
+        failed.insert((w, r));
+        false
+    }
+    let mut plan = Vec::new();
+    go(wasm, raw, 0, 0, &mut std::collections::HashSet::new(), &mut plan).then_some(plan)
+}
+
+/// The fewest and most arguments a wasm signature can take (each run of
+/// i32s holding as many String pairs as fit).
+fn wasm_arity(wasm: &[ValType]) -> (usize, usize) {
+    let mut least = 0;
+    let mut run = 0;
+    for t in wasm.iter().chain([&ValType::I64]) {
+        if matches!(t, ValType::I32) {
+            run += 1;
+        } else {
+            least += run - run / 2;
+            run = 0;
+        }
+    }
+    let i32s = wasm.iter().filter(|t| matches!(t, ValType::I32)).count();
+    (least + wasm.len() - i32s, wasm.len())
+}
+
 /// A Bool or Byte argument: `true`/`yes`/`1`, `false`/`no`/`0`, or an integer.
 fn parse_word(text: &str) -> Option<i32> {
-    // Longer text cannot be a Bool or an i32 (it may be a long String
-    // argument being told apart from a Bool).
-    if text.len() > 16 {
-        return None;
-    }
     match text.to_lowercase().as_str() {
         "true" | "yes" | "1" => Some(1),
         "false" | "no" | "0" => Some(0),
-        t => t.trim().parse::<i32>().ok(),
+        _ => python_int(text).flatten().and_then(|v| i32::try_from(v).ok()),
     }
 }
 
-fn arity_message(name: &str, n: usize, m: usize) -> String {
+/// Python's `int(text)`: surrounding whitespace, a sign, decimal digits
+/// with single underscores between them. `Some(None)`: an integer too
+/// large for an i128 (out of every parameter type's range).
+fn python_int(text: &str) -> Option<Option<i128>> {
+    let t = text.trim();
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let well_formed = !digits.is_empty()
+        && !digits.starts_with('_')
+        && !digits.ends_with('_')
+        && !digits.contains("__")
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '_');
+    if !well_formed {
+        return None;
+    }
+    Some(t.replace('_', "").parse::<i128>().ok())
+}
+
+/// `vera run`'s count of arguments against declared parameters.
+fn arity_message(name: &str, n: usize, m: usize, note: &str) -> String {
     format!(
-        "Function '{name}' expects {n} argument{} but {m} {} provided.",
+        "Function '{name}' expects {n} argument{} but {m} {} provided.{note}",
         if n == 1 { "" } else { "s" },
         if m == 1 { "was" } else { "were" }
     )
 }
 
-fn parse_python_float(text: &str) -> Option<f64> {
-    let t = text.trim().to_lowercase().replace('_', "");
-    match t.as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => Some(f64::INFINITY),
-        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
-        "nan" | "+nan" | "-nan" => Some(f64::NAN),
-        _ => t.parse().ok(),
+/// `vera run`'s count of values against the wasm parameters, when none
+/// were given (or the source disagrees with the module): which exports
+/// there are and how to call one.
+fn parameters_message(call: &Call, given: usize) -> String {
+    let expected = call.wasm.len();
+    let mut message = format!(
+        "Function '{}' expects {expected} parameter{} but {given} {} provided.",
+        call.name,
+        if expected == 1 { "" } else { "s" },
+        if given == 1 { "was" } else { "were" }
+    );
+    if call.auto_selected {
+        message.push_str(&format!(
+            "\n\nNo 'main' function found. '{}' was selected as the first export.",
+            call.name
+        ));
     }
+    message.push_str(&format!(
+        "\n\nAvailable exports: {}\n\nTo call a specific function with arguments:\n\n  vera-rt run <file> --fn {} -- <args>",
+        call.exports.join(", "),
+        call.name
+    ));
+    message
+}
+
+/// Python's `float(text)`.
+fn parse_python_float(text: &str) -> Option<f64> {
+    let t = text.trim().to_lowercase();
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(&t);
+    let negative = t.starts_with('-');
+    let special = match unsigned {
+        "inf" | "infinity" => Some(f64::INFINITY),
+        "nan" => Some(f64::NAN),
+        _ => None,
+    };
+    if let Some(v) = special {
+        return Some(if negative { -v } else { v });
+    }
+    // Underscores only between digits; then the digits, point and
+    // exponent Rust reads as Python does.
+    let chars: Vec<char> = unsigned.chars().collect();
+    for (k, c) in chars.iter().enumerate() {
+        if *c == '_' {
+            let digit = |i: Option<&char>| i.is_some_and(|c| c.is_ascii_digit());
+            if k == 0 || !digit(chars.get(k - 1)) || !digit(chars.get(k + 1)) {
+                return None;
+            }
+        } else if !(c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-')) {
+            return None;
+        }
+    }
+    t.replace('_', "").parse().ok()
 }
 
 fn alloc_arg_string(store: &mut Store<HostState>, text: &str) -> Result<(u32, u32)> {
@@ -825,11 +1079,20 @@ fn alloc_arg_string(store: &mut Store<HostState>, text: &str) -> Result<(u32, u3
     Ok((ptr, text.len() as u32))
 }
 
-/// The value `name` returned; a result no Vera type compiles to (a v128,
-/// a reference, several values) is refused by its type alone, as its
+/// The value `name` returned. `returns_string`: whether the declaration
+/// says the function returns a String (`None`: no source; a pair that
+/// reads as text is taken for one); an Array's pair is its pointer, as
+/// `vera run` shows. A result no Vera type compiles to (a v128, a
+/// reference, several values) is refused by its type alone, as its
 /// contents may be a host address.
-fn result_value(store: &mut Store<HostState>, results: &[Val], name: &str) -> Result<Value, Failure> {
+fn result_value(
+    store: &mut Store<HostState>,
+    results: &[Val],
+    returns_string: Option<bool>,
+    name: &str,
+) -> Result<Value, Failure> {
     Ok(match results {
+        [Val::I32(p), Val::I32(_)] if returns_string == Some(false) => Value::Word(*p),
         [] => Value::Unit,
         [Val::I64(v)] => Value::Int(*v),
         [Val::F64(bits)] => Value::Float(f64::from_bits(*bits)),
@@ -872,4 +1135,43 @@ fn result_value(store: &mut Store<HostState>, results: &[Val], name: &str) -> Re
             });
         }
     })
+}
+
+#[cfg(test)]
+mod argument_tests {
+    use super::{parse_python_float, python_int};
+
+    /// Python's own answers (`float(s)`, `int(s)`), ASCII digits only.
+    #[test]
+    fn numbers_read_as_python_reads_them() {
+        let cases: &[(&str, Option<f64>, Option<i128>)] = &[
+            ("1.5", Some(1.5), None),
+            (" 2 ", Some(2.0), Some(2)),
+            ("1_0.5", Some(10.5), None),
+            ("1__0", None, None),
+            (".5", Some(0.5), None),
+            ("5.", Some(5.0), None),
+            ("1e5", Some(1e5), None),
+            ("1E-3", Some(0.001), None),
+            ("+inf", Some(f64::INFINITY), None),
+            ("-Infinity", Some(f64::NEG_INFINITY), None),
+            ("1e", None, None),
+            ("e5", None, None),
+            ("_1", None, None),
+            ("1_", None, None),
+            ("0x10", None, None),
+            ("1.5.5", None, None),
+            ("", None, None),
+            (" ", None, None),
+            ("1 0", None, None),
+            ("+.5e+2", Some(50.0), None),
+            ("-0_7", Some(-7.0), Some(-7)),
+        ];
+        for (text, float, int) in cases {
+            assert_eq!(parse_python_float(text), *float, "float({text:?})");
+            assert_eq!(python_int(text).map(|v| v.unwrap()), *int, "int({text:?})");
+        }
+        assert!(parse_python_float("NaN").unwrap().is_nan());
+        assert_eq!(python_int("99999999999999999999999999999999999999999"), Some(None));
+    }
 }

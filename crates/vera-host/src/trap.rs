@@ -157,7 +157,15 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
     if let Some(host) = host {
         match host {
             HostTrap::Exit(code) => return Failure::Exit(*code),
-            HostTrap::Refused(message) => return trap("host_error", message.clone()),
+            // A host binding's refusal, like the Python exception `vera
+            // run` reports for it: the message alone, no guest frames.
+            HostTrap::Refused(message) => {
+                return Failure::Trap {
+                    kind: "host_error".into(),
+                    message: message.clone(),
+                    frames: Vec::new(),
+                }
+            }
             HostTrap::Limit(message) => return trap("limit", message.clone()),
             HostTrap::Guest { import, source } => match source.kind() {
                 GuestErrorKind::Host(inner) if inner.0.downcast_ref::<WorklistOverflow>().is_some() => {

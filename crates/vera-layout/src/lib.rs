@@ -19,6 +19,7 @@ pub mod collection;
 pub mod error;
 pub mod field;
 pub mod heap;
+pub mod import;
 pub mod inline;
 pub mod mem;
 pub mod test_heap;

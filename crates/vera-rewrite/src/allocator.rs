@@ -49,20 +49,97 @@ use wasmparser::{ExternalKind, Operator, Parser, Payload, TypeRef};
 use crate::template::{match_at, parse_template, tokens};
 use crate::Error;
 
-/// The body of Vera 0.2.3's `alloc`, one instruction a line (see
-/// [`crate::template`]): free-list first fit, bump, collect, retry, grow by
-/// the shortfall, the heap-ceiling checks, bump.
-const ALLOC: &str = "
-    local.get $size
-    i32.const 0x80000000
-    i32.and
-    if
+/// 0.2.3's `heap_exhausted` signal, then `unreachable`.
+macro_rules! heap_trap {
+    () => {
+        "
     i32.const 9
     i32.const 0
     i32.const 0
     call $trap
     unreachable
+"
+    };
+}
+
+/// 0.2.3's first-fit search of its free list: the first block at least
+/// `$size` bytes, unlinked, its mark cleared, returned.
+macro_rules! first_fit {
+    () => {
+        "
+    i32.const 0
+    local.set $prev
+    global.get $free_head
+    local.set $node
+    block
+    loop
+    local.get $node
+    i32.eqz
+    br_if 1
+    local.get $node
+    i32.const 4
+    i32.sub
+    i32.load
+    i32.const 1
+    i32.shr_u
+    local.set $node_size
+    local.get $node_size
+    local.get $size
+    i32.ge_u
+    if
+    local.get $prev
+    i32.eqz
+    if
+    local.get $node
+    i32.load
+    global.set $free_head
+    else
+    local.get $prev
+    local.get $node
+    i32.load
+    i32.store
     end
+    local.get $node
+    i32.const 4
+    i32.sub
+    local.get $node_size
+    i32.const 1
+    i32.shl
+    i32.store
+    local.get $node
+    return
+    end
+    local.get $node
+    local.set $prev
+    local.get $node
+    i32.load
+    local.set $node
+    br 0
+    end
+    end
+    global.get $heap_ptr
+    local.get $total
+    i32.add
+    memory.size
+    i32.const 16
+    i32.shl
+    i32.gt_u
+    if
+"
+    };
+}
+
+/// The body of Vera 0.2.3's `alloc`, one instruction a line (see
+/// [`crate::template`]): free-list first fit, bump, collect, first fit
+/// again, grow by the shortfall, the heap-ceiling checks, bump.
+const ALLOC: &str = concat!(
+    "    local.get $size
+    i32.const 0x80000000
+    i32.and
+    if
+",
+    heap_trap!(),
+    "    end
     local.get $size
     i32.const 4
     i32.add
@@ -71,124 +148,12 @@ const ALLOC: &str = "
     i32.const -8
     i32.and
     local.set $total
-    i32.const 0
-    local.set $prev
-    global.get $free_head
-    local.set $node
-    block
-    loop
-    local.get $node
-    i32.eqz
-    br_if 1
-    local.get $node
-    i32.const 4
-    i32.sub
-    i32.load
-    i32.const 1
-    i32.shr_u
-    local.set $node_size
-    local.get $node_size
-    local.get $size
-    i32.ge_u
-    if
-    local.get $prev
-    i32.eqz
-    if
-    local.get $node
-    i32.load
-    global.set $free_head
-    else
-    local.get $prev
-    local.get $node
-    i32.load
-    i32.store
-    end
-    local.get $node
-    i32.const 4
-    i32.sub
-    local.get $node_size
-    i32.const 1
-    i32.shl
-    i32.store
-    local.get $node
-    return
-    end
-    local.get $node
-    local.set $prev
-    local.get $node
-    i32.load
-    local.set $node
-    br 0
-    end
-    end
-    global.get $heap_ptr
-    local.get $total
-    i32.add
-    memory.size
-    i32.const 16
-    i32.shl
-    i32.gt_u
-    if
-    call $collect
-    i32.const 0
-    local.set $prev
-    global.get $free_head
-    local.set $node
-    block
-    loop
-    local.get $node
-    i32.eqz
-    br_if 1
-    local.get $node
-    i32.const 4
-    i32.sub
-    i32.load
-    i32.const 1
-    i32.shr_u
-    local.set $node_size
-    local.get $node_size
-    local.get $size
-    i32.ge_u
-    if
-    local.get $prev
-    i32.eqz
-    if
-    local.get $node
-    i32.load
-    global.set $free_head
-    else
-    local.get $prev
-    local.get $node
-    i32.load
-    i32.store
-    end
-    local.get $node
-    i32.const 4
-    i32.sub
-    local.get $node_size
-    i32.const 1
-    i32.shl
-    i32.store
-    local.get $node
-    return
-    end
-    local.get $node
-    local.set $prev
-    local.get $node
-    i32.load
-    local.set $node
-    br 0
-    end
-    end
-    global.get $heap_ptr
-    local.get $total
-    i32.add
-    memory.size
-    i32.const 16
-    i32.shl
-    i32.gt_u
-    if
-    global.get $heap_ptr
+",
+    first_fit!(),
+    "    call $collect
+",
+    first_fit!(),
+    "    global.get $heap_ptr
     local.get $total
     i32.add
     memory.size
@@ -203,36 +168,27 @@ const ALLOC: &str = "
     i32.const -1
     i32.eq
     if
-    i32.const 9
-    i32.const 0
-    i32.const 0
-    call $trap
-    unreachable
-    end
+",
+    heap_trap!(),
+    "    end
     end
     end
     local.get $total
     i32.const 0x80000000
     i32.ge_u
     if
-    i32.const 9
-    i32.const 0
-    i32.const 0
-    call $trap
-    unreachable
-    end
+",
+    heap_trap!(),
+    "    end
     global.get $heap_ptr
     i32.const 0x80000000
     local.get $total
     i32.sub
     i32.ge_u
     if
-    i32.const 9
-    i32.const 0
-    i32.const 0
-    call $trap
-    unreachable
-    end
+",
+    heap_trap!(),
+    "    end
     global.get $heap_ptr
     local.set $ptr
     local.get $ptr
@@ -248,7 +204,8 @@ const ALLOC: &str = "
     i32.const 4
     i32.add
     end
-";
+",
+);
 
 /// What `VERA_EAGER_GC=1` puts before the body: a collection on every call.
 const EAGER_PREFIX: &str = "call $collect";
@@ -318,7 +275,9 @@ pub fn size_classes(wasm: &[u8]) -> Result<Option<SizeClassed>, Error> {
     let mut escaping_funcs: HashSet<u32> = HashSet::new();
     let mut exported_globals: HashSet<u32> = HashSet::new();
     for payload in Parser::new(0).parse_all(wasm) {
-        match payload? {
+        let payload = payload?;
+        crate::refs::note_indirect(&payload, &mut escaping_funcs)?;
+        match payload {
             Payload::TypeSection(reader) => {
                 for group in reader {
                     types += group?.types().len() as u32;
@@ -334,12 +293,7 @@ pub fn size_classes(wasm: &[u8]) -> Result<Option<SizeClassed>, Error> {
                 }
             }
             Payload::FunctionSection(reader) => defined_funcs = reader.count(),
-            Payload::GlobalSection(reader) => {
-                defined_globals = reader.count();
-                for global in reader {
-                    note_const_expr(&global?.init_expr, &mut escaping_funcs)?;
-                }
-            }
+            Payload::GlobalSection(reader) => defined_globals = reader.count(),
             Payload::ExportSection(reader) => {
                 for export in reader {
                     let export = export?;
@@ -354,25 +308,6 @@ pub fn size_classes(wasm: &[u8]) -> Result<Option<SizeClassed>, Error> {
                     }
                 }
             }
-            Payload::ElementSection(reader) => {
-                for element in reader {
-                    match element?.items {
-                        wasmparser::ElementItems::Functions(indices) => {
-                            for index in indices {
-                                escaping_funcs.insert(index?);
-                            }
-                        }
-                        wasmparser::ElementItems::Expressions(_, exprs) => {
-                            for expr in exprs {
-                                note_const_expr(&expr?, &mut escaping_funcs)?;
-                            }
-                        }
-                    }
-                }
-            }
-            Payload::StartSection { func, .. } => {
-                escaping_funcs.insert(func);
-            }
             Payload::CodeSectionEntry(body) => {
                 let func = func_imports + body_index;
                 body_index += 1;
@@ -382,13 +317,10 @@ pub fn size_classes(wasm: &[u8]) -> Result<Option<SizeClassed>, Error> {
                         Operator::Call { function_index } => {
                             callers.entry(function_index).or_default().insert(func);
                         }
-                        Operator::RefFunc { function_index } | Operator::ReturnCall { function_index } => {
-                            escaping_funcs.insert(function_index);
-                        }
                         Operator::GlobalGet { global_index } | Operator::GlobalSet { global_index } => {
                             global_users.entry(global_index).or_default().insert(func);
                         }
-                        _ => {}
+                        op => escaping_funcs.extend(crate::refs::escaping_op(&op)),
                     }
                 }
                 let (tokens, _) = tokens(&body)?;
@@ -452,17 +384,6 @@ pub fn size_classes(wasm: &[u8]) -> Result<Option<SizeClassed>, Error> {
         wasm: module.finish(),
         alloc: found.alloc,
     }))
-}
-
-/// Records the functions a constant expression takes a reference to.
-fn note_const_expr(expr: &wasmparser::ConstExpr<'_>, escaping: &mut HashSet<u32>) -> Result<(), Error> {
-    let mut ops = expr.get_operators_reader();
-    while !ops.eof() {
-        if let Operator::RefFunc { function_index } = ops.read()? {
-            escaping.insert(function_index);
-        }
-    }
-    Ok(())
 }
 
 struct Rewriter {
@@ -1016,19 +937,7 @@ fn list_head(added: Added, set: bool) -> wasm_encoder::Function {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures")
-            .join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-
-    fn validate(wasm: &[u8]) {
-        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-            .validate_all(wasm)
-            .unwrap();
-    }
+    use crate::testing::{fixture, validate};
 
     /// A minimal module whose `alloc` body is `body`, with the globals and
     /// functions it uses; `extra` is spliced in at module level.

@@ -171,7 +171,9 @@ fn scan(wasm: &[u8]) -> Result<Scan, Error> {
     let mut s = Scan::default();
     let mut body_index = 0u32;
     for payload in Parser::new(0).parse_all(wasm) {
-        match payload? {
+        let payload = payload?;
+        crate::refs::note_indirect(&payload, &mut s.escaping)?;
+        match payload {
             Payload::TypeSection(reader) => {
                 for group in reader {
                     for ty in group?.into_types() {
@@ -207,43 +209,16 @@ fn scan(wasm: &[u8]) -> Result<Scan, Error> {
                     }
                 }
             }
-            Payload::StartSection { func, .. } => {
-                s.escaping.insert(func);
-            }
-            Payload::ElementSection(reader) => {
-                for element in reader {
-                    match element?.items {
-                        wasmparser::ElementItems::Functions(indices) => {
-                            for index in indices {
-                                s.escaping.insert(index?);
-                            }
-                        }
-                        wasmparser::ElementItems::Expressions(_, exprs) => {
-                            for expr in exprs {
-                                let mut ops = expr?.get_operators_reader();
-                                while !ops.eof() {
-                                    if let Operator::RefFunc { function_index } = ops.read()? {
-                                        s.escaping.insert(function_index);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
             Payload::CodeSectionEntry(body) => {
                 let func = s.func_imports + body_index;
                 body_index += 1;
                 let mut ops = body.get_operators_reader()?;
                 while !ops.eof() {
                     match ops.read()? {
-                        Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                        Operator::Call { function_index } => {
                             s.callers.entry(function_index).or_default().insert(func);
                         }
-                        Operator::RefFunc { function_index } => {
-                            s.escaping.insert(function_index);
-                        }
-                        _ => {}
+                        op => s.escaping.extend(crate::refs::escaping_op(&op)),
                     }
                 }
             }
@@ -366,19 +341,7 @@ impl Reencode for Rewriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures")
-            .join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-
-    fn validate(wasm: &[u8]) {
-        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-            .validate_all(wasm)
-            .unwrap();
-    }
+    use crate::testing::{fixture, validate};
 
     fn any(_: &str, _: &FuncType) -> bool {
         true

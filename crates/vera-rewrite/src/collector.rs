@@ -651,19 +651,7 @@ fn mark_function(g: MarkGlobals, is_base: u32) -> wasm_encoder::Function {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures")
-            .join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-
-    fn validate(wasm: &[u8]) {
-        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-            .validate_all(wasm)
-            .unwrap();
-    }
+    use crate::testing::{fixture, validate};
 
     /// A minimal module around `body` (the template's globals and helper).
     fn module_with(body: &str) -> Vec<u8> {

@@ -47,7 +47,10 @@ pub use wasmparser;
 pub mod allocator;
 pub mod collections;
 pub mod collector;
+mod refs;
 mod template;
+#[cfg(test)]
+mod testing;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -55,6 +58,55 @@ use std::fmt;
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{CodeSection, EntityType, ImportSection, Instruction, TypeSection};
 use wasmparser::{ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, ValType};
+
+/// A module as vera-rt loads it by default, and what was replaced.
+#[derive(Debug)]
+pub struct Prepared {
+    pub wasm: Vec<u8>,
+    /// The module's own Map/Set code now calls vera-rt's imports
+    /// ([`collections::host_collections`]).
+    pub host_collections: bool,
+    /// [`collector::make_overflow_safe`] applied.
+    pub overflow_safe_mark: bool,
+    /// [`allocator::size_classes`] applied.
+    pub size_classes: bool,
+}
+
+/// Every rewrite vera-rt applies to a module's runtime at load, before its
+/// call sites are threaded: vera-rt's collections in place of a 0.2.4+
+/// module's own (for the imports Vera 0.2.3 declares, with its
+/// signatures), then [`rewrite_collector`]. `None`: nothing applies.
+pub fn prepare(wasm: &[u8]) -> Option<Prepared> {
+    let hosted = collections::host_collections(wasm, |name, ty| {
+        let types = |list: &[wasmparser::ValType]| -> Option<Vec<vera_layout::import::Wasm>> {
+            list.iter()
+                .map(|t| match t {
+                    wasmparser::ValType::I32 => Some(vera_layout::import::Wasm::I32),
+                    wasmparser::ValType::I64 => Some(vera_layout::import::Wasm::I64),
+                    wasmparser::ValType::F64 => Some(vera_layout::import::Wasm::F64),
+                    _ => None,
+                })
+                .collect()
+        };
+        let declared = types(ty.params()).zip(types(ty.results()));
+        vera_layout::import::Import::parse(name).is_some_and(|import| declared == Some(import.signature()))
+    })
+    .ok()
+    .flatten()
+    .map(|h| h.wasm);
+    let base = hosted.as_deref().unwrap_or(wasm);
+    let collector = rewrite_collector(base);
+    let (overflow_safe_mark, size_classes) = collector
+        .as_ref()
+        .map_or((false, false), |c| (c.overflow_safe_mark, c.size_classes));
+    let host_collections = hosted.is_some();
+    Some(Prepared {
+        wasm: collector.map(|c| c.wasm).or(hosted)?,
+        host_collections,
+        overflow_safe_mark,
+        size_classes,
+    })
+}
 
 /// A module whose collector or allocator vera-rt replaced, and which.
 #[derive(Debug)]
@@ -262,7 +314,9 @@ impl Scan {
     fn of(wasm: &[u8], pointer: &str) -> Result<Scan, Error> {
         let mut scan = Scan::default();
         for payload in Parser::new(0).parse_all(wasm) {
-            match payload? {
+            let payload = payload?;
+            refs::note_indirect(&payload, &mut scan.escaping)?;
+            match payload {
                 Payload::TypeSection(reader) => {
                     for group in reader {
                         for sub in group?.into_types() {
@@ -331,25 +385,6 @@ impl Scan {
                         }
                     }
                 }
-                Payload::StartSection { func, .. } => {
-                    scan.escaping.insert(func);
-                }
-                Payload::ElementSection(reader) => {
-                    for element in reader {
-                        match element?.items {
-                            wasmparser::ElementItems::Functions(funcs) => {
-                                for func in funcs {
-                                    scan.escaping.insert(func?);
-                                }
-                            }
-                            wasmparser::ElementItems::Expressions(_, exprs) => {
-                                for expr in exprs {
-                                    scan.escapes_in(expr?.get_operators_reader())?;
-                                }
-                            }
-                        }
-                    }
-                }
                 Payload::CodeSectionEntry(body) => scan.escapes_in(body.get_operators_reader()?)?,
                 _ => {}
             }
@@ -367,12 +402,7 @@ impl Scan {
     /// Records the functions `ops` use other than by a direct `call`.
     fn escapes_in(&mut self, mut ops: wasmparser::OperatorsReader<'_>) -> Result<(), Error> {
         while !ops.eof() {
-            match ops.read()? {
-                Operator::RefFunc { function_index } | Operator::ReturnCall { function_index } => {
-                    self.escaping.insert(function_index);
-                }
-                _ => {}
-            }
+            self.escaping.extend(refs::escaping_op(&ops.read()?));
         }
         Ok(())
     }

@@ -9,7 +9,13 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use vera_host::{Failure, LoadOptions, Program, RunOptions};
+use vera_host::source::SourceInfo;
+use vera_host::{Failure, LoadOptions, Program, RunOptions, Value};
+
+mod json;
+mod traps;
+
+use json::Json;
 
 #[derive(Parser)]
 #[command(
@@ -26,8 +32,9 @@ struct Cli {
 enum Commands {
     /// Run a program: prints its output, then the called function's value
     /// (when the program printed nothing), like `vera run`. A trap or
-    /// contract violation prints `Error: <description>` and exits 1;
-    /// `IO.exit(n)` exits n.
+    /// contract violation prints `Error: <description>`, the source
+    /// backtrace and the kind's Fix paragraph, and exits 1; `IO.exit(n)`
+    /// exits n. `--json` prints `vera run --json`'s envelope instead.
     Run(RunArgs),
     /// Write a web page that runs the program in the browser: DIR gets
     /// index.html, runtime.mjs (vera-rt's browser runtime) and the module.
@@ -112,8 +119,16 @@ struct RunArgs {
     /// Most Decimal values alive at once.
     #[arg(long, value_name = "N", default_value_t = vera_host::HostLimits::DEFAULT_MAX_HANDLES)]
     max_handles: usize,
-    /// Arguments for the function (parsed by its parameter types) and for
-    /// `IO.args`.
+    /// Print `vera run --json`'s envelope on stdout instead of the
+    /// program's output: `ok`, `file`, `function`, `value`, `stdout` (and
+    /// `stderr`, `exit_code` when there are any), or for a trap
+    /// `diagnostics` with its `description`, `trap_kind`, `frames` and
+    /// `fix`.
+    #[arg(long)]
+    json: bool,
+    /// Arguments for the function (parsed by its parameter types, from
+    /// the source when FILE is a .vera or FILE.vera lies beside FILE.wasm)
+    /// and for `IO.args`.
     #[arg(last = true)]
     args: Vec<String>,
 }
@@ -131,8 +146,25 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// Compiles a `.vera` file with the Vera compiler into `dir`.
-fn compile_vera(source: &Path, dir: &Path) -> Result<PathBuf, String> {
+/// Why there is no module to run.
+enum NoModule {
+    /// A message for `Error: `.
+    Message(String),
+    /// The compiler refused the source and said why: its stdout (the
+    /// `--json` envelope when asked for one) and stderr.
+    Refused { stdout: Vec<u8>, stderr: Vec<u8> },
+}
+
+impl From<String> for NoModule {
+    fn from(message: String) -> NoModule {
+        NoModule::Message(message)
+    }
+}
+
+/// Compiles a `.vera` file with the Vera compiler into `dir`. A refusal
+/// comes with the compiler's diagnostics; with `json`, as its `--json`
+/// envelope (asked for again: `vera compile --json` writes no module).
+fn compile_vera(source: &Path, dir: &Path, json: bool) -> Result<PathBuf, NoModule> {
     let compiler = std::env::var_os("VERA_COMPILER").unwrap_or_else(|| "vera".into());
     let out = dir.join("program.wasm");
     let result = Command::new(&compiler)
@@ -142,44 +174,59 @@ fn compile_vera(source: &Path, dir: &Path) -> Result<PathBuf, String> {
         .arg(&out)
         .output();
     match result {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(NoModule::Message(format!(
             "cannot compile {}: the Vera compiler `{}` was not found. Install it with `python3 -m venv venv && venv/bin/pip install veralang==0.2.3`, then put venv/bin on PATH or set VERA_COMPILER to its `vera`.",
             source.display(),
             compiler.to_string_lossy()
-        )),
-        Err(e) => Err(format!("cannot run the Vera compiler: {e}")),
+        ))),
+        Err(e) => Err(NoModule::Message(format!("cannot run the Vera compiler: {e}"))),
         Ok(o) if !o.status.success() => {
-            std::io::stderr().write_all(&o.stderr).ok();
-            std::io::stderr().write_all(&o.stdout).ok();
-            Err(format!("compiling {} failed", source.display()))
+            let o = if json {
+                Command::new(&compiler)
+                    .args(["compile", "--json"])
+                    .arg(source)
+                    .output()
+                    .unwrap_or(o)
+            } else {
+                o
+            };
+            Err(NoModule::Refused {
+                stdout: o.stdout,
+                stderr: o.stderr,
+            })
         }
         Ok(_) => Ok(out),
     }
 }
 
 /// The module's bytes: read, or compiled first from a `.vera` source.
-fn module_bytes(file: &Path) -> Result<Vec<u8>, String> {
+fn module_bytes(file: &Path, json: bool) -> Result<Vec<u8>, NoModule> {
     let tempdir;
     let path = if file.extension().is_some_and(|e| e == "vera") {
         tempdir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-        compile_vera(file, tempdir.path())?
+        compile_vera(file, tempdir.path(), json)?
     } else {
         file.to_owned()
     };
-    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    Ok(std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?)
 }
 
 fn bundle(args: BundleArgs) -> ExitCode {
-    let bytes = match module_bytes(&args.file) {
+    let bytes = match module_bytes(&args.file, false) {
         Ok(b) => b,
-        Err(message) => return fail(message),
+        Err(NoModule::Message(message)) => return fail(message),
+        Err(NoModule::Refused { stdout, stderr }) => {
+            std::io::stderr().write_all(&stderr).ok();
+            std::io::stderr().write_all(&stdout).ok();
+            return fail(format!("compiling {} failed", args.file.display()));
+        }
     };
     if !bytes.starts_with(b"\0asm") {
         return fail(format!("{}: not a WebAssembly binary module", args.file.display()));
     }
     // The page runs the module as `vera-rt run` would: its collector
     // rewritten here, once.
-    let bytes = vera_host::with_collector_rewritten(bytes);
+    let bytes = vera_host::prepared(bytes);
     let stdin = match &args.stdin {
         Some(p) => match std::fs::read_to_string(p) {
             Ok(text) => Some(text),
@@ -210,10 +257,94 @@ fn bundle(args: BundleArgs) -> ExitCode {
     }
 }
 
+/// The program's source: FILE itself when it is a `.vera`, else
+/// FILE.vera beside FILE.wasm (for `NAME.v025.wasm` also `NAME.vera`),
+/// read as Vera's compiler reads its declarations. The path is spelled as
+/// the user spelled FILE, which is what a backtrace shows.
+fn find_source(file: &Path) -> Option<SourceInfo> {
+    let mut candidates = Vec::new();
+    if file.extension().is_some_and(|e| e == "vera") {
+        candidates.push(file.to_owned());
+    } else {
+        let stem = file.with_extension("");
+        candidates.push(stem.with_extension("vera"));
+        if stem.extension().is_some() {
+            candidates.push(stem.with_extension("").with_extension("vera"));
+        }
+    }
+    candidates.into_iter().find_map(|path| {
+        let text = std::fs::read_to_string(&path).ok()?;
+        Some(SourceInfo::parse(&path.to_string_lossy(), &text))
+    })
+}
+
+/// `vera run --json`'s envelope for a program refused before it ran.
+fn refusal_envelope(file: &str, message: &str) -> Json {
+    Json::Object(vec![
+        ("ok", Json::Bool(false)),
+        ("file", Json::str(file)),
+        (
+            "diagnostics",
+            Json::Array(vec![Json::Object(vec![
+                ("severity", Json::str("error")),
+                ("description", Json::str(message)),
+                (
+                    "location",
+                    Json::Object(vec![("line", Json::Int(0)), ("column", Json::Int(0))]),
+                ),
+            ])]),
+        ),
+    ])
+}
+
+fn value_json(value: &Value) -> Json {
+    match value {
+        Value::Unit => Json::Null,
+        Value::Int(v) => Json::Int(*v as i128),
+        Value::Float(v) => Json::Float(*v),
+        Value::Word(v) => Json::Int(*v as i128),
+        Value::Str(s) => Json::str(s.clone()),
+    }
+}
+
 fn run(args: RunArgs) -> ExitCode {
-    let bytes = match module_bytes(&args.file) {
+    let source = find_source(&args.file).map(std::sync::Arc::new);
+    // What `--json`'s `file` says: the source, as `vera run` names it, or
+    // the module given.
+    let file_name = source
+        .as_ref()
+        .map_or_else(|| args.file.to_string_lossy().into_owned(), |s| s.path.clone());
+    let as_json = args.json;
+    let refuse = |message: String| {
+        if as_json {
+            println!("{}", refusal_envelope(&file_name, &message).dumps());
+            ExitCode::from(1)
+        } else {
+            fail(message)
+        }
+    };
+    if !args.file.exists() {
+        return refuse(format!("file not found: {}", args.file.display()));
+    }
+    let bytes = match module_bytes(&args.file, as_json) {
         Ok(b) => b,
-        Err(message) => return fail(message),
+        Err(NoModule::Message(message)) => return refuse(message),
+        // The compiler's diagnostics, which are `vera run`'s: its text on
+        // stderr, or its envelope (less `compile --json`'s empty
+        // `warnings`, which `vera run --json` does not have).
+        Err(NoModule::Refused { stdout, stderr }) => {
+            std::io::stderr().write_all(&stderr).ok();
+            let stdout = String::from_utf8_lossy(&stdout);
+            let envelope = stdout
+                .trim_end()
+                .strip_suffix(",\n  \"warnings\": []\n}")
+                .map_or_else(|| stdout.to_string(), |head| format!("{head}\n}}\n"));
+            std::io::stdout().write_all(envelope.as_bytes()).ok();
+            if stderr.is_empty() && envelope.trim().is_empty() {
+                return fail(format!("compiling {} failed", args.file.display()));
+            }
+            return ExitCode::from(1);
+        }
     };
     let load = LoadOptions {
         timeouts: args.timeout.is_some(),
@@ -222,16 +353,33 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let program = match Program::load_with(&bytes, &load) {
         Ok(p) => p,
-        Err(e) => return fail(format!("{}: {e}", args.file.display())),
+        Err(e) => return refuse(format!("{}: {e}", args.file.display())),
     };
     let timeout = match args.timeout.map(Duration::try_from_secs_f64) {
-        Some(Err(_)) => return fail("--timeout must be a non-negative number of seconds"),
+        Some(Err(_)) => return refuse("--timeout must be a non-negative number of seconds".into()),
         Some(Ok(d)) => Some(d),
         None => None,
     };
+    // `vera run` parses arguments only when `--` is given (even with none
+    // after it); without, a function with parameters is refused.
+    let args_given = std::env::args_os().any(|a| a == "--");
+    let (io, captured) = if as_json {
+        let (captured_options, captured) = RunOptions::captured();
+        (
+            RunOptions {
+                stdin: RunOptions::inherit().stdin,
+                ..captured_options
+            },
+            Some(captured),
+        )
+    } else {
+        (RunOptions::inherit(), None)
+    };
     let options = RunOptions {
-        function: args.function,
-        args: args.args,
+        function: args.function.clone(),
+        args: args.args.clone(),
+        args_given,
+        source: source.clone(),
         max_memory: Some(args.max_memory.saturating_mul(1 << 20)),
         timeout,
         bump_allocate: !args.guest_alloc,
@@ -241,11 +389,17 @@ fn run(args: RunArgs) -> ExitCode {
             max_handles: args.max_handles,
             max_host_memory: args.max_host_memory.map(|m| m.saturating_mul(1 << 20)),
         },
-        ..RunOptions::inherit()
+        ..io
     };
     let report = program.run(options);
     if let Some(note) = &report.note {
         eprintln!("{note}");
+    }
+    let v025 = program.built_by_v025();
+    if let Some(captured) = captured {
+        let code = print_envelope(&report, &captured, &file_name, source.as_deref(), v025);
+        print_stats(&args, &report);
+        return code;
     }
     let mut stdout = std::io::stdout();
     if report.stdout_ends_newline == Some(false) {
@@ -267,16 +421,102 @@ fn run(args: RunArgs) -> ExitCode {
         Err(Failure::Trap { kind, message, frames }) => {
             stdout.flush().ok();
             eprintln!("Error: {message}");
-            if !frames.is_empty() && kind != "usage" {
-                eprintln!("Backtrace (innermost first):");
-                for f in frames {
-                    eprintln!("  in {f}");
+            if kind != "usage" {
+                let registry = traps::Registry::for_build(v025, frames);
+                let frames = traps::resolve(frames, source.as_deref(), &registry);
+                eprint!("{}", traps::backtrace_text(&frames, source.is_some()));
+                let (_, fix) = registry.fix(traps::vera_kind(kind));
+                if !fix.is_empty() {
+                    eprintln!("Fix:\n{fix}");
                 }
             }
             ExitCode::from(1)
         }
     };
     stdout.flush().ok();
+    print_stats(&args, &report);
+    code
+}
+
+/// `vera run --json`'s envelope for the run: the value and the output
+/// (with `exit_code` after `IO.exit`), the trap's diagnostic with its
+/// frames and Fix, or the refusal. Returns the exit code `vera run` gives.
+fn print_envelope(
+    report: &vera_host::Report,
+    captured: &vera_host::Captured,
+    file: &str,
+    source: Option<&SourceInfo>,
+    v025: bool,
+) -> ExitCode {
+    let (stdout, stderr) = (captured.stdout(), captured.stderr());
+    let output = |fields: &mut Vec<(&'static str, Json)>, always_stdout: bool| {
+        if always_stdout || !stdout.is_empty() {
+            fields.push(("stdout", Json::str(stdout.clone())));
+        }
+        if !stderr.is_empty() {
+            fields.push(("stderr", Json::str(stderr.clone())));
+        }
+    };
+    let success = |value: Json, exit: Option<i64>| {
+        let mut fields = vec![
+            ("ok", Json::Bool(true)),
+            ("file", Json::str(file)),
+            ("function", report.function.clone().map_or(Json::Null, Json::Str)),
+            ("value", value),
+        ];
+        output(&mut fields, true);
+        if let Some(code) = exit {
+            fields.push(("exit_code", Json::Int(code as i128)));
+        }
+        Json::Object(fields)
+    };
+    let (envelope, code) = match &report.outcome {
+        Ok(value) => (success(value_json(value), None), ExitCode::SUCCESS),
+        Err(Failure::Exit(code)) => (success(Json::Null, Some(*code)), ExitCode::from(*code as u8)),
+        Err(Failure::Trap { kind, message, .. }) if kind == "usage" => {
+            (refusal_envelope(file, message), ExitCode::from(1))
+        }
+        Err(Failure::Trap { kind, message, frames }) => {
+            let registry = traps::Registry::for_build(v025, frames);
+            let kind = traps::vera_kind(kind);
+            let frames = traps::resolve(frames, source, &registry)
+                .into_iter()
+                .map(|f| {
+                    let line = |l: Option<u32>| l.map_or(Json::Null, |l| Json::Int(l as i128));
+                    Json::Object(vec![
+                        ("func", Json::str(f.func)),
+                        ("file", Json::str(f.file)),
+                        ("line_start", line(f.lines.map(|l| l.0))),
+                        ("line_end", line(f.lines.map(|l| l.1))),
+                        ("is_builtin", Json::Bool(f.is_builtin)),
+                    ])
+                })
+                .collect();
+            let diagnostic = Json::Object(vec![
+                ("severity", Json::str("error")),
+                ("description", Json::str(message.clone())),
+                ("trap_kind", Json::str(kind)),
+                (
+                    "location",
+                    Json::Object(vec![("line", Json::Int(0)), ("column", Json::Int(0))]),
+                ),
+                ("frames", Json::Array(frames)),
+                ("fix", Json::str(registry.fix(kind).0)),
+            ]);
+            let mut fields = vec![
+                ("ok", Json::Bool(false)),
+                ("file", Json::str(file)),
+                ("diagnostics", Json::Array(vec![diagnostic])),
+            ];
+            output(&mut fields, false);
+            (Json::Object(fields), ExitCode::from(1))
+        }
+    };
+    println!("{}", envelope.dumps());
+    code
+}
+
+fn print_stats(args: &RunArgs, report: &vera_host::Report) {
     if args.stats {
         let s = &report.stats;
         eprintln!("--- vera-rt stats ---");
@@ -298,5 +538,4 @@ fn run(args: RunArgs) -> ExitCode {
             s.host.live_handles_end, s.host.live_handles_peak
         );
     }
-    code
 }

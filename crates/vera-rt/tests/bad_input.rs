@@ -116,5 +116,9 @@ fn missing_file() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with("Error: cannot read /nonexistent/x.wasm"));
+    // `vera run`'s words for a missing file.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: file not found: /nonexistent/x.wasm\n"
+    );
 }

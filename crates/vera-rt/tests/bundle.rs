@@ -27,7 +27,7 @@ fn bundle_writes_page_runtime_and_module() {
     let module = std::fs::read(root.join("fixtures/io_args.wasm")).unwrap();
     let written = std::fs::read(dir.join("io_args.wasm")).unwrap();
     assert_ne!(written, module, "the collector was not rewritten");
-    assert_eq!(written, vera_host::with_collector_rewritten(module));
+    assert_eq!(written, vera_host::prepared(module));
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
     assert!(html.contains(r#""module":"io_args.wasm""#), "{html}");
     assert!(

@@ -43,6 +43,15 @@
 //! `VERA_RT_FIXTURE_HTTP` and `VERA_RT_FIXTURE_CLOSED`, and the Inference
 //! variables are removed, as `vera run` had them.
 //!
+//! CLI fixtures (`"cli": true` in `NAME.run.json`) check what `vera run`
+//! itself prints: argument errors, source backtraces with `file:line`
+//! ranges, `Fix:` paragraphs, `--json` envelopes. Each runs as
+//! `vera-rt run NAME.wasm [FLAGS] [--fn F] [-- ARGS]` in a fresh directory
+//! holding copies of `NAME.vera` and the build (the 0.2.5 build copied as
+//! `NAME.wasm` too), as `vera run NAME.vera ...` ran there; stdout, the
+//! whole stderr and the exit status must be what each version printed
+//! (`vera run <file>` in a hint reads `vera-rt run <file>`).
+//!
 //! Fixtures listed in `fixtures/PENDING` use a host family vera-rt does not
 //! provide yet: they must fail to load naming a missing import, so the list
 //! cannot go stale once the family lands.
@@ -231,6 +240,9 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
         });
     }
     let expected: Value = serde_json::from_str(&std::fs::read_to_string(&expected_path).unwrap()).unwrap();
+    if expected["cli"] == Value::Bool(true) {
+        return check_cli(&name, stem, &expected);
+    }
     let want_stdout = expected["stdout"].as_str().unwrap();
     let want_err = expected["stderr_first_line"].as_str().unwrap();
     let want_code = expected["exit_code"].as_i64().unwrap() as i32;
@@ -313,6 +325,69 @@ fn check(stem: &Path, pending: &[String]) -> Option<String> {
                 .into_iter()
                 .map(|p| format!("[Vera 0.2.5 build, --as-is] {p}")),
         );
+    }
+    (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
+}
+
+/// A CLI fixture: both builds, beside a copy of the source, must print
+/// exactly what `vera run` of their version printed.
+fn check_cli(name: &str, stem: &Path, expected: &Value) -> Option<String> {
+    let spec: Value = serde_json::from_str(&std::fs::read_to_string(stem.with_extension("run.json")).unwrap()).unwrap();
+    let source = stem.with_extension("vera");
+    let mut problems = Vec::new();
+    for (build, want, label) in [
+        (stem.with_extension("wasm"), expected, "Vera 0.2.3 build"),
+        (stem.with_extension("v025.wasm"), &expected["v025"], "Vera 0.2.5 build"),
+    ] {
+        if !build.exists() || want.is_null() {
+            continue;
+        }
+        let cwd = tempfile::tempdir().unwrap();
+        std::fs::copy(&source, cwd.path().join(source.file_name().unwrap())).unwrap();
+        let wasm = format!("{name}.wasm");
+        std::fs::copy(&build, cwd.path().join(&wasm)).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vera-rt"));
+        cmd.arg("run").arg(&wasm);
+        for flag in spec["flags"].as_array().into_iter().flatten() {
+            cmd.arg(flag.as_str().unwrap());
+        }
+        if let Some(f) = spec["fn"].as_str() {
+            cmd.args(["--fn", f]);
+        }
+        if let Some(args) = spec["args"].as_array() {
+            cmd.arg("--");
+            cmd.args(args.iter().map(|a| a.as_str().unwrap()));
+        }
+        for var in INFERENCE_VARS {
+            cmd.env_remove(var);
+        }
+        let out = cmd
+            .current_dir(cwd.path())
+            .env("VERA_RT_FIXTURE_ENV", "fixture-env-value")
+            .stdin(Stdio::null())
+            .output()
+            .expect("vera-rt runs");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        let want_stderr = want["stderr"]
+            .as_str()
+            .unwrap()
+            .replace("vera run <file>", "vera-rt run <file>");
+        if stdout != want["stdout"].as_str().unwrap() {
+            problems.push(format!(
+                "[{label}] stdout:\n--- want\n{}\n--- got\n{stdout}",
+                want["stdout"].as_str().unwrap()
+            ));
+        }
+        if stderr != want_stderr {
+            problems.push(format!("[{label}] stderr:\n--- want\n{want_stderr}\n--- got\n{stderr}"));
+        }
+        let code = out.status.code().unwrap_or(-1) as i64;
+        if code != want["exit_code"].as_i64().unwrap() {
+            problems.push(format!("[{label}] exit: want {}, got {code}", want["exit_code"]));
+        }
     }
     (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("\n")))
 }

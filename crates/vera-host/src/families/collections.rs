@@ -1,13 +1,15 @@
 //! `Map<K, V>` and `Set<T>`: the 14 imports for every tag combination.
 //!
 //! Names carry the representation tags (`map_insert$ks_vi`: String keys,
-//! Int values); [`Import::parse`] decodes any of them, so one definition
-//! serves every variant. The operations themselves are
+//! Int values); [`Import::parse`] (`vera_layout::import`) decodes any of
+//! them, so one definition serves every variant. The operations themselves are
 //! `vera_layout::collection`, working on the bucket in guest memory; this
 //! module only moves arguments and results across the boundary.
 
 use std::mem::MaybeUninit;
 use vera_layout::collection::{self, Kind};
+use vera_layout::import::Wasm;
+pub use vera_layout::import::{Import, Op};
 use vera_layout::inline;
 use vera_layout::values::{self, Payload, NONE, SOME};
 use vera_layout::{Field, GuestResult, Heap, Tag};
@@ -19,113 +21,15 @@ use super::{with_heap, with_threaded_heap};
 use crate::guest::GuestHeap;
 use crate::state::HostState;
 
-/// One Map/Set operation with its tags, decoded from an import name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    New,
-    Size,
-    Insert(Tag, Tag),
-    Get(Tag, Tag),
-    Contains(Tag),
-    Remove(Tag),
-    Keys(Tag),
-    Values(Tag),
-}
-
-/// A decoded import: which collection and which operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Import {
-    pub kind: Kind,
-    pub op: Op,
-}
-
-impl Import {
-    /// Decodes `map_insert$ks_vi`, `set_add$ef`, `map_new`, ...
-    pub fn parse(name: &str) -> Option<Import> {
-        let (base, tags) = name.split_once('$').unwrap_or((name, ""));
-        let tag_after = |prefix: char, at: usize| -> Option<Tag> {
-            let mut chars = tags.chars().skip(at);
-            (chars.next()? == prefix).then_some(())?;
-            Tag::from_letter(chars.next()?)
-        };
-        let one = |prefix| if tags.len() == 2 { tag_after(prefix, 0) } else { None };
-        let two = || {
-            if tags.len() == 5 && &tags[2..3] == "_" {
-                Some((tag_after('k', 0)?, tag_after('v', 3)?))
-            } else {
-                None
-            }
-        };
-        let (kind, op) = match base {
-            "map_new" if tags.is_empty() => (Kind::Map, Op::New),
-            "set_new" if tags.is_empty() => (Kind::Set, Op::New),
-            "map_size" if tags.is_empty() => (Kind::Map, Op::Size),
-            "set_size" if tags.is_empty() => (Kind::Set, Op::Size),
-            "map_insert" => two().map(|(k, v)| (Kind::Map, Op::Insert(k, v)))?,
-            "map_get" => two().map(|(k, v)| (Kind::Map, Op::Get(k, v)))?,
-            "map_contains" => (Kind::Map, Op::Contains(one('k')?)),
-            "map_remove" => (Kind::Map, Op::Remove(one('k')?)),
-            "map_keys" => (Kind::Map, Op::Keys(one('k')?)),
-            "map_values" => (Kind::Map, Op::Values(one('v')?)),
-            "set_add" => (Kind::Set, Op::Insert(one('e')?, Tag::Word)),
-            "set_contains" => (Kind::Set, Op::Contains(one('e')?)),
-            "set_remove" => (Kind::Set, Op::Remove(one('e')?)),
-            "set_to_array" => (Kind::Set, Op::Keys(one('e')?)),
-            _ => return None,
-        };
-        Some(Import { kind, op })
-    }
-
-    /// Every import name Vera 0.2.3 can emit for Map and Set.
-    pub fn all_names() -> Vec<String> {
-        let mut names: Vec<String> = ["map_new", "map_size", "set_new", "set_size"]
-            .map(String::from)
-            .to_vec();
-        for kl in Tag::ALL.map(Tag::letter) {
-            for v in Tag::ALL.map(Tag::letter) {
-                names.push(format!("map_insert$k{kl}_v{v}"));
-                names.push(format!("map_get$k{kl}_v{v}"));
-            }
-            for op in [
-                "map_contains$k",
-                "map_remove$k",
-                "map_keys$k",
-                "map_values$v",
-                "set_add$e",
-                "set_contains$e",
-                "set_remove$e",
-                "set_to_array$e",
-            ] {
-                names.push(format!("{op}{kl}"));
-            }
-        }
-        names
-    }
-
-    /// The wasm signature Vera 0.2.3 gives this import.
-    pub fn func_type(&self, engine: &wasmtime::Engine) -> FuncType {
-        let i32s = |n| vec![ValType::I32; n];
-        let (params, results): (Vec<ValType>, Vec<ValType>) = match self.op {
-            Op::New => (vec![], i32s(1)),
-            Op::Size => (i32s(1), vec![ValType::I64]),
-            Op::Insert(k, v) => {
-                let v = if self.kind == Kind::Set { vec![] } else { wasm_types(v) };
-                ([i32s(1), wasm_types(k), v].concat(), i32s(1))
-            }
-            Op::Get(k, _) | Op::Contains(k) | Op::Remove(k) => ([i32s(1), wasm_types(k)].concat(), i32s(1)),
-            Op::Keys(_) | Op::Values(_) => (i32s(1), i32s(2)),
-        };
-        FuncType::new(engine, params, results)
-    }
-}
-
-fn wasm_types(tag: Tag) -> Vec<ValType> {
-    match tag {
-        Tag::Int => vec![ValType::I64],
-        Tag::Float => vec![ValType::F64],
-        Tag::Str => vec![ValType::I32, ValType::I32],
-        Tag::Word => vec![ValType::I32],
-    }
+/// The wasm signature Vera 0.2.3 gives `import`.
+pub fn func_type(import: &Import, engine: &wasmtime::Engine) -> FuncType {
+    let val = |t: &Wasm| match t {
+        Wasm::I32 => ValType::I32,
+        Wasm::I64 => ValType::I64,
+        Wasm::F64 => ValType::F64,
+    };
+    let (params, results) = import.signature();
+    FuncType::new(engine, params.iter().map(val), results.iter().map(val))
 }
 
 /// The raw argument/result cells of one call, read by the types that
@@ -202,7 +106,7 @@ pub fn inline_lookup(site: &vera_rewrite::Site) -> Option<wasm_encoder::Function
 pub fn provides(engine: &wasmtime::Engine, name: &str, params: &[ValType], results: &[ValType]) -> bool {
     Import::parse(name).is_some_and(|import| {
         let given = FuncType::new(engine, params.iter().cloned(), results.iter().cloned());
-        FuncType::eq(&import.func_type(engine), &given)
+        FuncType::eq(&func_type(&import, engine), &given)
     })
 }
 
@@ -221,7 +125,7 @@ fn define_as(linker: &mut Linker<HostState>, name: &str, ty: &FuncType, threaded
     let Some(import) = Import::parse(name) else {
         return Ok(false);
     };
-    let plain = import.func_type(linker.engine());
+    let plain = func_type(&import, linker.engine());
     let threading = threaded.then(|| Threading {
         param: plain.params().len(),
         result: plain.results().len(),
@@ -330,48 +234,6 @@ fn call(
             })?;
             cells.set_result(0, word(p))?;
             cells.set_result(1, word(l))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_decode_to_their_tags() {
-        assert_eq!(
-            Import::parse("map_insert$ks_vi"),
-            Some(Import {
-                kind: Kind::Map,
-                op: Op::Insert(Tag::Str, Tag::Int)
-            })
-        );
-        assert_eq!(
-            Import::parse("set_to_array$eb"),
-            Some(Import {
-                kind: Kind::Set,
-                op: Op::Keys(Tag::Word)
-            })
-        );
-        assert_eq!(
-            Import::parse("map_values$vf"),
-            Some(Import {
-                kind: Kind::Map,
-                op: Op::Values(Tag::Float)
-            })
-        );
-        assert_eq!(Import::parse("map_insert$kx_vi"), None);
-        assert_eq!(Import::parse("map_contains$ki_vi"), None);
-        assert_eq!(Import::parse("map_new$ki"), None);
-    }
-
-    #[test]
-    fn every_name_round_trips() {
-        let names = Import::all_names();
-        assert_eq!(names.len(), 4 + 4 * (8 + 8));
-        for name in names {
-            assert!(Import::parse(&name).is_some(), "{name}");
         }
     }
 }

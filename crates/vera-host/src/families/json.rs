@@ -606,6 +606,16 @@ pub fn format_number(v: f64) -> std::result::Result<String, &'static str> {
 
 /// `json.dumps(s, ensure_ascii=False)`.
 pub fn quote(s: &str, out: &mut String) {
+    quote_as(s, out, false);
+}
+
+/// `json.dumps(s)`, with `ensure_ascii`: every character outside printable
+/// ASCII as `\uXXXX` (UTF-16 code units).
+pub fn quote_ascii(s: &str, out: &mut String) {
+    quote_as(s, out, true);
+}
+
+fn quote_as(s: &str, out: &mut String, ensure_ascii: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -616,7 +626,12 @@ pub fn quote(s: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if c < '\u{20}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if c < '\u{20}' || (ensure_ascii && !(' '..='~').contains(&c)) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
             c => out.push(c),
         }
     }
