@@ -87,6 +87,8 @@ pub struct Program {
     /// Module offset ranges where a full mark worklist traps (none once
     /// the collector is overflow-safe).
     worklist_overflow_sites: Arc<Vec<std::ops::Range<usize>>>,
+    /// The module as compiled, for naming a trapping instruction.
+    wasm: Arc<[u8]>,
 }
 
 /// Whose `Map`/`Set` code a loaded module runs.
@@ -252,23 +254,33 @@ impl Program {
         // Should the rewritten module not compile (a module the rewrite
         // does not expect), the module as given still runs.
         let compiled = rewritten.and_then(|wasm| Some((Module::new(&engine, &wasm).ok()?, wasm)));
-        let (module, threaded_imports, collector, collections, worklist_overflow_sites): (
+        let (module, threaded_imports, collector, collections, worklist_overflow_sites, wasm): (
             Module,
             Vec<String>,
             _,
             _,
             _,
+            Arc<[u8]>,
         ) = match compiled {
-            Some((module, _)) if collector.overflow_safe_mark => {
-                (module, threaded_imports, collector, collections, Vec::new())
+            Some((module, wasm)) if collector.overflow_safe_mark => (
+                module,
+                threaded_imports,
+                collector,
+                collections,
+                Vec::new(),
+                wasm.into(),
+            ),
+            Some((module, wasm)) => {
+                let sites = sites(&wasm);
+                (module, threaded_imports, collector, collections, sites, wasm.into())
             }
-            Some((module, wasm)) => (module, threaded_imports, collector, collections, sites(&wasm)),
             None => (
                 Module::new(&engine, &*binary).map_err(|e| invalid(&e))?,
                 Vec::new(),
                 Collector::default(),
                 Collections::AsCompiled,
                 sites(&binary),
+                binary.as_ref().into(),
             ),
         };
         let compile_time = start.elapsed();
@@ -302,6 +314,7 @@ impl Program {
             collector,
             collections,
             worklist_overflow_sites: Arc::new(worklist_overflow_sites),
+            wasm,
         })
     }
 
@@ -381,7 +394,13 @@ impl Program {
         state.env = options.env;
         state.bump_allocate = options.bump_allocate;
         state.host_limits = options.limits.clone();
+        state.host_limits.max_host_memory = Some(options.limits.max_host_memory.unwrap_or_else(|| {
+            options.max_memory.map_or(HostLimits::DEFAULT_MAX_HOST_MEMORY, |m| {
+                m.min(HostLimits::DEFAULT_MAX_HOST_MEMORY)
+            })
+        }));
         state.worklist_overflow_sites = self.worklist_overflow_sites.clone();
+        state.wasm = self.wasm.clone();
         let mut limits = wasmtime::StoreLimitsBuilder::new();
         if let Some(max) = options.max_memory {
             limits = limits.memory_size(max);
@@ -465,11 +484,7 @@ impl Program {
             Ok(()) if families::deadline_passed(store.data()) => {
                 Err(trap::classify(&families::time_limit_error(), store.data()))
             }
-            Ok(()) => Ok(result_value(
-                &mut store,
-                &results,
-                call.declared.map(|f| f.returns_string),
-            )),
+            Ok(()) => result_value(&mut store, &results, call.declared.map(|f| f.returns_string), &name),
             Err(e) => Err(trap::classify(&e, store.data())),
         };
         if let (Err(Failure::Trap { message, .. }), Some(size)) = (&mut report.outcome, store.data().memory_denied) {
@@ -563,6 +578,11 @@ pub struct HostLimits {
     pub max_decimal_digits: usize,
     /// Most live Decimal handles at once (`--max-handles`).
     pub max_handles: usize,
+    /// Most bytes the host holds for one import's work: text copied out of
+    /// a guest tree, a file read whole, an HTTP body, a parsed JSON tree,
+    /// a regex's matches (`--max-host-memory`). `None`: the run's
+    /// `max_memory`, at most [`HostLimits::DEFAULT_MAX_HOST_MEMORY`].
+    pub max_host_memory: Option<usize>,
 }
 
 impl HostLimits {
@@ -572,6 +592,15 @@ impl HostLimits {
     pub const DEFAULT_MAX_DECIMAL_DIGITS: usize = 100_000;
     /// 2^24 handles (about 1.5 GiB of host memory at most).
     pub const DEFAULT_MAX_HANDLES: usize = 1 << 24;
+    /// 512 MiB: the guest's `alloc` keeps its heap below 2 GiB, and what
+    /// the host holds for a call is often copied there too, so the
+    /// process stays under 1 GiB for one call's result.
+    pub const DEFAULT_MAX_HOST_MEMORY: usize = 512 << 20;
+
+    /// `--max-host-memory` in bytes, once [`Program::run`] resolved it.
+    pub fn host_memory(&self) -> usize {
+        self.max_host_memory.unwrap_or(HostLimits::DEFAULT_MAX_HOST_MEMORY)
+    }
 }
 
 impl Default for HostLimits {
@@ -580,6 +609,7 @@ impl Default for HostLimits {
             max_host_string: HostLimits::DEFAULT_MAX_HOST_STRING,
             max_decimal_digits: HostLimits::DEFAULT_MAX_DECIMAL_DIGITS,
             max_handles: HostLimits::DEFAULT_MAX_HANDLES,
+            max_host_memory: None,
         }
     }
 }
@@ -1049,11 +1079,19 @@ fn alloc_arg_string(store: &mut Store<HostState>, text: &str) -> Result<(u32, u3
     Ok((ptr, text.len() as u32))
 }
 
-/// The value returned. `returns_string`: whether the declaration says the
-/// function returns a String (`None`: no source; a pair that reads as text
-/// is taken for one); an Array's pair is its pointer, as `vera run` shows.
-fn result_value(store: &mut Store<HostState>, results: &[Val], returns_string: Option<bool>) -> Value {
-    match results {
+/// The value `name` returned. `returns_string`: whether the declaration
+/// says the function returns a String (`None`: no source; a pair that
+/// reads as text is taken for one); an Array's pair is its pointer, as
+/// `vera run` shows. A result no Vera type compiles to (a v128, a
+/// reference, several values) is refused by its type alone, as its
+/// contents may be a host address.
+fn result_value(
+    store: &mut Store<HostState>,
+    results: &[Val],
+    returns_string: Option<bool>,
+    name: &str,
+) -> Result<Value, Failure> {
+    Ok(match results {
         [Val::I32(p), Val::I32(_)] if returns_string == Some(false) => Value::Word(*p),
         [] => Value::Unit,
         [Val::I64(v)] => Value::Int(*v),
@@ -1070,8 +1108,33 @@ fn result_value(store: &mut Store<HostState>, results: &[Val], returns_string: O
                 None => Value::Word(*p),
             }
         }
-        other => Value::Str(format!("{other:?}")),
-    }
+        other => {
+            let types: Vec<&str> = other
+                .iter()
+                .map(|v| match v {
+                    Val::I32(_) => "i32",
+                    Val::I64(_) => "i64",
+                    Val::F32(_) => "f32",
+                    Val::F64(_) => "f64",
+                    Val::V128(_) => "v128",
+                    Val::FuncRef(_) => "funcref",
+                    Val::ExternRef(_) => "externref",
+                    Val::AnyRef(_) => "anyref",
+                    Val::ExnRef(_) => "exnref",
+                    _ => "a reference",
+                })
+                .collect();
+            return Err(Failure::Trap {
+                kind: "host_error".into(),
+                message: format!(
+                    "`{name}` returned ({}), which is no Vera type: vera-rt shows an Int, Nat, Float64, Bool, Byte, \
+                     String or Unit result",
+                    types.join(", ")
+                ),
+                frames: vec![],
+            });
+        }
+    })
 }
 
 #[cfg(test)]

@@ -48,6 +48,9 @@ pub struct HostState {
     /// Module offsets where the module's collector traps on a full mark
     /// worklist (see `Program::collector`).
     pub worklist_overflow_sites: std::sync::Arc<Vec<std::ops::Range<usize>>>,
+    /// The module's bytes as compiled: a trap's module offset names the
+    /// instruction that trapped (see `trap::classify`).
+    pub wasm: std::sync::Arc<[u8]>,
     /// When `--timeout` ends the run: host work that waits or computes
     /// (sleep, HTTP, parsers) is bounded by it, as guest code is by the
     /// epoch deadline.
@@ -105,6 +108,7 @@ impl HostState {
             in_alloc: false,
             memory_denied: None,
             worklist_overflow_sites: Default::default(),
+            wasm: std::sync::Arc::from(&[][..]),
             deadline: None,
             extensions: anymap::Extensions::default(),
         }
@@ -177,6 +181,9 @@ pub mod anymap {
         }
         pub fn get<T: Any + Send>(&self) -> Option<&T> {
             self.0.get(&TypeId::of::<T>()).and_then(|b| b.downcast_ref())
+        }
+        pub fn insert<T: Any + Send>(&mut self, value: T) {
+            self.0.insert(TypeId::of::<T>(), Box::new(value));
         }
     }
 }

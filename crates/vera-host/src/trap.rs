@@ -114,6 +114,18 @@ pub fn worklist_overflowed(err: &wasmtime::Error, sites: &[std::ops::Range<usize
             .is_some_and(|offset| sites.iter().any(|site| site.contains(&offset)))
 }
 
+/// Whether the innermost frame of `err` trapped on a float-to-integer
+/// truncation (`i32/i64.trunc_f32/f64_s/u`): wasmtime calls a finite value
+/// past the target range "integer overflow", as it does `INT_MIN / -1`, and
+/// only the instruction tells them apart (Vera's `native_trap_kind`).
+fn trapped_on_truncation(err: &wasmtime::Error, wasm: &[u8]) -> bool {
+    err.downcast_ref::<WasmBacktrace>()
+        .and_then(|bt| bt.frames().first())
+        .and_then(|frame| frame.module_offset())
+        .and_then(|offset| wasm.get(offset))
+        .is_some_and(|op| matches!(op, 0xA8..=0xAB | 0xAE..=0xB1))
+}
+
 /// Classifies the error a guest call returned.
 pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
     let frames: Vec<String> = err
@@ -208,9 +220,11 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
         Some(Trap::UnreachableCodeReached) if worklist_overflowed(err, &state.worklist_overflow_sites) => {
             "gc_worklist_overflow"
         }
+        Some(Trap::IntegerOverflow) if trapped_on_truncation(err, &state.wasm) => "float_conversion",
         Some(code) if native_kind(code).is_some() => native_kind(code).unwrap_or("unknown"),
         _ if err.chain().any(|e| {
-            let text = e.to_string();
+            // wasmtime says "thrown Wasm exception".
+            let text = e.to_string().to_lowercase();
             text.contains("thrown wasm exception") || text.contains("uncaught exception")
         }) =>
         {

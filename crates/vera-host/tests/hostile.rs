@@ -1191,6 +1191,38 @@ fn json_cases() -> Vec<Case> {
             ..Opts::default()
         },
     ));
+    // 2000 one-digit numbers: about 70 bytes of host tree each.
+    let numbers = format!("[{}]", vec!["1"; 2000].join(","));
+    let numbers_at = FORGE + 0x8000;
+    img.bytes(numbers_at, numbers.as_bytes());
+    for (func, max_host_memory, expect) in [
+        ("n1", 1 << 20, Expect::Ok),
+        (
+            "n2",
+            1 << 16,
+            trap(&[
+                "limit exceeded: json_parse's tree of",
+                "is over --max-host-memory (65536 bytes)",
+            ]),
+        ),
+    ] {
+        funcs.push_str(&format!(
+            "  (func (export \"{func}\") {})\n",
+            parse_then_stringify(&format!("(i32.const {numbers_at}) (i32.const {})", numbers.len()))
+        ));
+        planned.push((
+            func.into(),
+            format!("json_parse of 2000 numbers, --max-host-memory {max_host_memory} bytes"),
+            expect,
+            Opts {
+                limits: Some(HostLimits {
+                    max_host_memory: Some(max_host_memory),
+                    ..HostLimits::default()
+                }),
+                ..Opts::default()
+            },
+        ));
+    }
     let wat = std::rc::Rc::new(module(JSON_IMPORTS, &img, &funcs, None));
     planned
         .into_iter()
@@ -1834,6 +1866,7 @@ fn all_cases() -> Vec<Case> {
         export_cases(),
         tree_cases(),
         deep_text_case_list(),
+        regex_case_list(),
     ]
     .into_iter()
     .flatten()
@@ -1975,6 +2008,22 @@ fn tree_cases() -> Vec<Case> {
         img.words(at, &[0, STR_ABC, 1, attrs, at + 24, 2, at - 0x20, at - 0x20]);
     }
     let html_top = html + 0x20 * 40;
+    // One 900 KB Text (zero bytes at BIG, in memory the case grows) that
+    // a Markdown paragraph and an HTML element each reference 500 times.
+    const BIG: u32 = 0x20000;
+    const BIG_LEN: u32 = 900 * 1024;
+    let md_wide = FORGE + 0x2000;
+    let md_text = md_wide + 16 + 4 * 500;
+    img.words(md_wide, &[0, md_wide + 16, 500]);
+    img.words(md_wide + 16, &[md_text; 500]);
+    img.words(md_text, &[0, BIG, BIG_LEN]);
+    let html_wide = FORGE + 0x3000;
+    let html_text = html_wide + 24 + 4 * 500;
+    img.words(html_wide, &[0, STR_ABC, 1, attrs, html_wide + 24, 500]);
+    img.words(html_wide + 24, &[html_text; 500]);
+    img.words(html_text, &[1, BIG, BIG_LEN]);
+    let grow = "(drop (memory.grow (i32.const 16)))";
+    let over = "is over --max-host-memory (67108864 bytes)";
     let shared = "more nodes than memory holds (shared or cyclic nodes)";
     let cases: Vec<(&str, String, Expect)> = vec![
         (
@@ -2012,6 +2061,21 @@ fn tree_cases() -> Vec<Case> {
             format!("(call $html_to_string (i32.const {})) drop drop", html + 0x20 * 10),
             Expect::Ok,
         ),
+        (
+            "md_render of 500 cells sharing one 900 KB Text (--max-host-memory 64)",
+            format!("{grow} (call $md_render (i32.const {md_wide})) drop drop"),
+            trap(&["limit exceeded: text read from a Markdown tree of", over]),
+        ),
+        (
+            "html_to_string of 500 children sharing one 900 KB Text (--max-host-memory 64)",
+            format!("{grow} (call $html_to_string (i32.const {html_wide})) drop drop"),
+            trap(&["limit exceeded: text read from an HtmlNode tree of", over]),
+        ),
+        (
+            "html_text of 500 children sharing one 900 KB Text (--max-host-memory 64)",
+            format!("{grow} (call $html_text (i32.const {html_wide})) drop drop"),
+            trap(&["limit exceeded: text read from an HtmlNode tree of", over]),
+        ),
     ];
     let mut funcs = String::new();
     for (i, (_, body, _)) in cases.iter().enumerate() {
@@ -2023,10 +2087,16 @@ fn tree_cases() -> Vec<Case> {
         .enumerate()
         .map(|(i, (name, _, expect))| Case {
             class: "Markdown and HTML: trees sharing nodes",
+            opts: Opts {
+                limits: name.contains("--max-host-memory").then(|| HostLimits {
+                    max_host_memory: Some(64 << 20),
+                    ..limits()
+                }),
+                ..Opts::default()
+            },
             name: name.into(),
             wat: wat.clone(),
             func: format!("t{i}"),
-            opts: Opts::default(),
             expect,
         })
         .collect()
@@ -2412,4 +2482,282 @@ fn adversarial_text_is_linear() {
         .unwrap()
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+// ------------------------------------------- regex: Python's semantics, bounds
+
+/// The regex imports on subjects built in the module (up to 1 MiB), each
+/// answered as Python's `re` answers it (Vera 0.2.3 `vera run`), or
+/// stopped by `--timeout` / `--max-host-memory`. A case's value is
+/// `regex_match`'s Bool, `regex_find_all`'s match count, or -1 for `Err`.
+fn regex_case_list() -> Vec<Case> {
+    let imports = r#"
+  (import "vera" "regex_match" (func $regex_match (param i32 i32 i32 i32) (result i32)))
+  (import "vera" "regex_find_all" (func $regex_find_all (param i32 i32 i32 i32) (result i32)))
+"#;
+    let v = |n: i64| Expect::Value(Value::Int(n));
+    let timeout = Opts {
+        timeout: Some(Duration::from_millis(500)),
+        ..Opts::default()
+    };
+    let small_memory = Opts {
+        limits: Some(HostLimits {
+            max_host_memory: Some(1 << 20),
+            ..limits()
+        }),
+        ..Opts::default()
+    };
+    type RegexCase = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Vec<(&'static str, usize)>,
+        Expect,
+        Opts,
+    );
+    let cases: Vec<RegexCase> = vec![
+        (
+            "regex_match(\"a\" * 1500 + \"b\", \"a*$\") (was: backtracking limit)",
+            "$regex_match",
+            "a*$",
+            vec![("a", 1500), ("b", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"a\" * 2^20, \"^a+$\") (was: stack size)",
+            "$regex_match",
+            "^a+$",
+            vec![("a", 1 << 20)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"a\" * 2^20 + \"\\n\", \"^a+$\")",
+            "$regex_match",
+            "^a+$",
+            vec![("a", 1 << 20), ("\n", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"a\" * 2^20 + \"\\nb\\n\", \"^a+$\") (was: stack size)",
+            "$regex_match",
+            "^a+$",
+            vec![("a", 1 << 20), ("\nb\n", 1)],
+            v(0),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"a\" * 2^20 + \"\\nb\\n\", \"(?m)^a+$\")",
+            "$regex_match",
+            "(?m)^a+$",
+            vec![("a", 1 << 20), ("\nb\n", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_find_all(\"a \\n\" * 2^18, \"\\s+$\")",
+            "$regex_find_all",
+            "\\s+$",
+            vec![("a \n", 1 << 18)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"a\\n\", \"a$\\n\") ($ before the final newline)",
+            "$regex_match",
+            "a$\n",
+            vec![("a\n", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"\\x1c\", \"\\s\") (Python's \\s)",
+            "$regex_match",
+            "\\s",
+            vec![("\x1c", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"e\\u0301\", \"^\\w+$\") (a combining mark is no \\w)",
+            "$regex_match",
+            "^\\w+$",
+            vec![("e\u{301}", 1)],
+            v(0),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"²\", \"\\w\") (Python's \\w: isalnum)",
+            "$regex_match",
+            "\\w",
+            vec![("²", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"é\", \"(?a)\\w\") (ASCII classes)",
+            "$regex_match",
+            "(?a)\\w",
+            vec![("é", 1)],
+            v(0),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"éa\", \"(?a)\\ba\") (ASCII \\b)",
+            "$regex_match",
+            "(?a)\\ba",
+            vec![("éa", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"\\u212a\", \"(?ai)k\") (ASCII folding only)",
+            "$regex_match",
+            "(?ai)k",
+            vec![("\u{212a}", 1)],
+            v(0),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"İ\", \"(?i)i\") (dotted I folds to i)",
+            "$regex_match",
+            "(?i)i",
+            vec![("İ", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"ı\", \"(?i)I\") (dotless i folds to I)",
+            "$regex_match",
+            "(?i)I",
+            vec![("ı", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"\", \"\\B\") (no \\B in an empty string)",
+            "$regex_match",
+            "\\B",
+            vec![],
+            v(0),
+            Opts::default(),
+        ),
+        (
+            "regex_match(\"x\", \"(?:\\b)*x\") (a repeated anchor group)",
+            "$regex_match",
+            "(?:\\b)*x",
+            vec![("x", 1)],
+            v(1),
+            Opts::default(),
+        ),
+        (
+            "regex_find_all(\"abc\", \"a??\"): a non-empty match after an empty one",
+            "$regex_find_all",
+            "a??",
+            vec![("abc", 1)],
+            v(5),
+            Opts::default(),
+        ),
+        (
+            "regex_find_all(\"a,b,,c,\", \"[^,]*\")",
+            "$regex_find_all",
+            "[^,]*",
+            vec![("a,b,,c,", 1)],
+            v(8),
+            Opts::default(),
+        ),
+        (
+            "regex_find_all(\"a\" * 10^5, \"a*b|a\") (was 9 s; each alternative searched on its own)",
+            "$regex_find_all",
+            "a*b|a",
+            vec![("a", 100_000)],
+            v(100_000),
+            Opts::default(),
+        ),
+        (
+            "regex_find_all(\"a\" * 10^5, \"(?:a*b)?a\") (quadratic, as in Python), --timeout 0.5",
+            "$regex_find_all",
+            "(?:a*b)?a",
+            vec![("a", 100_000)],
+            trap(&["time limit exceeded (--timeout)"]),
+            timeout,
+        ),
+        (
+            "regex_find_all(\"b\" * 2^17, \"a*\"), --max-host-memory 1 MiB",
+            "$regex_find_all",
+            "a*",
+            vec![("b", 1 << 17)],
+            trap(&[
+                "limit exceeded: regex_find_all's matches of",
+                "is over --max-host-memory (1048576 bytes)",
+            ]),
+            small_memory,
+        ),
+    ];
+    let mut img = Image::default();
+    let mut next = FORGE;
+    let mut place = |img: &mut Image, bytes: &[u8]| {
+        img.bytes(next, bytes);
+        next += (bytes.len() as u32 + 16) & !15;
+        next - ((bytes.len() as u32 + 16) & !15)
+    };
+    let mut funcs = String::from(
+        r#"  (func $rep (param $dst i32) (param $src i32) (param $len i32) (param $n i32) (result i32)
+    (block $done (loop $again
+      (br_if $done (i32.eqz (local.get $n)))
+      (memory.copy (local.get $dst) (local.get $src) (local.get $len))
+      (local.set $dst (i32.add (local.get $dst) (local.get $len)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $again)))
+    (local.get $dst))
+"#,
+    );
+    let mut out = Vec::new();
+    for (i, (name, import, pattern, subject, expect, opts)) in cases.into_iter().enumerate() {
+        let at = place(&mut img, pattern.as_bytes());
+        let total: usize = subject.iter().map(|(p, n)| p.len() * n).sum();
+        let mut build = format!(
+            "    (local.set $s (call $good_alloc (i32.const {})))\n    (local.set $e (local.get $s))\n",
+            total.max(1)
+        );
+        for (piece, n) in &subject {
+            let from = place(&mut img, piece.as_bytes());
+            build.push_str(&format!(
+                "    (local.set $e (call $rep (local.get $e) (i32.const {from}) (i32.const {}) (i32.const {n})))\n",
+                piece.len()
+            ));
+        }
+        let payload = if import == "$regex_match" {
+            "offset=4"
+        } else {
+            "offset=8"
+        };
+        funcs.push_str(&format!(
+            "  (func (export \"r{i}\") (result i64) (local $s i32) (local $e i32) (local $r i32)
+{build}    (local.set $r (call {import} (local.get $s) (i32.sub (local.get $e) (local.get $s)) (i32.const {at}) (i32.const {})))
+    (if (result i64) (i32.eq (i32.load (local.get $r)) (i32.const 1))
+      (then (i64.const -1))
+      (else (i64.extend_i32_u (i32.load {payload} (local.get $r))))))\n",
+            pattern.len()
+        ));
+        out.push((name, format!("r{i}"), expect, opts));
+    }
+    let wat = std::rc::Rc::new(module(imports, &img, &funcs, None));
+    out.into_iter()
+        .map(|(name, func, expect, opts)| Case {
+            class: "Regex: Python's semantics on large subjects, --timeout, --max-host-memory",
+            name: name.into(),
+            wat: wat.clone(),
+            func,
+            opts,
+            expect,
+        })
+        .collect()
+}
+
+#[test]
+fn regex_answers_as_python_within_bounds() {
+    check_cases(regex_case_list);
 }

@@ -59,6 +59,12 @@ fn serve(requests: Arc<Mutex<Vec<String>>>) -> u16 {
                     "200 OK",
                     r#"{"choices":[{"message":{"content":"","refusal":"I can't"},"finish_reason":"stop"}]}"#,
                 ),
+                "/big" => ("200 OK", big_answer()),
+                "/silent" => {
+                    // Never answers (the connection is kept open a while).
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    continue;
+                }
                 _ => ("404 Not Found", ""),
             };
             let _ = write!(
@@ -69,6 +75,17 @@ fn serve(requests: Arc<Mutex<Vec<String>>>) -> u16 {
         }
     });
     port
+}
+
+/// A completion of 5000 bytes.
+fn big_answer() -> &'static str {
+    static BIG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIG.get_or_init(|| {
+        format!(
+            r#"{{"choices":[{{"message":{{"content":"{}"}},"finish_reason":"stop"}}]}}"#,
+            "x".repeat(5000)
+        )
+    })
 }
 
 fn run(provider: &str, port: u16, path: &str) -> Result<String, String> {
@@ -131,4 +148,34 @@ fn an_unreachable_endpoint_is_an_err_naming_the_provider() {
                 .to_owned()
         )
     );
+}
+
+/// Within a run, the provider's answer is bounded as `Http.get`'s is: its
+/// body by `--max-host-memory` / `--max-host-string`, the request by
+/// `--timeout`; both trap.
+#[test]
+fn a_run_bounds_the_providers_answer() {
+    use vera_host::families::http::within_run;
+    let port = serve(Arc::new(Mutex::new(Vec::new())));
+    let mut state = vera_host::HostState::new(
+        Box::new(std::io::sink()),
+        Box::new(std::io::sink()),
+        Box::new(std::io::empty()),
+    );
+    state.host_limits.max_host_memory = Some(1000);
+    let err = within_run(&state, || run("openai", port, "/big")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "limit exceeded: HTTP response body is over --max-host-memory (1000 bytes)"
+    );
+    state.host_limits.max_host_memory = Some(1 << 20);
+    assert_eq!(
+        within_run(&state, || run("openai", port, "/big")).unwrap(),
+        Ok("x".repeat(5000))
+    );
+    state.deadline = Some(std::time::Instant::now() + std::time::Duration::from_millis(300));
+    let start = std::time::Instant::now();
+    let err = within_run(&state, || run("openai", port, "/silent")).unwrap_err();
+    assert_eq!(err.to_string(), "time limit exceeded (--timeout)");
+    assert!(start.elapsed() < std::time::Duration::from_secs(3));
 }

@@ -110,6 +110,12 @@ struct RunArgs {
     /// Most digits of a Decimal parsed from text.
     #[arg(long, value_name = "N", default_value_t = vera_host::HostLimits::DEFAULT_MAX_DECIMAL_DIGITS)]
     max_decimal_digits: usize,
+    /// Most memory vera-rt itself holds for one host call of the program
+    /// (text copied out of a Markdown or HTML tree, a file read whole, an
+    /// HTTP body, a parsed JSON tree, a regex's matches), in MiB [default:
+    /// --max-memory, at most 512].
+    #[arg(long, value_name = "MIB")]
+    max_host_memory: Option<usize>,
     /// Most Decimal values alive at once.
     #[arg(long, value_name = "N", default_value_t = vera_host::HostLimits::DEFAULT_MAX_HANDLES)]
     max_handles: usize,
@@ -381,6 +387,7 @@ fn run(args: RunArgs) -> ExitCode {
             max_host_string: args.max_host_string.saturating_mul(1 << 20),
             max_decimal_digits: args.max_decimal_digits,
             max_handles: args.max_handles,
+            max_host_memory: args.max_host_memory.map(|m| m.saturating_mul(1 << 20)),
         },
         ..io
     };

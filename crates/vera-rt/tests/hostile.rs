@@ -137,15 +137,20 @@ fn timeout_ends_a_sleep() {
     );
 }
 
-/// `http_get_arg.wat` with `url` in place of its placeholder, written to a
-/// file of its own.
-fn get_module(url: &str, name: &str) -> String {
-    let src =
-        std::fs::read_to_string(format!("{}/tests/hostile/http_get_arg.wat", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let wat = src.replace("URL", url).replace("LEN", &url.len().to_string());
+/// `tests/hostile/{template}` with `text` in place of its placeholder
+/// (`URL`, `PATH`) and its length in place of `LEN`, written to a file of
+/// its own.
+fn module_with(template: &str, placeholder: &str, text: &str, name: &str) -> String {
+    let src = std::fs::read_to_string(format!("{}/tests/hostile/{template}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let wat = src.replace(placeholder, text).replace("LEN", &text.len().to_string());
     let path = format!("{}/{name}.wat", env!("CARGO_TARGET_TMPDIR"));
     std::fs::write(&path, wat).unwrap();
     path
+}
+
+/// `http_get_arg.wat` fetching `url`.
+fn get_module(url: &str, name: &str) -> String {
+    module_with("http_get_arg.wat", "URL", url, name)
 }
 
 /// A local server that accepts and then answers each connection with
@@ -190,5 +195,132 @@ fn http_body_is_capped_by_max_host_string() {
         &get_module(&url, "http_big_body"),
         &["--max-host-string", "1"],
         &["limit exceeded: HTTP response body is over --max-host-string (1048576 bytes)"],
+    );
+}
+
+#[test]
+fn timeout_ends_an_async_http_request() {
+    let url = serve(None);
+    assert_ends_on_time(
+        &module_with("async_get_arg.wat", "URL", &url, "async_silent"),
+        &["--timeout", "1"],
+        std::time::Duration::from_secs(5),
+        &["time limit exceeded (--timeout)"],
+    );
+}
+
+#[test]
+fn async_http_body_is_capped() {
+    let body = vec![b'x'; 3 << 20];
+    let mut reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    reply.extend_from_slice(&body);
+    let url = serve(Some(reply));
+    assert_error(
+        &module_with("async_get_arg.wat", "URL", &url, "async_big_body"),
+        &["--max-host-memory", "1"],
+        &["limit exceeded: HTTP response body is over --max-host-memory (1048576 bytes)"],
+    );
+}
+
+#[test]
+fn timeout_ends_a_blocked_read_line() {
+    use std::process::Stdio;
+    let path = format!("{}/tests/hostile/read_line_blocked.wat", env!("CARGO_MANIFEST_DIR"));
+    let start = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vera-rt"))
+        .args(["run", &path, "--timeout", "1"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One line, then a pipe held open that nobody writes to.
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, b"first\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let took = start.elapsed();
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("Error: time limit exceeded (--timeout)"), "{stderr}");
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn a_file_over_the_host_memory_limit_is_refused_by_its_size() {
+    // Sparse: 2 GiB long, no disk blocks; reading it would take seconds
+    // and 2 GiB of memory.
+    let big = format!("{}/big_sparse.bin", env!("CARGO_TARGET_TMPDIR"));
+    std::fs::File::create(&big).unwrap().set_len(2 << 30).unwrap();
+    let module = module_with("read_big_file.wat", "PATH", &big, "read_big_file");
+    let start = std::time::Instant::now();
+    assert_error(
+        &module,
+        &[],
+        &["limit exceeded: file read whole of 2147483648 bytes is over --max-host-memory (536870912 bytes)"],
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    // A device that never ends is cut at the limit.
+    let module = module_with("read_big_file.wat", "PATH", "/dev/zero", "read_dev_zero");
+    assert_error(
+        &module,
+        &["--max-host-memory", "1"],
+        &["limit exceeded: file read whole of 1048577 bytes is over --max-host-memory (1048576 bytes)"],
+    );
+    std::fs::remove_file(&big).unwrap();
+}
+
+#[test]
+fn engine_traps_are_named_as_vera_names_them() {
+    assert_error("throw.wat", &[], &["Uncaught exception"]);
+    assert_error(
+        "trunc_overflow.wat",
+        &["--", "1e28"],
+        &["Float64 value outside the @Int range"],
+    );
+    assert_error(
+        "trunc_overflow.wat",
+        &["--", "nan"],
+        &["Float64 value outside the @Int range"],
+    );
+    assert_error("trunc_overflow.wat", &["--fn", "div"], &["Integer overflow"]);
+}
+
+#[test]
+fn results_no_vera_type_has_are_refused() {
+    for (file, ty) in [("v128_result.wat", "v128"), ("funcref_result.wat", "funcref")] {
+        assert_error(file, &[], &[&format!("`main` returned ({ty}), which is no Vera type")]);
+        let (_, stderr) = run(file, &[]);
+        assert!(!stderr.contains("0x"), "{file}: {stderr}");
+    }
+}
+
+#[test]
+fn a_start_function_may_print() {
+    let path = format!("{}/tests/hostile/start_print.wat", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_vera-rt"))
+        .args(["run", &path])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "from start\n");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_tree_sharing_one_large_text_is_bounded_by_default() {
+    // Copied 500 times, the text would be 450 MB (1.37 GB peak); the
+    // default --max-host-memory (512 MiB, counting each byte twice for the
+    // rendered text) stops the read at about a quarter of a gigabyte.
+    assert_error(
+        "md_shared_text.wat",
+        &[],
+        &[
+            "limit exceeded: text read from a Markdown tree of",
+            "is over --max-host-memory (536870912 bytes)",
+        ],
+    );
+    assert_error(
+        "md_shared_text.wat",
+        &["--max-memory", "64"],
+        &["is over --max-host-memory (67108864 bytes)"],
     );
 }

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use vera_layout::{values, Heap};
 use wasmtime::Result;
@@ -127,7 +128,7 @@ impl Futures {
 
     /// Blocks until the future behind `handle` is done; `Err` when its
     /// fetch raised (the await then traps with that message).
-    fn wait(&mut self, handle: u32) -> std::result::Result<Outcome, String> {
+    fn wait(&mut self, handle: u32, deadline: Option<Instant>) -> std::result::Result<Outcome, String> {
         let Some(pending) = self.live.get_mut(&handle) else {
             return Ok(Err(
                 "await: future was already reclaimed (#841 invariant violation — please report)".to_owned(),
@@ -137,8 +138,21 @@ impl Futures {
             return Err(message.clone());
         }
         if pending.result.is_none() {
-            let got = pending.receiver.recv();
-            pending.result = Some(got.unwrap_or_else(|_| Err("await: future was cancelled".to_owned())));
+            let cancelled = || Err("await: future was cancelled".to_owned());
+            let got = match deadline {
+                // The worker's request ends at the deadline too; this
+                // bounds the wait for one still queued behind others.
+                Some(d) => match pending
+                    .receiver
+                    .recv_timeout(d.saturating_duration_since(Instant::now()))
+                {
+                    Ok(outcome) => outcome,
+                    Err(mpsc::RecvTimeoutError::Timeout) => return Ok(http::deadline_outcome()),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => cancelled(),
+                },
+                None => pending.receiver.recv().unwrap_or_else(|_| cancelled()),
+            };
+            pending.result = Some(got);
         }
         Ok(pending
             .result
@@ -168,8 +182,11 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let url = with_heap(&mut c, "async_http_get", |h| {
                 values::read_string(h.memory(), up as u32, ul as u32)
             })?;
+            let bounds = http::Fetch::of(c.data());
             let futures = c.data_mut().extensions.get_or_default::<Futures>();
-            Ok(futures.submit(http::parse_failure(&url), move || http::fetch_get(&url)) as i32)
+            let raised = http::parse_failure(&url);
+            let fetch = move || http::fetch_within(bounds, || http::fetch_get(&url));
+            Ok(futures.submit(raised, fetch) as i32)
         })?,
         "async_http_post" => linker.func_wrap(
             "vera",
@@ -182,17 +199,22 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                         values::read_string(m, bp as u32, bl as u32)?,
                     ))
                 })?;
+                let bounds = http::Fetch::of(c.data());
                 let futures = c.data_mut().extensions.get_or_default::<Futures>();
-                Ok(futures.submit(http::parse_failure(&url), move || http::fetch_post(&url, &body)) as i32)
+                let raised = http::parse_failure(&url);
+                let fetch = move || http::fetch_within(bounds, || http::fetch_post(&url, &body));
+                Ok(futures.submit(raised, fetch) as i32)
             },
         )?,
         "async_await" => linker.func_wrap("vera", name, |mut c: C<'_>, handle: i32| -> Result<i32> {
+            let deadline = c.data().deadline;
             let outcome = c
                 .data_mut()
                 .extensions
                 .get_or_default::<Futures>()
-                .wait(handle as u32)
+                .wait(handle as u32, deadline)
                 .map_err(HostTrap::Refused)?;
+            let outcome = http::limit_trap(outcome)?;
             with_heap(&mut c, "async_await", |h| http::alloc_outcome(h, &outcome)).map(|p| p as i32)
         })?,
         _ => return Ok(false),
@@ -211,12 +233,12 @@ mod tests {
         let b = f.submit(None, || Err("b".to_owned()));
         let c = f.submit(Some("Invalid IPv6 URL".to_owned()), || Ok("never".to_owned()));
         assert_eq!((a, b, c), (1, 2, 3));
-        assert_eq!(f.wait(b), Ok(Err("b".to_owned())));
-        assert_eq!(f.wait(a), Ok(Ok("a".to_owned())));
-        assert_eq!(f.wait(a), Ok(Ok("a".to_owned())));
-        assert_eq!(f.wait(c), Err("Invalid IPv6 URL".to_owned()));
+        assert_eq!(f.wait(b, None), Ok(Err("b".to_owned())));
+        assert_eq!(f.wait(a, None), Ok(Ok("a".to_owned())));
+        assert_eq!(f.wait(a, None), Ok(Ok("a".to_owned())));
+        assert_eq!(f.wait(c, None), Err("Invalid IPv6 URL".to_owned()));
         assert!(f
-            .wait(7)
+            .wait(7, None)
             .unwrap()
             .unwrap_err()
             .starts_with("await: future was already reclaimed"));

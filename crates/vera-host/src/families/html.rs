@@ -48,7 +48,9 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let text = with_heap(&mut c, "html_parse", |h| {
                 values::read_string(h.memory(), ptr as u32, len as u32)
             })?;
-            let tree = match parse(&text) {
+            let parsed = parse(&text);
+            super::check_deadline(c.data())?;
+            let tree = match parsed {
                 Err(ParseError::TooDeep) => return Err(HostTrap::Refused(WRITE_RECURSION.to_owned()).into()),
                 Err(ParseError::Err(e)) => Err(e),
                 Ok(node) => Ok(node),
@@ -228,8 +230,10 @@ fn write_attrs(heap: &mut impl Heap, attrs: &[(String, String)]) -> GuestResult<
     })
 }
 
+const TREE_TEXT: &str = "text read from an HtmlNode tree";
+
 fn read_str_at(m: &[u8], at: u32) -> GuestResult<String> {
-    values::read_string(m, mem::read_u32(m, at)?, mem::read_u32(m, at + 4)?)
+    super::read_tree_string(m, mem::read_u32(m, at)?, mem::read_u32(m, at + 4)?, TREE_TEXT)
 }
 
 /// Reads the `HtmlNode` tree at `ptr`, which is held meanwhile (reading
@@ -256,8 +260,8 @@ fn read_at(heap: &mut impl Heap, ptr: u32, depth: u32) -> GuestResult<Node> {
             for (k, v) in heap.string_map_entries(Tag::Str, map)? {
                 let m = heap.memory();
                 attrs.push((
-                    values::read_string(m, k.lo(), k.hi())?,
-                    values::read_string(m, v.lo(), v.hi())?,
+                    super::read_tree_string(m, k.lo(), k.hi(), TREE_TEXT)?,
+                    super::read_tree_string(m, v.lo(), v.hi(), TREE_TEXT)?,
                 ));
             }
             if (cn as i32) < 0 {
@@ -682,6 +686,10 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
     let mut i = 0;
     let mut cdata: Option<String> = None;
     while i < n {
+        if super::parse_step_out_of_time() {
+            // Unwinds the parse; html_parse then reports the deadline.
+            return Err(ParseError::TooDeep);
+        }
         let j;
         if cdata.is_none() {
             match find_from(raw, "<", i) {
@@ -994,5 +1002,14 @@ mod tests {
     fn cdata_end_is_found_case_insensitively() {
         let tree = parse("<div><SCRIPT>a</b>c</ ScRiPt >d</div>").unwrap();
         assert_eq!(to_html(&tree), "<div><script>a&lt;/b&gt;c</script>d</div>");
+    }
+
+    #[test]
+    fn a_parse_past_the_deadline_gives_up() {
+        let text = "<p>x</p>".repeat(20_000);
+        crate::families::set_parse_deadline(Some(std::time::Instant::now()));
+        assert_eq!(parse(&text), Err(ParseError::TooDeep));
+        crate::families::set_parse_deadline(None);
+        assert!(parse(&text).is_ok());
     }
 }

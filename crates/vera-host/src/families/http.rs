@@ -64,27 +64,46 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
     Ok(true)
 }
 
-/// Bounds of one synchronous request, from the run's limits: its
-/// deadline (at most [`TIMEOUT_SECS`], less when `--timeout` leaves less)
-/// and the body size (`--max-host-string`). Requests of `async` workers
-/// keep the defaults.
+/// Bounds of one request, from the run's limits: its deadline (at most
+/// [`TIMEOUT_SECS`] after it starts, sooner when `--timeout` ends the run
+/// first) and the body size (`--max-host-string` or `--max-host-memory`,
+/// whichever is smaller). An `async` request carries the bounds of the
+/// run that submitted it to its worker.
 #[derive(Clone, Copy)]
-struct Fetch {
-    timeout: Duration,
+pub struct Fetch {
+    deadline: Option<std::time::Instant>,
     max_body: u64,
+    /// The flag `max_body` comes from.
+    body_flag: &'static str,
 }
 
 impl Fetch {
     const DEFAULT: Fetch = Fetch {
-        timeout: Duration::from_secs(TIMEOUT_SECS),
+        deadline: None,
         max_body: u64::MAX,
+        body_flag: "--max-host-string",
     };
-    fn of(state: &HostState) -> Fetch {
-        let full = Duration::from_secs(TIMEOUT_SECS);
+    pub fn of(state: &HostState) -> Fetch {
+        let (string, memory) = (state.host_limits.max_host_string, state.host_limits.host_memory());
         Fetch {
-            timeout: super::time_left(state).map_or(full, |left| left.min(full)),
-            max_body: state.host_limits.max_host_string as u64,
+            deadline: state.deadline,
+            max_body: string.min(memory) as u64,
+            body_flag: if string <= memory {
+                "--max-host-string"
+            } else {
+                "--max-host-memory"
+            },
         }
+    }
+    fn timeout(&self) -> Duration {
+        let full = Duration::from_secs(TIMEOUT_SECS);
+        self.deadline.map_or(full, |d| {
+            d.saturating_duration_since(std::time::Instant::now()).min(full)
+        })
+    }
+    /// Whether the run's deadline has passed (a request it cut short).
+    fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
     }
 }
 
@@ -95,16 +114,56 @@ thread_local! {
 /// An `Err` that is a limit of vera-rt, not urllib's words: it traps.
 const LIMIT_MARK: char = '\0';
 
-/// Runs `fetch` under the bounds just set, then restores the defaults; a
-/// body over the limit becomes a trap.
-fn bounded(bounds: Fetch, fetch: impl FnOnce() -> Outcome) -> Result<Outcome> {
+/// Runs `fetch` under `bounds` on this thread, then restores the
+/// defaults. A body over the limit, or a deadline that ended the request,
+/// comes back as an `Err` marked for [`limit_trap`].
+pub fn fetch_within(bounds: Fetch, fetch: impl FnOnce() -> Outcome) -> Outcome {
     FETCH.with(|f| f.set(bounds));
     let outcome = fetch();
     FETCH.with(|f| f.set(Fetch::DEFAULT));
     match outcome {
+        Err(m) if !m.starts_with(LIMIT_MARK) && bounds.expired() => deadline_outcome(),
+        other => other,
+    }
+}
+
+/// The outcome of a request the run's deadline ended.
+pub fn deadline_outcome() -> Outcome {
+    Err(format!("{LIMIT_MARK}{}", super::TIME_LIMIT))
+}
+
+/// A marked outcome of [`fetch_within`] as the trap it is.
+pub fn limit_trap(outcome: Outcome) -> Result<Outcome> {
+    match outcome {
         Err(m) if m.starts_with(LIMIT_MARK) => Err(HostTrap::Limit(m[1..].to_owned()).into()),
         other => Ok(other),
     }
+}
+
+/// [`fetch_within`] for a request made on the guest's thread.
+fn bounded(bounds: Fetch, fetch: impl FnOnce() -> Outcome) -> Result<Outcome> {
+    limit_trap(fetch_within(bounds, fetch))
+}
+
+/// Runs `fetch` (any request made through [`agent`]) within the run's
+/// bounds; a body over the limit or the deadline traps.
+pub fn within_run(state: &HostState, fetch: impl FnOnce() -> Outcome) -> Result<Outcome> {
+    bounded(Fetch::of(state), fetch)
+}
+
+/// The body limit of the request under way ([`fetch_within`]).
+pub fn body_limit() -> u64 {
+    FETCH.with(|f| f.get().max_body)
+}
+
+/// The outcome of a body over [`body_limit`]: [`limit_trap`] makes it a trap.
+pub fn body_over_limit() -> Outcome {
+    let Fetch {
+        max_body, body_flag, ..
+    } = FETCH.with(|f| f.get());
+    Err(format!(
+        "{LIMIT_MARK}limit exceeded: HTTP response body is over {body_flag} ({max_body} bytes)"
+    ))
 }
 
 /// Builds the guest `Result<String, String>` of a fetch.
@@ -247,7 +306,7 @@ pub fn agent() -> ureq::Agent {
 
 fn config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
     ureq::Agent::config_builder()
-        .timeout_global(Some(FETCH.with(|f| f.get().timeout)))
+        .timeout_global(Some(FETCH.with(|f| f.get().timeout())))
         .http_status_as_error(false)
 }
 
@@ -261,7 +320,9 @@ fn finish(sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Erro
             reason_phrase(status.as_u16())
         ));
     }
-    let max_body = FETCH.with(|f| f.get().max_body);
+    let Fetch {
+        max_body, body_flag, ..
+    } = FETCH.with(|f| f.get());
     let bytes = response
         .body_mut()
         .with_config()
@@ -269,7 +330,7 @@ fn finish(sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Erro
         .read_to_vec()
         .map_err(|e| match e {
             ureq::Error::BodyExceedsLimit(_) => {
-                format!("{LIMIT_MARK}limit exceeded: HTTP response body is over --max-host-string ({max_body} bytes)")
+                format!("{LIMIT_MARK}limit exceeded: HTTP response body is over {body_flag} ({max_body} bytes)")
             }
             e => read_error(&e),
         })?;

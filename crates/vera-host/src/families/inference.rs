@@ -107,7 +107,8 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                 values::read_string(h.memory(), ptr as u32, len as u32)
             })?;
             let state = c.data();
-            let outcome = complete(&prompt, |k| state.env_var(k));
+            // The provider's answer is bounded as Http.get's is.
+            let outcome = http::within_run(state, || complete(&prompt, |k| state.env_var(k)))?;
             with_heap(&mut c, "inference_complete", |h| http::alloc_outcome(h, &outcome)).map(|p| p as i32)
         },
     )?;
@@ -196,6 +197,7 @@ impl Call<'_> {
             .map_err(|e| format!("{} failed: {}", self.who(), transport(&e)))?;
         let status = response.status().as_u16();
         let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
+        let max_body = http::body_limit();
         let mut raw = Vec::new();
         if !(200..300).contains(&status) {
             let mut capped = std::io::Read::take(&mut reader, ERROR_BODY_CAP as u64 + 1);
@@ -210,8 +212,14 @@ impl Call<'_> {
             };
             return Err(format!("{} rejected the request: HTTP {status}: {detail}", self.who()));
         }
-        std::io::Read::read_to_end(&mut reader, &mut raw)
-            .map_err(|e| format!("{} failed: {}", self.who(), read_failure(&e)))?;
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut reader, max_body.saturating_add(1)),
+            &mut raw,
+        )
+        .map_err(|e| format!("{} failed: {}", self.who(), read_failure(&e)))?;
+        if raw.len() as u64 > max_body {
+            return http::body_over_limit();
+        }
         let text = std::str::from_utf8(&raw).map_err(|e| {
             format!(
                 "{} returned a response body that is not valid UTF-8 (invalid byte at position {}).",

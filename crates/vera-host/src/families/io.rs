@@ -37,8 +37,10 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             Ok(())
         })?,
         "read_line" => linker.func_wrap("vera", name, |mut c: C<'_>| -> Result<(i32, i32)> {
-            let mut line = Vec::new();
-            c.data_mut().stdin.read_until(b'\n', &mut line)?;
+            let mut line = read_stdin(c.data_mut(), |stdin| {
+                let mut line = Vec::new();
+                stdin.read_until(b'\n', &mut line).map(|_| line)
+            })??;
             if line.last() == Some(&b'\n') {
                 line.pop();
             }
@@ -47,7 +49,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             Ok((p as i32, l as i32))
         })?,
         "read_char" => linker.func_wrap("vera", name, |mut c: C<'_>| -> Result<i32> {
-            let result = read_one_char(c.data_mut().stdin.as_mut());
+            let result = read_stdin(c.data_mut(), read_one_char)?;
             let (tag, text) = match result {
                 Ok(Some(ch)) => (OK, ch.to_string()),
                 Ok(None) => (ERR, "EOF".to_owned()),
@@ -61,7 +63,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let path = with_heap(&mut c, "read_file", |h| {
                 values::read_string(h.memory(), ptr as u32, len as u32)
             })?;
-            let (tag, text) = match std::fs::read(&path) {
+            let (tag, text) = match read_bounded(c.data(), &path)? {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => (OK, text),
                     Err(e) => {
@@ -102,7 +104,12 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let path = with_heap(&mut c, "read_bytes", |h| {
                 values::read_string(h.memory(), ptr as u32, len as u32)
             })?;
-            let result = python_path_io(&path, |p| std::fs::read(p));
+            // The path as `pathlib` reads it; a read refused by its size
+            // traps, an OS error is the guest's `Err`.
+            let result = match python_path_io(&path, |p| Ok(read_bounded(c.data(), p))) {
+                Ok(read) => read?.map_err(|e| python_os_error(&e, &python_path(&path))),
+                Err(message) => Err(message),
+            };
             Ok(with_heap(&mut c, "read_bytes", |h| match &result {
                 Ok(bytes) => {
                     let (p, l) = values::alloc_str(h, bytes)?;
@@ -170,6 +177,75 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
         _ => return Ok(false),
     };
     Ok(true)
+}
+
+/// Reads the file at `path` whole. One over `--max-host-memory` is
+/// refused by its size before any of it is read, and one that grows past
+/// it while read (a device that never ends) once it has.
+fn read_bounded(state: &HostState, path: &str) -> Result<std::io::Result<Vec<u8>>> {
+    use std::io::Read;
+    let what = "file read whole";
+    let limit = state.host_limits.host_memory();
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(e)),
+    };
+    let size = file.metadata().map_or(0, |m| m.len());
+    super::check_host_memory(state, what, usize::try_from(size).unwrap_or(usize::MAX))?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    if let Err(e) = (&mut file).take(limit as u64 + 1).read_to_end(&mut bytes) {
+        return Ok(Err(e));
+    }
+    super::check_host_memory(state, what, bytes.len())?;
+    Ok(Ok(bytes))
+}
+
+/// A read of stdin, done by [`StdinReader`]'s thread.
+type StdinRead = Box<dyn FnOnce(&mut dyn BufRead) + Send>;
+
+/// Under `--timeout`, stdin is read on a thread of its own, so a read that
+/// blocks (a terminal, a pipe nobody writes) ends at the deadline; the
+/// thread, left blocked, ends with the process.
+struct StdinReader {
+    reads: std::sync::mpsc::Sender<StdinRead>,
+}
+
+impl StdinReader {
+    fn start(mut stdin: Box<dyn BufRead + Send>) -> StdinReader {
+        let (reads, queue) = std::sync::mpsc::channel::<StdinRead>();
+        std::thread::spawn(move || {
+            for read in queue {
+                read(stdin.as_mut());
+            }
+        });
+        StdinReader { reads }
+    }
+}
+
+/// Runs `read` on the program's stdin, bounded by `--timeout`.
+fn read_stdin<T: Send + 'static>(
+    state: &mut HostState,
+    read: impl FnOnce(&mut dyn BufRead) -> std::io::Result<T> + Send + 'static,
+) -> Result<std::io::Result<T>> {
+    let Some(deadline) = state.deadline else {
+        return Ok(read(state.stdin.as_mut()));
+    };
+    if state.extensions.get::<StdinReader>().is_none() {
+        let stdin = std::mem::replace(&mut state.stdin, Box::new(std::io::empty()));
+        state.extensions.insert(StdinReader::start(stdin));
+    }
+    let reader = state.extensions.get::<StdinReader>().expect("started above");
+    let (send, result) = std::sync::mpsc::channel();
+    let job: StdinRead = Box::new(move |stdin| {
+        let _ = send.send(read(stdin));
+    });
+    if reader.reads.send(job).is_err() {
+        return Ok(Err(std::io::Error::other("stdin reader stopped")));
+    }
+    match result.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+        Ok(got) => Ok(got),
+        Err(_) => Err(super::time_limit_error()),
+    }
 }
 
 /// Reads one UTF-8 character; `None` at end of input. An invalid sequence

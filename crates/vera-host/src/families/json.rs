@@ -32,7 +32,7 @@ use vera_layout::{mem, Field, GuestError, GuestResult, Heap, Tag};
 use wasmtime::Result;
 use wasmtime::{Caller, FuncType, Linker};
 
-use super::{check_host_string, with_heap};
+use super::{check_host_string, with_heap, Exceeded, Meter};
 use crate::state::HostState;
 use crate::trap::HostTrap;
 
@@ -107,6 +107,14 @@ enum Fail {
     Syntax(&'static str, usize),
     /// RecursionError, naming the container being decoded.
     Depth(&'static str),
+    /// The parse ran past `--max-host-memory` or `--timeout`.
+    Bound(Exceeded),
+}
+
+impl From<Exceeded> for Fail {
+    fn from(e: Exceeded) -> Fail {
+        Fail::Bound(e)
+    }
 }
 
 fn is_ws(c: char) -> bool {
@@ -122,6 +130,9 @@ struct Parser<'a> {
     /// The first of `NaN`, `Infinity`, `-Infinity` met (Python's
     /// `parse_constant` hook records it and the parse goes on).
     constant: Option<&'static str>,
+    /// The tree's host memory (its `JVal`s, twice over for the vectors'
+    /// spare capacity, and its strings' bytes) and the time taken.
+    meter: Meter,
 }
 
 type Scan<T> = std::result::Result<(T, usize), Fail>;
@@ -149,7 +160,11 @@ impl Parser<'_> {
             Ok((JVal::Num(0.0), idx + name.chars().count()))
         };
         match c {
-            '"' => return self.string(idx + 1).map(|(s, i)| (JVal::Str(s), i)),
+            '"' => {
+                let (s, i) = self.string(idx + 1)?;
+                self.meter.charge(s.bytes.len())?;
+                return Ok((JVal::Str(s), i));
+            }
             '{' => {
                 if depth >= MAX_DEPTH {
                     return Err(Fail::Depth("object"));
@@ -319,6 +334,8 @@ impl Parser<'_> {
                     return Err(Fail::Syntax("Expecting property name enclosed in double quotes", idx));
                 }
                 let (key, next) = self.string(idx + 1)?;
+                self.meter
+                    .charge(2 * key.bytes.len() + 2 * std::mem::size_of::<(JStr, JVal)>())?;
                 idx = self.skip_ws(next);
                 if s.get(idx) != Some(&':') {
                     return Err(Fail::Syntax("Expecting ':' delimiter", idx));
@@ -352,6 +369,7 @@ impl Parser<'_> {
         if s.get(idx) != Some(&']') {
             loop {
                 let (val, next) = self.value(idx, depth)?;
+                self.meter.charge(2 * std::mem::size_of::<JVal>())?;
                 items.push(val);
                 idx = self.skip_ws(next);
                 if s.get(idx) == Some(&']') {
@@ -422,13 +440,27 @@ fn first_violation(v: &JVal) -> Option<String> {
 
 /// `json_parse`'s decision for `text`, before anything is allocated.
 pub fn parse(text: &str) -> Parsed {
+    match parse_within(text, Meter::unbounded()) {
+        Ok(parsed) => parsed,
+        Err(_) => unreachable!("an unbounded meter never runs out"),
+    }
+}
+
+/// [`parse`] within `meter`'s bounds.
+pub fn parse_within(text: &str, mut meter: Meter) -> std::result::Result<Parsed, Exceeded> {
+    meter.charge(text.len().saturating_mul(std::mem::size_of::<char>()))?;
     let chars: Vec<char> = text.chars().collect();
     if chars.first() == Some(&'\u{feff}') {
-        return Parsed::Err(decode_error(&chars, "Unexpected UTF-8 BOM (decode using utf-8-sig)", 0));
+        return Ok(Parsed::Err(decode_error(
+            &chars,
+            "Unexpected UTF-8 BOM (decode using utf-8-sig)",
+            0,
+        )));
     }
     let mut p = Parser {
         s: &chars,
         constant: None,
+        meter,
     };
     let start = p.skip_ws(0);
     let scanned = p.value(start, 0).and_then(|(v, end)| {
@@ -438,7 +470,8 @@ pub fn parse(text: &str) -> Parsed {
         }
         Ok(v)
     });
-    match scanned {
+    Ok(match scanned {
+        Err(Fail::Bound(e)) => return Err(e),
         Err(Fail::Syntax(msg, pos)) => Parsed::Err(decode_error(&chars, msg, pos)),
         Err(Fail::Depth(what)) => Parsed::Trap(format!(
             "maximum recursion depth exceeded while decoding a JSON {what} from a unicode string"
@@ -448,7 +481,7 @@ pub fn parse(text: &str) -> Parsed {
             Some(msg) => Parsed::Err(msg),
             None => Parsed::Ok(v),
         },
-    }
+    })
 }
 
 /// Builds `v` in guest memory; the result is not rooted. Children are
@@ -692,7 +725,8 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let text = with_heap(&mut c, "json_parse", |h| {
                 values::read_string(h.memory(), p as u32, l as u32)
             })?;
-            let ptr = match parse(&text) {
+            let parsed = parse_within(&text, Meter::of(c.data())).map_err(|e| e.trap("json_parse's tree"))?;
+            let ptr = match parsed {
                 Parsed::Ok(v) => with_heap(&mut c, "json_parse", |h| {
                     let json = write(h, &v)?;
                     values::alloc_adt(h, OK, Payload::Word(json))

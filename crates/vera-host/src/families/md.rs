@@ -53,7 +53,9 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let text = with_heap(&mut c, "md_parse", |h| {
                 values::read_string(h.memory(), ptr as u32, len as u32)
             })?;
-            let out = match parse_markdown(&text) {
+            let parsed = parse_markdown(&text);
+            super::check_deadline(c.data())?;
+            let out = match parsed {
                 Err(TooDeep) => with_heap(&mut c, "md_parse", |h| {
                     values::alloc_adt_with_str(h, ERR, PARSE_RECURSION.as_bytes())
                 })?,
@@ -217,7 +219,7 @@ fn read_pair(m: &[u8], at: u32) -> GuestResult<(u32, u32)> {
 
 fn read_str_at(m: &[u8], at: u32) -> GuestResult<String> {
     let (p, l) = read_pair(m, at)?;
-    values::read_string(m, p, l)
+    super::read_tree_string(m, p, l, "text read from a Markdown tree")
 }
 
 /// Reads `len` cells of `cell` bytes at `ptr`, each through `each`.
@@ -454,6 +456,10 @@ fn parse_blocks(lines: &[&str], frames: usize) -> Result<Vec<Block>, TooDeep> {
     let mut blocks = Vec::new();
     let mut i = 0;
     while i < end {
+        if super::parse_step_out_of_time() {
+            // Unwinds the parse; md_parse then reports the deadline.
+            return Err(TooDeep);
+        }
         let line = lines[i];
         if is_blank(line) {
             i += 1;
@@ -654,6 +660,9 @@ impl<'t> Inlines<'t> {
         };
         let mut i = lo;
         while i < n {
+            if super::parse_step_out_of_time() {
+                return Err(TooDeep);
+            }
             let ch = bytes[i];
             if ch == b'`' {
                 let start = i;
@@ -1019,5 +1028,14 @@ mod tests {
                 Text(" ![x](y".into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_parse_past_the_deadline_gives_up() {
+        let text = "word *x* ".repeat(100_000);
+        crate::families::set_parse_deadline(Some(std::time::Instant::now()));
+        assert_eq!(parse_markdown(&text), Err(TooDeep));
+        crate::families::set_parse_deadline(None);
+        assert!(parse_markdown(&text).is_ok());
     }
 }

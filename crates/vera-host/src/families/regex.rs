@@ -22,52 +22,15 @@ use crate::state::HostState;
 type C<'a> = Caller<'a, HostState>;
 
 pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
-    match name {
-        "regex_match" | "regex_find" | "regex_find_all" => {
-            let op = name.to_owned();
-            linker.func_wrap(
-                "vera",
-                name,
-                move |mut c: C<'_>, ip: i32, il: i32, pp: i32, pl: i32| -> Result<i32> {
-                    let (input, pattern) = with_heap(&mut c, &op, |h| {
-                        Ok((
-                            values::read_string(h.memory(), ip as u32, il as u32)?,
-                            values::read_string(h.memory(), pp as u32, pl as u32)?,
-                        ))
-                    })?;
-                    let result = PyRegex::compile_guest(&pattern)?.and_then(|re| match op.as_str() {
-                        "regex_match" => re.search(&input, 0).map(|m| Found::Bool(m.is_some())),
-                        "regex_find" => re
-                            .search(&input, 0)
-                            .map(|m| Found::Opt(m.map(|(s, e)| input[s..e].to_owned()))),
-                        _ => re
-                            .find_all(&input)
-                            .map(|v| Found::All(v.into_iter().map(|(s, e)| &input[s..e]).collect())),
-                    });
-                    let ptr = with_heap(&mut c, &op, |h| match result {
-                        Err(e) => values::alloc_adt_with_str(h, ERR, e.as_bytes()),
-                        Ok(Found::Bool(b)) => values::alloc_adt(h, OK, Payload::Word(b as u32)),
-                        Ok(Found::Opt(m)) => {
-                            let opt = match m {
-                                Some(text) => values::alloc_adt_with_str(h, SOME, text.as_bytes())?,
-                                None => values::alloc_adt(h, NONE, Payload::Empty)?,
-                            };
-                            values::alloc_adt(h, OK, Payload::Word(opt))
-                        }
-                        Ok(Found::All(items)) => {
-                            let (p, n) = values::alloc_string_array(h, &items)?;
-                            values::alloc_adt(h, OK, Payload::Str(p, n))
-                        }
-                    })?;
-                    Ok(ptr as i32)
-                },
-            )?
-        }
-        "regex_replace" => linker.func_wrap(
+    let Some(op) = Op::of(name) else {
+        return Ok(false);
+    };
+    if op == Op::Replace {
+        linker.func_wrap(
             "vera",
             name,
-            |mut c: C<'_>, ip: i32, il: i32, pp: i32, pl: i32, rp: i32, rl: i32| -> Result<i32> {
-                let (input, pattern, repl) = with_heap(&mut c, "regex_replace", |h| {
+            move |mut c: C<'_>, ip: i32, il: i32, pp: i32, pl: i32, rp: i32, rl: i32| -> Result<i32> {
+                let (input, pattern, repl) = with_heap(&mut c, op.name(), |h| {
                     let m = h.memory();
                     Ok((
                         values::read_string(m, ip as u32, il as u32)?,
@@ -75,33 +38,162 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                         values::read_string(m, rp as u32, rl as u32)?,
                     ))
                 })?;
-                let result = PyRegex::compile_guest(&pattern)?.and_then(|re| re.replace_first(&input, &repl));
-                let ptr = with_heap(&mut c, "regex_replace", |h| match result {
-                    Ok(text) => values::alloc_adt_with_str(h, OK, text.as_bytes()),
-                    Err(e) => values::alloc_adt_with_str(h, ERR, e.as_bytes()),
-                })?;
-                Ok(ptr as i32)
+                let meter = super::Meter::of(c.data());
+                let result = answer(op, &input, &pattern, &repl, meter)?;
+                with_heap(&mut c, op.name(), |h| alloc_answer(h, result)).map(|p| p as i32)
             },
-        )?,
-        _ => return Ok(false),
-    };
+        )?;
+    } else {
+        linker.func_wrap(
+            "vera",
+            name,
+            move |mut c: C<'_>, ip: i32, il: i32, pp: i32, pl: i32| -> Result<i32> {
+                let (input, pattern) = with_heap(&mut c, op.name(), |h| {
+                    Ok((
+                        values::read_string(h.memory(), ip as u32, il as u32)?,
+                        values::read_string(h.memory(), pp as u32, pl as u32)?,
+                    ))
+                })?;
+                let meter = super::Meter::of(c.data());
+                let result = answer(op, &input, &pattern, "", meter)?;
+                with_heap(&mut c, op.name(), |h| alloc_answer(h, result)).map(|p| p as i32)
+            },
+        )?;
+    }
     Ok(true)
 }
 
-enum Found<'a> {
-    Bool(bool),
-    Opt(Option<String>),
-    All(Vec<&'a str>),
+/// The four regex imports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Match,
+    Find,
+    FindAll,
+    Replace,
+}
+
+impl Op {
+    fn of(name: &str) -> Option<Op> {
+        Some(match name {
+            "regex_match" => Op::Match,
+            "regex_find" => Op::Find,
+            "regex_find_all" => Op::FindAll,
+            "regex_replace" => Op::Replace,
+            _ => return None,
+        })
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Op::Match => "regex_match",
+            Op::Find => "regex_find",
+            Op::FindAll => "regex_find_all",
+            Op::Replace => "regex_replace",
+        }
+    }
+}
+
+/// What an import answers (its `Ok` payload).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    Match(bool),
+    Find(Option<String>),
+    FindAll(Vec<String>),
+    Replace(String),
+}
+
+/// Import `op` on `input` and `pattern` (`repl`: `regex_replace`'s
+/// template): the outer error is a trap, the inner one the guest's `Err`
+/// text, as Vera 0.2.3's `re.search` / `re.finditer` / `re.sub(count=1)`.
+/// `find_all` runs within `meter`: the matches it holds, and the time.
+pub fn answer(
+    op: Op,
+    input: &str,
+    pattern: &str,
+    repl: &str,
+    mut meter: super::Meter,
+) -> Result<std::result::Result<Answer, String>> {
+    let re = match cached(pattern)? {
+        Ok(re) => re,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(match op {
+        Op::Match => re.search(input, 0).map(|m| Answer::Match(m.is_some())),
+        Op::Find => re
+            .search(input, 0)
+            .map(|m| Answer::Find(m.map(|(s, e)| input[s..e].to_owned()))),
+        Op::FindAll => match re.find_all_within(input, &mut meter) {
+            Ok(v) => v.map(|v| Answer::FindAll(v.into_iter().map(|(s, e)| input[s..e].to_owned()).collect())),
+            Err(e) => return Err(e.trap("regex_find_all's matches").into()),
+        },
+        Op::Replace => re.replace_first(input, repl).map(Answer::Replace),
+    })
+}
+
+/// Compiled patterns by their text, as `re`'s own cache keeps them (512,
+/// the oldest dropped first): a program that calls `regex_match` in a loop
+/// compiles its pattern once. Only patterns under [`CACHED_PATTERN`] bytes
+/// are kept, so the cache stays small whatever the guest sends.
+const CACHE_SIZE: usize = 512;
+const CACHED_PATTERN: usize = 4096;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::VecDeque<(String, std::rc::Rc<PyRegex>)>> =
+        const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+}
+
+fn cached(pattern: &str) -> Result<std::result::Result<std::rc::Rc<PyRegex>, String>> {
+    if let Some(re) = CACHE.with_borrow(|c| c.iter().find(|(p, _)| p == pattern).map(|(_, re)| re.clone())) {
+        return Ok(Ok(re));
+    }
+    let re = match PyRegex::compile_guest(pattern)? {
+        Ok(re) => std::rc::Rc::new(re),
+        Err(e) => return Ok(Err(e)),
+    };
+    if pattern.len() <= CACHED_PATTERN {
+        CACHE.with_borrow_mut(|c| {
+            if c.len() >= CACHE_SIZE {
+                c.pop_front();
+            }
+            c.push_back((pattern.to_owned(), re.clone()));
+        });
+    }
+    Ok(Ok(re))
+}
+
+fn alloc_answer(h: &mut impl Heap, result: std::result::Result<Answer, String>) -> vera_layout::GuestResult<u32> {
+    match result {
+        Err(e) => values::alloc_adt_with_str(h, ERR, e.as_bytes()),
+        Ok(Answer::Match(b)) => values::alloc_adt(h, OK, Payload::Word(b as u32)),
+        Ok(Answer::Find(m)) => {
+            let opt = match m {
+                Some(text) => values::alloc_adt_with_str(h, SOME, text.as_bytes())?,
+                None => values::alloc_adt(h, NONE, Payload::Empty)?,
+            };
+            values::alloc_adt(h, OK, Payload::Word(opt))
+        }
+        Ok(Answer::FindAll(items)) => {
+            let (p, n) = values::alloc_string_array(h, &items)?;
+            values::alloc_adt(h, OK, Payload::Str(p, n))
+        }
+        Ok(Answer::Replace(text)) => values::alloc_adt_with_str(h, OK, text.as_bytes()),
+    }
 }
 
 /// A Python pattern compiled for `fancy-regex`, with Python's group table.
 pub struct PyRegex {
-    re: Regex,
+    re: Engine,
     /// `re` anchored where a search starts (see [`PyRegex::match_at`]),
     /// compiled when first needed.
     anchored: std::sync::OnceLock<Option<Regex>>,
     /// The translated pattern `re` was compiled from.
     translated: String,
+    /// The Python pattern, and its translations for the subjects of other
+    /// dialects (see [`Dialect`]), compiled when first needed.
+    pattern: String,
+    variants: std::sync::Mutex<Vec<(Dialect, Option<Engine>)>>,
+    /// The top-level alternatives compiled one by one for the linear
+    /// engine, by dialect (see [`BranchSearch`]).
+    branch_variants: std::sync::Mutex<Vec<(Dialect, Option<Branches>)>>,
     /// Capturing groups, not counting group 0.
     groups: usize,
     names: Vec<(String, usize)>,
@@ -112,7 +204,7 @@ impl PyRegex {
     /// returns (`invalid regex: ...`).
     pub fn compile(pattern: &str) -> Result<PyRegex, String> {
         let t = translate(pattern).map_err(|e| format!("invalid regex: {e}"))?;
-        PyRegex::from_translated(t)
+        PyRegex::from_translated(t, pattern)
     }
 
     /// [`PyRegex::compile`] for a pattern from the guest: the outer error
@@ -120,43 +212,84 @@ impl PyRegex {
     /// which Vera 0.2.3 does not catch), the inner one Vera's `Err` text.
     pub fn compile_guest(pattern: &str) -> Result<Result<PyRegex, String>> {
         match translate(pattern) {
-            Ok(t) => Ok(PyRegex::from_translated(t)),
+            Ok(t) => Ok(PyRegex::from_translated(t, pattern)),
             Err(e) if e.trap => Err(crate::trap::HostTrap::Refused(e.msg).into()),
             Err(e) => Ok(Err(format!("invalid regex: {e}"))),
         }
     }
 
-    fn from_translated(t: Translated) -> Result<PyRegex, String> {
-        let re = Regex::new(&t.pattern).map_err(|e| format!("invalid regex: unsupported pattern ({e})"))?;
+    fn from_translated(t: Translated, pattern: &str) -> Result<PyRegex, String> {
+        let (t, re) = build_translation(t, pattern, Dialect::ANY)
+            .map_err(|e| format!("invalid regex: unsupported pattern ({e})"))?;
         Ok(PyRegex {
             re,
             anchored: std::sync::OnceLock::new(),
             translated: t.pattern,
+            pattern: pattern.to_owned(),
+            variants: std::sync::Mutex::new(Vec::new()),
+            branch_variants: std::sync::Mutex::new(Vec::new()),
             groups: t.groups,
             names: t.names,
         })
     }
 
+    /// The compiled pattern for subjects like `text` (one look at it),
+    /// with what it searches (`text`, or its marked copy).
+    fn regex_for(&self, text: &str) -> Matcher {
+        let engine = self.engine_for(text);
+        let marked = matches!(engine, Engine::Marked(_)).then(|| {
+            let mut bytes = text.as_bytes().to_vec();
+            if let Some(last) = bytes.last_mut() {
+                *last = MARK;
+            }
+            bytes
+        });
+        Matcher {
+            engine,
+            marked,
+            general: self.re.clone(),
+        }
+    }
+
+    fn engine_for(&self, text: &str) -> Engine {
+        let dialect = Dialect::of(text);
+        if dialect == Dialect::ANY {
+            return self.re.clone();
+        }
+        let mut variants = self.variants.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, re)) = variants.iter().find(|(d, _)| *d == dialect) {
+            return re.clone().unwrap_or_else(|| self.re.clone());
+        }
+        // A translation the pattern's constructs do not change is the
+        // general one; one that does not compile (not expected: the
+        // general one did) falls back to it.
+        let re = translate_in(&self.pattern, dialect)
+            .ok()
+            .filter(|t| t.dialect != Dialect::ANY)
+            .and_then(|t| build_translation(t, &self.pattern, dialect).ok())
+            .map(|(_, re)| re);
+        variants.push((dialect, re.clone()));
+        re.unwrap_or_else(|| self.re.clone())
+    }
+
     /// The first match at or after byte `pos`, as a byte range.
     pub fn search(&self, text: &str, pos: usize) -> Result<Option<(usize, usize)>, String> {
-        match self.re.find_from_pos(text, pos) {
-            Ok(m) => Ok(m.map(|m| (m.start(), m.end()))),
-            Err(e) => Err(format!("regex failed: {e}")),
-        }
+        self.regex_for(text).find_from_pos(text, pos)
     }
 
     /// Whether the pattern matches anywhere (`re.search`).
     pub fn is_match(&self, text: &str) -> bool {
-        matches!(self.re.is_match(text), Ok(true))
+        matches!(self.re.find_from_pos(text, 0), Ok(Some(_)))
     }
 
     /// The groups of the first match (`re.search(...).groups()` with group
     /// 0 first); an unmatched group is "".
     pub fn captures(&self, text: &str) -> Option<Vec<String>> {
-        let caps = self.re.captures(text).ok()??;
+        let spans = self.re.spans_from_pos(text, 0, self.groups).ok()??;
         Some(
-            (0..=self.groups)
-                .map(|g| caps.get(g).map_or(String::new(), |m| m.as_str().to_owned()))
+            spans
+                .into_iter()
+                .map(|s| s.map_or(String::new(), |(a, b)| text[a..b].to_owned()))
                 .collect(),
         )
     }
@@ -170,22 +303,15 @@ impl PyRegex {
     /// empty group after `P` tells which branch matched). A plain search
     /// would scan the rest of the text at every failing call, which made
     /// `html_parse("<b>" * n)` quadratic.
-    pub fn match_at(&self, text: &str, pos: usize) -> Option<Vec<Option<(usize, usize)>>> {
+    pub fn match_at(&self, text: &str, pos: usize) -> Option<Spans> {
         let anchored = self
             .anchored
             .get_or_init(|| Regex::new(&format!("\\G(?:{})()|", self.translated)).ok());
         let Some(anchored) = anchored else {
             // Not expected (the pattern compiled alone): search, then
             // keep only a match at `pos`.
-            let caps = self.re.captures_from_pos(text, pos).ok()??;
-            if caps.get(0)?.start() != pos {
-                return None;
-            }
-            return Some(
-                (0..=self.groups)
-                    .map(|g| caps.get(g).map(|m| (m.start(), m.end())))
-                    .collect(),
-            );
+            let spans = self.re.spans_from_pos(text, pos, self.groups).ok()??;
+            return (spans[0]?.0 == pos).then_some(spans);
         };
         let caps = anchored.captures_from_pos(text, pos).ok()??;
         caps.get(self.groups + 1)?;
@@ -208,29 +334,114 @@ impl PyRegex {
         )
     }
 
-    /// Every match as `re.finditer` yields it: after an empty match the
-    /// next may not be empty at the same position.
+    /// Every match as `re.finditer` yields it: after an empty match at
+    /// `p` the next search starts at `p` too, but the match it finds there
+    /// may not be empty (sre's `must_advance`): `a??` on "abc" is "", "a",
+    /// "", "b", ... That search runs the pattern followed by `(?<!\G)`,
+    /// "not where the search started", which only a match starting at `p`
+    /// can violate, and only by being empty.
     pub fn find_all(&self, text: &str) -> Result<Vec<(usize, usize)>, String> {
+        match self.find_all_within(text, &mut super::Meter::unbounded()) {
+            Ok(found) => found,
+            Err(_) => unreachable!("an unbounded meter never runs out"),
+        }
+    }
+
+    /// The top-level alternatives for subjects like `text`, when there
+    /// are several and the linear engine runs each (not for
+    /// [`Dollar::Marked`]'s marked search).
+    fn branches_for(&self, text: &str) -> Option<Branches> {
+        let dialect = Dialect::of(text);
+        if dialect.dollar == Dollar::Marked {
+            return None;
+        }
+        let mut variants = self.branch_variants.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, b)) = variants.iter().find(|(d, _)| *d == dialect) {
+            return b.clone();
+        }
+        let compiled = translate_in(&self.pattern, dialect).ok().and_then(|t| {
+            if t.branches.len() < 2 {
+                return None;
+            }
+            let linear = |p: &String| regex::RegexBuilder::new(p).nest_limit(NEST_LIMIT).build().ok();
+            t.branches
+                .iter()
+                .map(linear)
+                .collect::<Option<Vec<_>>>()
+                .map(std::sync::Arc::new)
+        });
+        variants.push((dialect, compiled.clone()));
+        compiled
+    }
+
+    /// [`PyRegex::find_all`] within `meter`: each match is charged the
+    /// bytes it will hold (its text and its place in the result), and the
+    /// clock is read before every search, each of which may scan the rest
+    /// of the subject (`a*b|a` on 10^5 `a` is quadratic, in Python too).
+    pub fn find_all_within(
+        &self,
+        text: &str,
+        meter: &mut super::Meter,
+    ) -> std::result::Result<std::result::Result<Vec<(usize, usize)>, String>, super::Exceeded> {
+        self.find_all_by(text, meter, true)
+    }
+
+    /// [`PyRegex::find_all_within`]; `by_branches`: a long subject is
+    /// searched by the pattern's alternatives ([`BranchSearch`]).
+    fn find_all_by(
+        &self,
+        text: &str,
+        meter: &mut super::Meter,
+        by_branches: bool,
+    ) -> std::result::Result<std::result::Result<Vec<(usize, usize)>, String>, super::Exceeded> {
+        let re = self.regex_for(text);
+        let mut branches = (by_branches && text.len() >= BranchSearch::MIN_TEXT)
+            .then(|| self.branches_for(text))
+            .flatten()
+            .map(BranchSearch::new);
+        let mut advancing: Option<Option<Regex>> = None;
         let mut out = Vec::new();
         let mut pos = 0;
-        let mut last_empty_at: Option<usize> = None;
+        let mut must_advance = false;
         while pos <= text.len() {
-            let Some((s, e)) = self.search(text, pos)? else { break };
-            if s == e && last_empty_at == Some(s) {
-                // Python forbids a second empty match at the same place.
-                match text[s..].chars().next() {
-                    Some(ch) => {
-                        pos = s + ch.len_utf8();
-                        continue;
+            meter.check_time()?;
+            let found = if must_advance {
+                let advancing = advancing.get_or_insert_with(|| {
+                    // The backtracking engine searches the text itself.
+                    let mut dialect = Dialect::of(text);
+                    if dialect.dollar == Dollar::Marked {
+                        dialect.dollar = Dollar::Any;
                     }
-                    None => break,
+                    let t = translate_in(&self.pattern, dialect).ok()?;
+                    build(&format!("(?:{})(?<!\\G)", t.pattern)).ok()
+                });
+                match advancing {
+                    Some(re) => search_in(re, text, pos),
+                    // The pattern compiled only for the linear engine (too
+                    // deeply nested for the backtracking one): the next
+                    // match after this place.
+                    None => match text[pos..].chars().next() {
+                        Some(ch) => re.find_from_pos(text, pos + ch.len_utf8()),
+                        None => Ok(None),
+                    },
                 }
-            }
+            } else {
+                match &mut branches {
+                    Some(b) => Ok(b.next(text, pos)),
+                    None => re.find_from_pos(text, pos),
+                }
+            };
+            let (s, e) = match found {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => return Ok(Err(e)),
+            };
+            meter.charge(e - s + std::mem::size_of::<(usize, usize)>() + std::mem::size_of::<String>())?;
             out.push((s, e));
-            last_empty_at = (s == e).then_some(e);
+            must_advance = s == e;
             pos = e;
         }
-        Ok(out)
+        Ok(Ok(out))
     }
 
     /// `re.sub(pattern, repl, text, count=1)`.
@@ -239,25 +450,225 @@ impl PyRegex {
             TemplateError::Re(e) => format!("invalid regex: {e}"),
             TemplateError::UnknownName(n) => format!("invalid regex: unknown group name {}", py_repr(&n)),
         })?;
-        let caps = self.re.captures(text).map_err(|e| format!("regex failed: {e}"))?;
-        let Some(caps) = caps else {
+        let Some(spans) = self.regex_for(text).spans_from_pos(text, 0, self.groups)? else {
             return Ok(text.to_owned());
         };
-        let whole = caps.get(0).expect("group 0 of a match");
+        let (start, end) = spans[0].expect("group 0 of a match");
         let mut out = String::with_capacity(text.len() + repl.len());
-        out.push_str(&text[..whole.start()]);
+        out.push_str(&text[..start]);
         for piece in &template {
             match piece {
                 Piece::Lit(s) => out.push_str(s),
                 Piece::Group(g) => {
-                    if let Some(m) = caps.get(*g) {
-                        out.push_str(m.as_str());
+                    if let Some(Some((a, b))) = spans.get(*g) {
+                        out.push_str(&text[*a..*b]);
                     }
                 }
             }
         }
-        out.push_str(&text[whole.end()..]);
+        out.push_str(&text[end..]);
         Ok(out)
+    }
+}
+
+/// Searches a pattern `A|B|...` by its alternatives, each on its own,
+/// keeping each one's next match: the whole pattern's next match starts
+/// where the earliest of them does, and is the first alternative's among
+/// those starting there (as leftmost-first tries them). A search of the
+/// whole pattern scans on while any alternative could still match, so
+/// `find_all("a" * n, "a*b|a")` scanned to the end for every `a` (9 s at
+/// 10^5); here `a*b` is searched once, finds nothing, and `a` answers.
+struct BranchSearch {
+    branches: Branches,
+    /// Per alternative: its last search, if any.
+    next: Vec<Option<Searched>>,
+}
+
+/// A pattern's top-level alternatives, compiled.
+type Branches = std::sync::Arc<Vec<regex::Regex>>;
+
+/// Where a search started and the match it found (`None`: nothing from
+/// there on).
+type Searched = (usize, Option<(usize, usize)>);
+
+impl BranchSearch {
+    /// Shorter subjects are searched whole: no scan is long there.
+    const MIN_TEXT: usize = 256;
+
+    fn new(branches: Branches) -> BranchSearch {
+        let next = vec![None; branches.len()];
+        BranchSearch { branches, next }
+    }
+
+    /// The pattern's first match at or after `pos`.
+    fn next(&mut self, text: &str, pos: usize) -> Option<(usize, usize)> {
+        let mut best: Option<(usize, usize)> = None;
+        for (re, cached) in self.branches.iter().zip(self.next.iter_mut()) {
+            // A search from `from` <= `pos` that found nothing, or a match
+            // at or after `pos`, is what a search from `pos` would find.
+            let still = matches!(cached, Some((from, found)) if *from <= pos && found.is_none_or(|(s, _)| s >= pos));
+            if !still {
+                *cached = Some((pos, re.find_at(text, pos).map(|m| (m.start(), m.end()))));
+            }
+            if let Some((_, Some((s, e)))) = cached {
+                if best.is_none_or(|(b, _)| *s < b) {
+                    best = Some((*s, *e));
+                }
+            }
+        }
+        best
+    }
+}
+
+/// Compiles a translated pattern for the backtracking engine.
+fn build(pattern: &str) -> Result<Regex, String> {
+    Regex::new(pattern).map_err(|e| e.to_string())
+}
+
+/// Each group's byte span in a match, `None` for one that took no part.
+type Spans = Vec<Option<(usize, usize)>>;
+
+/// A compiled pattern: by the `regex` crate when the translation needs
+/// nothing that crate lacks (lookaround, backreferences, atomic groups),
+/// else by `fancy-regex`. The first takes nesting as deep as Python does
+/// (fancy-regex's parser stops at 64 levels).
+#[derive(Clone)]
+enum Engine {
+    Linear(regex::Regex),
+    Backtracking(Regex),
+    /// [`Dollar::Marked`]'s: searches the subject with its last byte
+    /// [`MARK`].
+    Marked(regex::bytes::Regex),
+}
+
+/// The byte that stands for a subject's final `\n` ([`Dollar::Marked`]).
+const MARK: u8 = 0xFF;
+
+/// An engine and what it searches, for one subject.
+struct Matcher {
+    engine: Engine,
+    /// The subject with its last byte [`MARK`] (for [`Engine::Marked`]).
+    marked: Option<Vec<u8>>,
+    /// The translation for any subject: answers where the marked search
+    /// cannot (a match that does not start and end on a character, which
+    /// a byte-level engine may report for an empty match inside one).
+    general: Engine,
+}
+
+impl Matcher {
+    fn find_from_pos(&self, text: &str, pos: usize) -> Result<Option<(usize, usize)>, String> {
+        let (Engine::Marked(re), Some(bytes)) = (&self.engine, &self.marked) else {
+            return self.engine.find_from_pos(text, pos);
+        };
+        match re.find_at(bytes, pos) {
+            Some(m) if text.is_char_boundary(m.start()) && text.is_char_boundary(m.end()) => {
+                Ok(Some((m.start(), m.end())))
+            }
+            Some(_) => self.general.find_from_pos(text, pos),
+            None => Ok(None),
+        }
+    }
+
+    fn spans_from_pos(&self, text: &str, pos: usize, groups: usize) -> Result<Option<Spans>, String> {
+        let (Engine::Marked(re), Some(bytes)) = (&self.engine, &self.marked) else {
+            return self.engine.spans_from_pos(text, pos, groups);
+        };
+        let Some(caps) = re.captures_at(bytes, pos) else {
+            return Ok(None);
+        };
+        let spans: Spans = (0..=groups)
+            .map(|g| caps.get(g).map(|m| (m.start(), m.end())))
+            .collect();
+        let on_chars = spans
+            .iter()
+            .flatten()
+            .all(|&(a, b)| text.is_char_boundary(a) && text.is_char_boundary(b));
+        if on_chars {
+            Ok(Some(spans))
+        } else {
+            self.general.spans_from_pos(text, pos, groups)
+        }
+    }
+}
+
+/// Python's nesting limit (491 groups) in translated levels, with room
+/// for the groups the translation adds around repeats.
+const NEST_LIMIT: u32 = 2 * MAX_NESTED as u32 + 16;
+
+impl Engine {
+    /// For [`Dollar::Marked`] translations: the linear engine on bytes,
+    /// [`MARK`] its line terminator.
+    fn new_marked(pattern: &str) -> Result<Engine, String> {
+        regex::bytes::RegexBuilder::new(pattern)
+            .nest_limit(NEST_LIMIT)
+            .line_terminator(MARK)
+            .build()
+            .map(Engine::Marked)
+            .map_err(|e| e.to_string())
+    }
+
+    fn new(pattern: &str) -> Result<Engine, String> {
+        match regex::RegexBuilder::new(pattern).nest_limit(NEST_LIMIT).build() {
+            Ok(re) => Ok(Engine::Linear(re)),
+            Err(linear) => match build(pattern) {
+                Ok(re) => Ok(Engine::Backtracking(re)),
+                // A pattern the linear engine parsed but could not build
+                // (too large) is worth its error, not fancy-regex's.
+                Err(_) if matches!(linear, regex::Error::CompiledTooBig(_)) => Err(linear.to_string()),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    fn find_from_pos(&self, text: &str, pos: usize) -> Result<Option<(usize, usize)>, String> {
+        match self {
+            Engine::Linear(re) => Ok(re.find_at(text, pos).map(|m| (m.start(), m.end()))),
+            Engine::Backtracking(re) => search_in(re, text, pos),
+            // Searched through a [`Matcher`], which holds the marked text.
+            Engine::Marked(_) => Err("regex failed: marked engine without its subject".to_owned()),
+        }
+    }
+
+    /// The spans of groups 0..=`groups` of the first match at or after
+    /// `pos`.
+    fn spans_from_pos(&self, text: &str, pos: usize, groups: usize) -> Result<Option<Spans>, String> {
+        Ok(match self {
+            Engine::Linear(re) => re
+                .captures_at(text, pos)
+                .map(|c| (0..=groups).map(|g| c.get(g).map(|m| (m.start(), m.end()))).collect()),
+            Engine::Backtracking(re) => re
+                .captures_from_pos(text, pos)
+                .map_err(|e| format!("regex failed: {e}"))?
+                .map(|c| (0..=groups).map(|g| c.get(g).map(|m| (m.start(), m.end()))).collect()),
+            Engine::Marked(_) => return Err("regex failed: marked engine without its subject".to_owned()),
+        })
+    }
+}
+
+/// Compiles translation `t` of `pattern`. Counted repeats the linear
+/// engine cannot build (`(?:a{0,65535}){0,65535}b` would be 4·10^9
+/// states) are translated again for the backtracking engine's counters,
+/// as sre runs them.
+fn build_translation(t: Translated, pattern: &str, dialect: Dialect) -> Result<(Translated, Engine), String> {
+    if t.dialect.dollar == Dollar::Marked {
+        // No counters here: a pattern too large falls back to `Any`.
+        return Engine::new_marked(&t.pattern).map(|re| (t, re));
+    }
+    match Engine::new(&t.pattern) {
+        Ok(re) => Ok((t, re)),
+        Err(e) => {
+            let counted = translate_with(pattern, dialect, true).map_err(|_| e.clone())?;
+            let re = build(&counted.pattern).map_err(|_| e)?;
+            Ok((counted, Engine::Backtracking(re)))
+        }
+    }
+}
+
+/// `re`'s first match at or after byte `pos`, as a byte range.
+fn search_in(re: &Regex, text: &str, pos: usize) -> Result<Option<(usize, usize)>, String> {
+    match re.find_from_pos(text, pos) {
+        Ok(m) => Ok(m.map(|m| (m.start(), m.end()))),
+        Err(e) => Err(format!("regex failed: {e}")),
     }
 }
 
@@ -467,9 +878,86 @@ pub struct Translated {
     pub pattern: String,
     pub groups: usize,
     pub names: Vec<(String, usize)>,
+    /// The dialect that gives the same translation as the one asked for
+    /// (parts the pattern does not use set to `ANY`'s).
+    pub dialect: Dialect,
+    /// The pattern repeats a group that can match empty (`(?:a*?)+`):
+    /// sre ends such a loop at its first empty iteration, where the
+    /// engines here backtrack into it for a longer one, so the answers
+    /// may differ (the one class of pattern known to).
+    pub empty_iteration: bool,
+    /// The top-level alternatives (`a*b`, `a` of `a*b|a`), each a whole
+    /// pattern (global flags included).
+    pub branches: Vec<String>,
+}
+
+/// How the few constructs whose translation depends on the subject are
+/// written. Python's `$` (end, or before a final `\n`) needs a lookahead,
+/// and Python's `\b` (by Python's `\w`) lookarounds, either of which
+/// sends the whole pattern to the backtracking engine, where `a*$` on 1500
+/// `a` and a `b` exceeds its backtracking limit and `^a+$` on 1 MB its
+/// stack; on a subject that cannot tell them apart they are written as
+/// the engine's own anchors instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Dialect {
+    /// The subject is ASCII: Rust's `\b` is Python's there.
+    pub ascii_text: bool,
+    pub dollar: Dollar,
+}
+
+/// What the subject says about Python's `$`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dollar {
+    /// Any subject: `(?=\n?\z)`.
+    Any,
+    /// No `\n` at the end: the end of text, `\z`.
+    NoFinalNewline,
+    /// A `\n` at the end and nowhere else: the engine's multi-line `$`.
+    OnlyFinalNewline,
+    /// A `\n` at the end and others before it: the subject is searched
+    /// with its last byte replaced by 0xFF, a byte no UTF-8 text holds,
+    /// made the engine's line terminator, so the multi-line `$` matches
+    /// before it and at the end only; whatever matches `\n` in the
+    /// pattern matches that byte too. For patterns without multi-line
+    /// anchors that the linear engine runs (else `Any`).
+    Marked,
+}
+
+impl Dialect {
+    /// For any subject.
+    pub const ANY: Dialect = Dialect {
+        ascii_text: false,
+        dollar: Dollar::Any,
+    };
+
+    pub fn of(text: &str) -> Dialect {
+        let dollar = match text.strip_suffix('\n') {
+            None => Dollar::NoFinalNewline,
+            Some(rest) if !rest.contains('\n') => Dollar::OnlyFinalNewline,
+            Some(_) => Dollar::Marked,
+        };
+        Dialect {
+            // sre's `\B` never matches in an empty string, which Rust's
+            // does: the empty subject takes the lookaround form.
+            ascii_text: !text.is_empty() && text.is_ascii(),
+            dollar,
+        }
+    }
 }
 
 struct State {
+    /// Counted repeats for the backtracking engine's counters.
+    counters: bool,
+    dialect: Dialect,
+    /// The pattern has a `\b`/`\B` and a non-multi-line `$`: which parts
+    /// of the dialect matter.
+    uses_boundary: bool,
+    uses_dollar: bool,
+    /// A multi-line anchor, which [`Dollar::Marked`] cannot write.
+    multiline_anchor: bool,
+    empty_iteration: bool,
+    /// The translations of the pattern's top-level alternatives.
+    top_branches: Vec<String>,
     flags: u32,
     names: Vec<(String, usize)>,
     /// Width of each closed group (index = group number; 0 unused).
@@ -501,8 +989,27 @@ impl State {
 /// Parses a Python pattern, reporting Python's errors, and returns the
 /// equivalent `fancy-regex` pattern.
 pub fn translate(pattern: &str) -> Result<Translated, PyError> {
+    translate_in(pattern, Dialect::ANY)
+}
+
+/// [`translate`] for subjects of `dialect`.
+pub fn translate_in(pattern: &str, dialect: Dialect) -> Result<Translated, PyError> {
+    translate_with(pattern, dialect, false)
+}
+
+/// [`translate_in`]; `counters`: counted repeats are written so that the
+/// backtracking engine runs them with its counters (see
+/// [`build_translation`]).
+fn translate_with(pattern: &str, dialect: Dialect, counters: bool) -> Result<Translated, PyError> {
     let mut src = Tokenizer::new(pattern)?;
     let mut state = State {
+        counters,
+        dialect,
+        uses_boundary: false,
+        uses_dollar: false,
+        multiline_anchor: false,
+        empty_iteration: false,
+        top_branches: Vec::new(),
         flags: 0,
         names: Vec::new(),
         widths: vec![Some((0, 0))],
@@ -515,6 +1022,13 @@ pub fn translate(pattern: &str) -> Result<Translated, PyError> {
         let flags = state.flags;
         src = Tokenizer::new(pattern)?;
         state = State {
+            counters,
+            dialect,
+            uses_boundary: false,
+            uses_dollar: false,
+            multiline_anchor: false,
+            empty_iteration: false,
+            top_branches: Vec::new(),
             flags,
             names: Vec::new(),
             widths: vec![Some((0, 0))],
@@ -526,6 +1040,16 @@ pub fn translate(pattern: &str) -> Result<Translated, PyError> {
     if src.next.is_some() {
         return Err(src.error("unbalanced parenthesis", 0));
     }
+    if dialect.dollar == Dollar::Marked && state.multiline_anchor {
+        return translate_with(
+            pattern,
+            Dialect {
+                dollar: Dollar::Any,
+                ..dialect
+            },
+            counters,
+        );
+    }
     if state.lookbehind_error {
         return Err(PyError {
             msg: "look-behind requires fixed-width pattern".into(),
@@ -534,15 +1058,23 @@ pub fn translate(pattern: &str) -> Result<Translated, PyError> {
             trap: false,
         });
     }
-    let mut out = String::new();
-    if state.flags & FLAG_I != 0 {
-        out.push_str("(?i)");
-    }
-    out.push_str(&body.text);
+    let prefix = if state.flags & FLAG_I != 0 && state.flags & FLAG_A == 0 {
+        "(?i)"
+    } else {
+        ""
+    };
+    let out = format!("{prefix}{}", body.text);
+    let branches = state.top_branches.iter().map(|b| format!("{prefix}{b}")).collect();
     Ok(Translated {
         pattern: out,
         groups: state.groups() - 1,
         names: state.names,
+        dialect: Dialect {
+            ascii_text: state.uses_boundary && dialect.ascii_text,
+            dollar: if state.uses_dollar { dialect.dollar } else { Dollar::Any },
+        },
+        empty_iteration: state.empty_iteration,
+        branches,
     })
 }
 
@@ -559,6 +1091,9 @@ fn parse_sub(src: &mut Tokenizer, st: &mut State, verbose: bool, nested: usize, 
         if nested == 0 {
             verbose = st.flags & FLAG_X != 0;
         }
+    }
+    if nested == 0 {
+        st.top_branches = branches.iter().map(|b| b.text.clone()).collect();
     }
     if branches.len() == 1 {
         return Ok(branches.pop().expect("one branch"));
@@ -582,6 +1117,73 @@ fn lit(c: char) -> String {
     }
 }
 
+/// Python's `(?i)` makes `i`, `I`, dotted `İ` and dotless `ı` one letter
+/// (`İ` lowers to `i`, and `ı` is in sre's table of extra equivalences);
+/// Rust's simple case folding keeps the last two apart.
+const I_FAMILY: [char; 4] = ['i', 'I', '\u{130}', '\u{131}'];
+
+/// Where `(?i)` is on: Python's (`(?a)` too: ASCII letters only, which
+/// the translation spells out as the engine's `(?i)` is off there).
+fn folding(active: u32) -> Option<bool> {
+    (active & FLAG_I != 0).then_some(active & FLAG_A != 0)
+}
+
+/// `text`, an item that can match `\n`, where it must also match the
+/// subject's marked final newline ([`Dollar::Marked`]).
+fn or_marked(st: &State, text: String, matches_newline: bool) -> String {
+    if matches_newline && st.dialect.dollar == Dollar::Marked {
+        format!("(?:{text}|(?-u:\\xFF))")
+    } else {
+        text
+    }
+}
+
+/// Whether category escape `esc` (`\s`, `\W`, ...) holds `\n`.
+fn category_has_newline(esc: &str) -> bool {
+    matches!(esc, "\\s" | "\\W" | "\\D")
+}
+
+/// A literal outside a class, folded as Python folds it.
+fn lit_atom(st: &State, c: char, active: u32) -> String {
+    if c == '\n' {
+        return or_marked(st, lit(c), true);
+    }
+    match folding(active) {
+        Some(false) if I_FAMILY.contains(&c) => "[iI\\x{130}\\x{131}]".to_owned(),
+        Some(true) if c.is_ascii_alphabetic() => format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()),
+        _ => lit(c),
+    }
+}
+
+/// What a class of literal ranges `members` must also hold for Python's
+/// folding: the i family when any is in it (Unicode), the other case of
+/// every ASCII letter (ASCII).
+fn folded_members(members: &[(char, char)], active: u32) -> String {
+    let mut extra = String::new();
+    match folding(active) {
+        Some(false)
+            if members
+                .iter()
+                .any(|&(lo, hi)| I_FAMILY.iter().any(|c| (lo..=hi).contains(c))) =>
+        {
+            extra.push_str("iI\\x{130}\\x{131}");
+        }
+        Some(true) => {
+            for &(lo, hi) in members {
+                for (a, b, shift) in [('a', 'z', -32i32), ('A', 'Z', 32)] {
+                    let (l, h) = (lo.max(a), hi.min(b));
+                    if l <= h {
+                        let up = |c: char| char::from_u32((c as i32 + shift) as u32).unwrap_or(c);
+                        extra.push_str(&format!("{}-{}", up(l), up(h)));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    extra
+}
+
 fn escape_value(esc: &str) -> Option<char> {
     Some(match esc {
         "\\a" => '\x07',
@@ -596,16 +1198,36 @@ fn escape_value(esc: &str) -> Option<char> {
     })
 }
 
-fn category(esc: &str) -> Option<&'static str> {
-    Some(match esc {
-        "\\d" => "\\d",
-        "\\D" => "\\D",
-        "\\s" => "\\s",
-        "\\S" => "\\S",
-        "\\w" => "\\w",
-        "\\W" => "\\W",
+/// `\d \s \w` and their negations as classes of Python's members
+/// (`super::regex_classes`, from Python's own tables: its `\s` has
+/// `\x1c`-`\x1f`, its `\w` no combining marks but `²`), ASCII ones under
+/// `(?a)`.
+fn category(esc: &str, active: u32) -> Option<String> {
+    use super::regex_classes::{DIGIT, SPACE, WORD};
+    let ascii = active & FLAG_A != 0;
+    let (members, negated) = match esc {
+        "\\d" | "\\D" => (if ascii { "0-9" } else { DIGIT }, esc == "\\D"),
+        "\\s" | "\\S" => (if ascii { "\\t\\n\\x0b\\x0c\\r " } else { SPACE }, esc == "\\S"),
+        "\\w" | "\\W" => (if ascii { "0-9A-Za-z_" } else { WORD }, esc == "\\W"),
         _ => return None,
-    })
+    };
+    Some(format!("[{}{members}]", if negated { "^" } else { "" }))
+}
+
+/// Python's `\b` (`boundary`) or `\B` by its `\w`: the engine's own
+/// where the subject is ASCII (its `\w` is Python's there), lookarounds
+/// on Python's class elsewhere.
+fn word_boundary(st: &mut State, boundary: bool, active: u32) -> String {
+    st.uses_boundary = true;
+    if st.dialect.ascii_text {
+        return if boundary { "\\b" } else { "\\B" }.to_owned();
+    }
+    let w = category("\\w", active).unwrap_or_default();
+    if boundary {
+        format!("(?:(?<={w})(?!{w})|(?<!{w})(?={w}))")
+    } else {
+        format!("(?!\\A\\z)(?:(?<={w})(?={w})|(?<!{w})(?!{w}))")
+    }
 }
 
 const OCT: &str = "01234567";
@@ -638,17 +1260,17 @@ fn numeric_escape(src: &mut Tokenizer, escape: &str) -> Result<Option<char>, PyE
     }
 }
 
-/// A class member: a literal char, or a category's text.
+/// A class member: a literal char, or a category's text (a nested class).
 enum ClassCode {
     Lit(char),
-    Cat(&'static str),
+    Cat(String),
 }
 
-fn class_escape(src: &mut Tokenizer, escape: &str) -> Result<ClassCode, PyError> {
+fn class_escape(src: &mut Tokenizer, escape: &str, active: u32) -> Result<ClassCode, PyError> {
     if let Some(ch) = escape_value(escape) {
         return Ok(ClassCode::Lit(ch));
     }
-    if let Some(cat) = category(escape) {
+    if let Some(cat) = category(escape, active) {
         return Ok(ClassCode::Cat(cat));
     }
     if let Some(ch) = numeric_escape(src, escape)? {
@@ -674,7 +1296,7 @@ fn class_escape(src: &mut Tokenizer, escape: &str) -> Result<ClassCode, PyError>
 }
 
 /// `_escape`: an escape outside a class.
-fn escape(src: &mut Tokenizer, st: &State, escape: &str) -> Result<Item, PyError> {
+fn escape(src: &mut Tokenizer, st: &mut State, escape: &str, active: u32) -> Result<Item, PyError> {
     let atom = |text: String| Item {
         text,
         kind: Kind::Atom,
@@ -688,25 +1310,30 @@ fn escape(src: &mut Tokenizer, st: &State, escape: &str) -> Result<Item, PyError
     match escape {
         "\\A" => return Ok(at("\\A")),
         "\\Z" => return Ok(at("\\z")),
-        "\\b" => return Ok(at("\\b")),
-        "\\B" => return Ok(at("\\B")),
+        "\\b" | "\\B" => return Ok(at(&word_boundary(st, escape == "\\b", active))),
         _ => {}
     }
-    if let Some(cat) = category(escape) {
-        return Ok(atom(cat.to_owned()));
+    if let Some(cat) = category(escape, active) {
+        // Python's categories ignore `(?i)`.
+        let cat = if active & FLAG_I != 0 {
+            format!("(?-i:{cat})")
+        } else {
+            cat
+        };
+        return Ok(atom(or_marked(st, cat, category_has_newline(escape))));
     }
     if let Some(ch) = escape_value(escape) {
-        return Ok(atom(lit(ch)));
+        return Ok(atom(lit_atom(st, ch, active)));
     }
     if let Some(ch) = numeric_escape(src, escape)? {
-        return Ok(atom(lit(ch)));
+        return Ok(atom(lit_atom(st, ch, active)));
     }
     let c = escape.chars().nth(1).unwrap_or('\0');
     if c == '0' {
         let mut e = escape.to_owned();
         e.push_str(&src.getwhile(2, OCT)?);
         let v = u32::from_str_radix(&e[1..], 8).unwrap_or(0);
-        return Ok(atom(lit(char::from_u32(v).unwrap_or('\0'))));
+        return Ok(atom(lit_atom(st, char::from_u32(v).unwrap_or('\0'), active)));
     }
     if DIG.contains(c) {
         let mut e = escape.to_owned();
@@ -722,7 +1349,7 @@ fn escape(src: &mut Tokenizer, st: &State, escape: &str) -> Result<Item, PyError
                         e.chars().count(),
                     ));
                 }
-                return Ok(atom(lit(char::from_u32(v).unwrap_or('\0'))));
+                return Ok(atom(lit_atom(st, char::from_u32(v).unwrap_or('\0'), active)));
             }
         }
         let group: usize = e[1..].parse().unwrap_or(usize::MAX);
@@ -743,7 +1370,7 @@ fn escape(src: &mut Tokenizer, st: &State, escape: &str) -> Result<Item, PyError
     if c.is_ascii_alphabetic() {
         return Err(src.error(format!("bad escape {escape}"), escape.chars().count()));
     }
-    Ok(atom(lit(c)))
+    Ok(atom(lit_atom(st, c, active)))
 }
 
 fn mul(a: u64, b: u64) -> u64 {
@@ -799,18 +1426,20 @@ fn parse(
             }
         }
         if this.starts_with('\\') {
-            let item = escape(src, st, &this)?;
+            let item = escape(src, st, &this, active)?;
             items.push(item);
         } else if !".\\[{()*+?^$|".contains(this.as_str()) {
             let ch = this.chars().next().unwrap_or('\0');
             items.push(Item {
-                text: lit(ch),
+                text: lit_atom(st, ch, active),
                 kind: Kind::Atom,
                 width: (1, 1),
             });
         } else if this == "[" {
             let here = src.tell() - 1;
             let mut set: Vec<String> = Vec::new();
+            let mut members: Vec<(char, char)> = Vec::new();
+            let mut category_newline = false;
             let negate = src.matches("^")?;
             loop {
                 let Some(this) = src.get()? else {
@@ -819,8 +1448,9 @@ fn parse(
                 if this == "]" && !set.is_empty() {
                     break;
                 }
+                category_newline |= this.starts_with('\\') && category_has_newline(&this);
                 let code1 = if this.starts_with('\\') {
-                    class_escape(src, &this)?
+                    class_escape(src, &this, active)?
                 } else {
                     ClassCode::Lit(this.chars().next().unwrap_or('\0'))
                 };
@@ -830,14 +1460,17 @@ fn parse(
                     };
                     if that == "]" {
                         set.push(match code1 {
-                            ClassCode::Lit(c) => lit(c),
-                            ClassCode::Cat(c) => c.to_owned(),
+                            ClassCode::Lit(c) => {
+                                members.push((c, c));
+                                lit(c)
+                            }
+                            ClassCode::Cat(c) => c,
                         });
                         set.push(lit('-'));
                         break;
                     }
                     let code2 = if that.starts_with('\\') {
-                        class_escape(src, &that)?
+                        class_escape(src, &that, active)?
                     } else {
                         ClassCode::Lit(that.chars().next().unwrap_or('\0'))
                     };
@@ -853,17 +1486,25 @@ fn parse(
                     if hi < lo {
                         return Err(bad());
                     }
+                    members.push((lo, hi));
                     set.push(format!("{}-{}", lit(lo), lit(hi)));
                 } else {
                     set.push(match code1 {
-                        ClassCode::Lit(c) => lit(c),
-                        ClassCode::Cat(c) => c.to_owned(),
+                        ClassCode::Lit(c) => {
+                            members.push((c, c));
+                            lit(c)
+                        }
+                        ClassCode::Cat(c) => c,
                     });
                 }
             }
             let neg = if negate { "^" } else { "" };
             items.push(Item {
-                text: format!("[{neg}{}]", set.concat()),
+                text: {
+                    let has = category_newline || members.iter().any(|&(lo, hi)| (lo..=hi).contains(&'\n'));
+                    let class = format!("[{neg}{}{}]", set.concat(), folded_members(&members, active));
+                    or_marked(st, class, has != negate)
+                },
                 kind: Kind::Atom,
                 width: (1, 1),
             });
@@ -946,12 +1587,33 @@ fn parse(
                 (m, n) => format!("{{{m},{n}}}"),
             };
             let width = (mul(item.width.0, min), mul(item.width.1, max));
-            let text = if src.matches("?")? {
-                format!("(?:{}){q}?", item.text)
-            } else if src.matches("+")? {
-                format!("(?>(?:{}){q})", item.text)
-            } else {
-                format!("(?:{}){q}", item.text)
+            let (lazy, possessive) = (src.matches("?")?, !src.is_next("?") && src.matches("+")?);
+            st.empty_iteration |= item.width.0 == 0 && item.width.1 > 0 && max > 1;
+            let t = &item.text;
+            // A repeat of what matches no text (`(?:\b)*`, `(?:(?<!a))+`)
+            // is one the engine refuses; sre stops a repeat at its first
+            // empty iteration, so it is that item at most once.
+            let text = match (item.width == (0, 0), min > 0, lazy, possessive) {
+                (true, true, _, _) => format!("(?:{t})"),
+                (true, false, true, _) => format!("(?:|{t})"),
+                (true, false, false, true) => format!("(?>{t}|)"),
+                (true, false, false, false) => format!("(?:{t}|)"),
+                // An empty lookahead makes the repeat one the backtracking
+                // engine runs itself, with a counter, instead of handing
+                // it to the linear engine to expand.
+                (false, _, lazy, possessive)
+                    if st.counters && !matches!((min, max), (0, 1) | (0, MAXREPEAT) | (1, MAXREPEAT)) =>
+                {
+                    let body = format!("(?:(?=){t}){q}{}", if lazy { "?" } else { "" });
+                    if possessive {
+                        format!("(?>{body})")
+                    } else {
+                        body
+                    }
+                }
+                (false, _, true, _) => format!("(?:{t}){q}?"),
+                (false, _, false, true) => format!("(?>(?:{t}){q})"),
+                (false, _, false, false) => format!("(?:{t}){q}"),
             };
             items.push(Item {
                 text,
@@ -959,9 +1621,13 @@ fn parse(
                 width,
             });
         } else if this == "." {
-            let text = if active & FLAG_S != 0 { "(?s:.)" } else { "[^\\n]" };
+            let text = if active & FLAG_S != 0 {
+                or_marked(st, "(?s:.)".to_owned(), true)
+            } else {
+                "[^\\n]".to_owned()
+            };
             items.push(Item {
-                text: text.to_owned(),
+                text,
                 kind: Kind::Atom,
                 width: (1, 1),
             });
@@ -1051,9 +1717,11 @@ fn parse(
                         (true, "=") => "(?<=",
                         (true, _) => "(?<!",
                     };
+                    // sre refuses a repeat of an anchor but not of a
+                    // lookaround (an ASSERT, not an AT).
                     items.push(Item {
                         text: format!("{open}{})", p.text),
-                        kind: Kind::At,
+                        kind: Kind::Group,
                         width: (0, 0),
                     });
                     continue;
@@ -1164,13 +1832,15 @@ fn parse(
             if let Some(gid) = group {
                 st.widths[gid] = Some(p.width);
             }
-            let mut fl = String::new();
-            if add & FLAG_I != 0 {
-                fl.push('i');
-            }
-            if del & FLAG_I != 0 {
-                fl.push_str("-i");
-            }
+            // The engine folds case where Python's Unicode `(?i)` is on;
+            // under `(?a)` the translation folds ASCII letters itself.
+            let engine_i = |f: u32| f & FLAG_I != 0 && f & FLAG_A == 0;
+            let (outer, inner) = (engine_i(active), engine_i((active | add) & !del));
+            let fl = match (outer, inner) {
+                (false, true) => "i",
+                (true, false) => "-i",
+                _ => "",
+            };
             let text = if group.is_some() {
                 format!("({})", p.text)
             } else if atomic {
@@ -1185,6 +1855,7 @@ fn parse(
                 width: p.width,
             });
         } else if this == "^" {
+            st.multiline_anchor |= active & FLAG_M != 0;
             let text = if active & FLAG_M != 0 { "(?m:^)" } else { "\\A" };
             items.push(Item {
                 text: text.to_owned(),
@@ -1192,7 +1863,17 @@ fn parse(
                 width: (0, 0),
             });
         } else if this == "$" {
-            let text = if active & FLAG_M != 0 { "(?m:$)" } else { "(?=\\n?\\z)" };
+            st.multiline_anchor |= active & FLAG_M != 0;
+            let text = if active & FLAG_M != 0 {
+                "(?m:$)"
+            } else {
+                st.uses_dollar = true;
+                match st.dialect.dollar {
+                    Dollar::Any => "(?=\\n?\\z)",
+                    Dollar::NoFinalNewline => "\\z",
+                    Dollar::OnlyFinalNewline | Dollar::Marked => "(?m:$)",
+                }
+            };
             items.push(Item {
                 text: text.to_owned(),
                 kind: Kind::At,
@@ -1518,5 +2199,113 @@ mod tests {
         let empty = PyRegex::compile("b*").unwrap();
         assert_eq!(empty.match_at("abb", 0), Some(vec![Some((0, 0))]));
         assert_eq!(empty.match_start("bbx"), Some(vec!["bb".to_owned()]));
+    }
+}
+
+#[cfg(test)]
+mod python_semantics {
+    use super::*;
+
+    fn run(op: Op, input: &str, pattern: &str) -> std::result::Result<Answer, String> {
+        answer(op, input, pattern, "", crate::families::Meter::unbounded()).unwrap()
+    }
+
+    #[test]
+    fn dollar_takes_the_engine_anchor_where_the_subject_allows() {
+        assert_eq!(Dialect::of("ab").dollar, Dollar::NoFinalNewline);
+        assert_eq!(Dialect::of("ab\n").dollar, Dollar::OnlyFinalNewline);
+        assert_eq!(Dialect::of("a\nb\n").dollar, Dollar::Marked);
+        for (text, want) in [
+            ("a\n", true),
+            ("a\n\n", false),
+            ("a", true),
+            ("a\nb", false),
+            ("a\nb\n", false),
+        ] {
+            assert_eq!(run(Op::Match, text, "a$"), Ok(Answer::Match(want)), "{text:?}");
+        }
+        // A final newline after others: the marked search, which the
+        // pattern's own newlines also match.
+        let lines = format!("{}\nb\n", "a".repeat(1 << 20));
+        assert_eq!(run(Op::Match, &lines, "^a+$"), Ok(Answer::Match(false)));
+        assert_eq!(run(Op::Find, &lines, "b$"), Ok(Answer::Find(Some("b".into()))));
+        assert_eq!(run(Op::Find, &lines, "b\n$"), Ok(Answer::Find(Some("b\n".into()))));
+        assert_eq!(run(Op::Find, &lines, r"b\s$"), Ok(Answer::Find(Some("b\n".into()))));
+        assert_eq!(run(Op::Find, &lines, "(?s)b.$"), Ok(Answer::Find(Some("b\n".into()))));
+        assert_eq!(run(Op::Find, &lines, "b[^x]$"), Ok(Answer::Find(Some("b\n".into()))));
+        assert_eq!(run(Op::Find, &lines, "b[^\n]$"), Ok(Answer::Find(None)));
+        assert_eq!(run(Op::Match, "x\né\n", "é$"), Ok(Answer::Match(true)));
+        assert_eq!(
+            run(Op::FindAll, "a \nb \n", r"\s+$"),
+            Ok(Answer::FindAll(vec![" \n".to_owned()]))
+        );
+        // The whole pattern stays with the linear engine: no backtracking limit.
+        let long = format!("{}b", "a".repeat(100_000));
+        assert_eq!(run(Op::Match, &long, "a*$"), Ok(Answer::Match(true)));
+        assert_eq!(run(Op::Find, &long, "a*$"), Ok(Answer::Find(Some(String::new()))));
+    }
+
+    #[test]
+    fn a_translation_the_subject_does_not_change_is_shared() {
+        let t = translate_in("a+", Dialect::of("ab\n")).unwrap();
+        assert_eq!(t.dialect, Dialect::ANY);
+        let t = translate_in("a$", Dialect::of("ab\n")).unwrap();
+        assert_eq!(t.dialect.dollar, Dollar::OnlyFinalNewline);
+        assert!(!t.dialect.ascii_text);
+    }
+
+    #[test]
+    fn nesting_and_counted_repeats_python_takes() {
+        let nest = |n: usize| format!("{}b{}", "(".repeat(n), ")".repeat(n));
+        for n in [64, 200, 491] {
+            assert_eq!(run(Op::Match, "b", &nest(n)), Ok(Answer::Match(true)), "{n} groups");
+        }
+        assert_eq!(
+            run(Op::Match, "aab", "(?:a{0,65535}){0,65535}b"),
+            Ok(Answer::Match(true))
+        );
+        assert_eq!(
+            run(Op::Find, "xaaab", "(?:a{0,3}){2,5}?b"),
+            Ok(Answer::Find(Some("aaab".into())))
+        );
+    }
+
+    #[test]
+    fn searching_by_alternatives_finds_what_the_whole_pattern_does() {
+        let texts = [
+            "ab ".repeat(120),
+            "aaab_x \n".repeat(40),
+            format!("{}b{}", "a".repeat(300), "ba".repeat(20)),
+            "Iı İi q qq\n".repeat(30),
+        ];
+        let patterns = [
+            "a*b|a",
+            "b|a*",
+            r"\w+|\s",
+            "x?|a",
+            "(?i)i|b+",
+            "$|a",
+            r"\bq|q",
+            "(a)|(b)|c*",
+            "ab|a|b",
+        ];
+        for pattern in patterns {
+            let re = PyRegex::compile(pattern).unwrap();
+            for text in &texts {
+                let mut meter = crate::families::Meter::unbounded();
+                let by = re.find_all_by(text, &mut meter, true).unwrap();
+                let whole = re.find_all_by(text, &mut meter, false).unwrap();
+                assert_eq!(by, whole, "{pattern:?} on {text:?}");
+            }
+        }
+        // Linear: the alternative that never matches is searched once.
+        let re = PyRegex::compile("a*b|a").unwrap();
+        let start = std::time::Instant::now();
+        assert_eq!(re.find_all(&"a".repeat(100_000)).unwrap().len(), 100_000);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

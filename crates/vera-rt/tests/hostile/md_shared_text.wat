@@ -1,0 +1,27 @@
+;; md_render of a paragraph of 500 cells that all point to one 900 KB Text,
+;; in 2 MB of guest memory: the host would copy the text 500 times.
+(module
+  (import "vera" "md_render" (func $md_render (param i32) (result i32 i32)))
+  (memory (export "memory") 32)
+  (global $heap (export "heap_ptr") (mut i32) (i32.const 0x100000))
+  (func (export "alloc") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (i32.add (global.get $heap) (i32.const 4)))
+    (global.set $heap (i32.and (i32.add (i32.add (local.get $p) (local.get $n)) (i32.const 7)) (i32.const -8)))
+    (if (i32.gt_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536)))
+      (then (if (i32.lt_s (memory.grow (i32.add (i32.shr_u (i32.sub (global.get $heap) (i32.mul (memory.size) (i32.const 65536))) (i32.const 16)) (i32.const 1))) (i32.const 0)) (then unreachable))))
+    (local.get $p))
+  (func (export "main") (result i32)
+    (local $i i32)
+    (i32.store (i32.const 0x1000) (i32.const 0))
+    (i32.store (i32.const 0x1004) (i32.const 0x1010))
+    (i32.store (i32.const 0x1008) (i32.const 500))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $i) (i32.const 500)))
+      (i32.store (i32.add (i32.const 0x1010) (i32.shl (local.get $i) (i32.const 2))) (i32.const 0xF000))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (i32.store (i32.const 0xF000) (i32.const 0))
+    (i32.store (i32.const 0xF004) (i32.const 0x20000))
+    (i32.store (i32.const 0xF008) (i32.const 921600))
+    (call $md_render (i32.const 0x1000)) (drop)))
