@@ -818,7 +818,8 @@ fn parse_declaration(raw: &str, i: usize, b: &mut Builder) -> Result<i64, String
         }
         return Ok(-1);
     }
-    if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case("<!doctype") {
+    // (`get`: the ninth byte may fall inside a character.)
+    if rest.get(..9).is_some_and(|head| head.eq_ignore_ascii_case("<!doctype")) {
         return Ok(find_from(raw, ">", i + 9).map_or(-1, |g| g as i64 + 1));
     }
     // Bogus comment `<!...>`.
@@ -950,6 +951,19 @@ fn parse_endtag(raw: &str, i: usize, b: &mut Builder, cdata: &mut Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the html_text fuzz target: a declaration `<!` whose ninth
+    /// byte falls inside a character.
+    #[test]
+    fn a_declaration_cut_inside_a_character_is_text() {
+        for doc in [
+            "<!<<<<<<\u{fffd}\u{fffd}",
+            "<!doctyp\u{e9}>",
+            "<!\u{e9}\u{e9}\u{e9}\u{e9}>",
+        ] {
+            assert!(parse(doc).is_ok(), "{doc:?}");
+        }
+    }
     use vera_layout::test_heap::TestHeap;
 
     #[test]
