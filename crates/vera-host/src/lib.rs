@@ -210,10 +210,10 @@ impl Program {
         } else {
             std::borrow::Cow::Borrowed(bytes)
         };
-        // A module that cannot be rewritten (malformed, or nothing to do)
-        // is compiled as it is; the engine reports what is wrong with it.
         // vera-rt's collections in place of a 0.2.4+ module's own, the
-        // overflow-safe mark phase, the size-class allocator.
+        // overflow-safe mark phase, the size-class allocator. A module none
+        // applies to (or a malformed one) is compiled as it is; the engine
+        // reports what is wrong with it.
         let prepared = if options.as_is {
             None
         } else {

@@ -259,9 +259,9 @@ struct Added {
 }
 
 /// Rewrites `wasm`'s 0.2.3 `alloc` to allocate from size classes.
-/// `Ok(None)`: no function has its shape, or the collector or its free
-/// list has a user other than `alloc` and the collector (the module is then
-/// left as it is).
+/// `Ok(None)`: no function has its shape, the collector is reached other
+/// than by a plain `call`, or its free list has a user other than `alloc`
+/// and the collector (the module is then left as it is).
 pub fn size_classes(wasm: &[u8]) -> Result<Option<SizeClassed>, Error> {
     let plain = parse_template(ALLOC);
     let eager_text = format!("{EAGER_PREFIX}\n{ALLOC}");

@@ -132,30 +132,24 @@ pub fn host_collections(
             return Ok(None);
         }
     }
+    let imports: Vec<NewImport> = replaced
+        .into_iter()
+        .map(|(func, name)| {
+            let params = func_type(func).map_or(&[][..], |t| t.params());
+            let key_is_float = name.contains("$kf") || name.contains("$ef");
+            NewImport {
+                func,
+                ty: scan.defined[(func - scan.func_imports) as usize],
+                params: params.len() as u32,
+                float_key: key_is_float && params.get(1) == Some(&wasmparser::ValType::F64),
+                name,
+            }
+        })
+        .collect();
     let mut rewriter = Rewriter {
         func_imports: scan.func_imports,
-        added: replaced.len() as u32,
-        replaced: replaced
-            .iter()
-            .enumerate()
-            .map(|(j, (f, _))| (*f, scan.func_imports + j as u32))
-            .collect(),
-        types: replaced
-            .iter()
-            .map(|(f, _)| scan.defined[(f - scan.func_imports) as usize])
-            .collect(),
-        names: replaced.iter().map(|(_, n)| n.clone()).collect(),
-        param_counts: replaced
-            .iter()
-            .map(|(f, _)| func_type(*f).map_or(0, |t| t.params().len() as u32))
-            .collect(),
-        float_keyed: replaced
-            .iter()
-            .map(|(f, name)| {
-                let key_is_float = name.contains("$kf") || name.contains("$ef");
-                key_is_float && func_type(*f).is_some_and(|t| t.params().get(1) == Some(&wasmparser::ValType::F64))
-            })
-            .collect(),
+        by_function: imports.iter().enumerate().map(|(j, i)| (i.func, j)).collect(),
+        imports,
         dropped_exports: trie,
         bodies_seen: 0,
     };
@@ -163,7 +157,7 @@ pub fn host_collections(
     rewriter.parse_core_module(&mut module, Parser::new(0), wasm)?;
     Ok(Some(HostCollections {
         wasm: module.finish(),
-        imports: replaced.into_iter().map(|(_, n)| n).collect(),
+        imports: rewriter.imports.into_iter().map(|i| i.name).collect(),
     }))
 }
 
@@ -240,18 +234,24 @@ fn scan(wasm: &[u8]) -> Result<Scan, Error> {
     Ok(s)
 }
 
+/// A collection function whose body becomes a call of a new import.
+struct NewImport {
+    /// The function's index before the rewrite.
+    func: u32,
+    name: String,
+    /// Its type index, the import's too.
+    ty: u32,
+    params: u32,
+    /// Parameter 1 is a Float64 key.
+    float_key: bool,
+}
+
 struct Rewriter {
     func_imports: u32,
-    /// How many imports were added.
-    added: u32,
-    /// Old index of each replaced function -> index of its new import.
-    replaced: HashMap<u32, u32>,
-    /// Type index and name of each new import, in order.
-    types: Vec<u32>,
-    names: Vec<String>,
-    param_counts: Vec<u32>,
-    /// Whether each new import's parameter 1 is a Float64 key.
-    float_keyed: Vec<bool>,
+    /// The new imports, in order: the `j`th has index `func_imports + j`.
+    imports: Vec<NewImport>,
+    /// Old index of each replaced function -> its position in `imports`.
+    by_function: HashMap<u32, usize>,
     /// Functions (old indices) whose exports go.
     dropped_exports: HashSet<u32>,
     bodies_seen: u32,
@@ -264,7 +264,7 @@ impl Reencode for Rewriter {
         Ok(if func < self.func_imports {
             func
         } else {
-            func + self.added
+            func + self.imports.len() as u32
         })
     }
 
@@ -274,8 +274,8 @@ impl Reencode for Rewriter {
         section: wasmparser::ImportSectionReader<'_>,
     ) -> Result<(), reencode::Error<Self::Error>> {
         reencode::utils::parse_import_section(self, imports, section)?;
-        for (name, &ty) in self.names.iter().zip(&self.types) {
-            imports.import("vera", name, EntityType::Function(ty));
+        for new in &self.imports {
+            imports.import("vera", &new.name, EntityType::Function(new.ty));
         }
         Ok(())
     }
@@ -303,14 +303,14 @@ impl Reencode for Rewriter {
     ) -> Result<(), reencode::Error<Self::Error>> {
         let old = self.func_imports + self.bodies_seen;
         self.bodies_seen += 1;
-        let Some(&import) = self.replaced.get(&old) else {
+        let Some(&j) = self.by_function.get(&old) else {
             return reencode::utils::parse_function_body(self, code, body);
         };
+        let new = &self.imports[j];
         // The import has the function's own type: pass the parameters on.
-        let j = (import - self.func_imports) as usize;
         let mut function = wasm_encoder::Function::new([]);
-        for local in 0..self.param_counts[j] {
-            if local == 1 && self.float_keyed[j] {
+        for local in 0..new.params {
+            if local == 1 && new.float_key {
                 // As the trie (its `hamt$canon`), a Float64 key is stored and
                 // looked up canonical: every NaN as one, -0.0 as 0.0.
                 for instruction in [
@@ -331,7 +331,7 @@ impl Reencode for Rewriter {
                 function.instruction(&Instruction::LocalGet(local));
             }
         }
-        function.instruction(&Instruction::Call(import));
+        function.instruction(&Instruction::Call(self.func_imports + j as u32));
         function.instruction(&Instruction::End);
         code.function(&function);
         Ok(())

@@ -33,16 +33,13 @@
 //!
 //! [`collector`] replaces the mark phase of Vera 0.2.3's garbage collector
 //! with one that cannot overflow its worklist; [`allocator`] gives Vera's
-//! `alloc` size classes; [`rewrite_collector`] applies both, as every
+//! `alloc` size classes; [`collections`] has a 0.2.4+ module's own Map/Set
+//! code call vera-rt's imports. [`prepare`] applies all three, as every
 //! vera-rt runtime (the CLI, and the browser's through wasm32) loads a
 //! module.
 //!
 //! This crate knows WebAssembly and the shape of Vera's generated code, not
 //! wasmtime or Vera's Map/Set layout.
-
-/// The parser whose types [`collections::host_collections`] hands its
-/// caller.
-pub use wasmparser;
 
 pub mod allocator;
 pub mod collections;
@@ -73,66 +70,53 @@ pub struct Prepared {
 }
 
 /// Every rewrite vera-rt applies to a module's runtime at load, before its
-/// call sites are threaded: vera-rt's collections in place of a 0.2.4+
-/// module's own (for the imports Vera 0.2.3 declares, with its
-/// signatures), then [`rewrite_collector`]. `None`: nothing applies.
+/// call sites are threaded, each on the result of the one before where it
+/// applies: vera-rt's collections in place of a 0.2.4+ module's own (for
+/// the imports Vera 0.2.3 declares, with its signatures), the overflow-safe
+/// mark phase, size classes. `None`: none applies (or the module is
+/// malformed: it is then compiled as given, and the engine says what is
+/// wrong with it).
 pub fn prepare(wasm: &[u8]) -> Option<Prepared> {
-    let hosted = collections::host_collections(wasm, |name, ty| {
-        let types = |list: &[wasmparser::ValType]| -> Option<Vec<vera_layout::import::Wasm>> {
-            list.iter()
-                .map(|t| match t {
-                    wasmparser::ValType::I32 => Some(vera_layout::import::Wasm::I32),
-                    wasmparser::ValType::I64 => Some(vera_layout::import::Wasm::I64),
-                    wasmparser::ValType::F64 => Some(vera_layout::import::Wasm::F64),
-                    _ => None,
-                })
-                .collect()
-        };
-        let declared = types(ty.params()).zip(types(ty.results()));
-        vera_layout::import::Import::parse(name).is_some_and(|import| declared == Some(import.signature()))
-    })
-    .ok()
-    .flatten()
-    .map(|h| h.wasm);
-    let base = hosted.as_deref().unwrap_or(wasm);
-    let collector = rewrite_collector(base);
-    let (overflow_safe_mark, size_classes) = collector
-        .as_ref()
-        .map_or((false, false), |c| (c.overflow_safe_mark, c.size_classes));
-    let host_collections = hosted.is_some();
+    let mut current: Option<Vec<u8>> = None;
+    let mut then = |rewrite: &dyn Fn(&[u8]) -> Rewrite| -> bool {
+        match rewrite(current.as_deref().unwrap_or(wasm)) {
+            Ok(Some(rewritten)) => {
+                current = Some(rewritten);
+                true
+            }
+            _ => false,
+        }
+    };
+    let host_collections = then(&|w| Ok(collections::host_collections(w, declared_by_vera_0_2_3)?.map(|h| h.wasm)));
+    let overflow_safe_mark = then(&|w| Ok(collector::make_overflow_safe(w)?.map(|s| s.wasm)));
+    let size_classes = then(&|w| Ok(allocator::size_classes(w)?.map(|c| c.wasm)));
     Some(Prepared {
-        wasm: collector.map(|c| c.wasm).or(hosted)?,
+        wasm: current?,
         host_collections,
         overflow_safe_mark,
         size_classes,
     })
 }
 
-/// A module whose collector or allocator vera-rt replaced, and which.
-#[derive(Debug)]
-pub struct CollectorRewrite {
-    pub wasm: Vec<u8>,
-    /// [`collector::make_overflow_safe`] applied.
-    pub overflow_safe_mark: bool,
-    /// [`allocator::size_classes`] applied.
-    pub size_classes: bool,
-}
+/// One rewrite's outcome: the rewritten module, `None` when it does not
+/// apply.
+type Rewrite = Result<Option<Vec<u8>>, Error>;
 
-/// The overflow-safe mark phase, then size classes, wherever each is
-/// recognised; `None` when neither is (or the module is malformed: it is
-/// then compiled as given, and the engine says what is wrong with it).
-pub fn rewrite_collector(wasm: &[u8]) -> Option<CollectorRewrite> {
-    let safe = collector::make_overflow_safe(wasm).ok().flatten().map(|s| s.wasm);
-    let classed = allocator::size_classes(safe.as_deref().unwrap_or(wasm))
-        .ok()
-        .flatten()
-        .map(|c| c.wasm);
-    let (overflow_safe_mark, size_classes) = (safe.is_some(), classed.is_some());
-    Some(CollectorRewrite {
-        wasm: classed.or(safe)?,
-        overflow_safe_mark,
-        size_classes,
-    })
+/// Whether Vera 0.2.3 declares a `Map`/`Set` import `name` of type `ty`.
+fn declared_by_vera_0_2_3(name: &str, ty: &FuncType) -> bool {
+    use vera_layout::import::{Import, Wasm};
+    let types = |list: &[ValType]| -> Option<Vec<Wasm>> {
+        list.iter()
+            .map(|t| match t {
+                ValType::I32 => Some(Wasm::I32),
+                ValType::I64 => Some(Wasm::I64),
+                ValType::F64 => Some(Wasm::F64),
+                _ => None,
+            })
+            .collect()
+    };
+    let declared = types(ty.params()).zip(types(ty.results()));
+    Import::parse(name).is_some_and(|import| declared == Some(import.signature()))
 }
 
 /// A rewritten module and the imports that now carry the pointer.

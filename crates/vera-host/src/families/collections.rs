@@ -101,15 +101,6 @@ pub fn inline_lookup(site: &vera_rewrite::Site) -> Option<wasm_encoder::Function
     site.memory32.then(|| inline::lookup(lookup, target)).flatten()
 }
 
-/// Whether this family provides import `name` with the signature
-/// `params -> results` (the one Vera 0.2.3 gives it).
-pub fn provides(engine: &wasmtime::Engine, name: &str, params: &[ValType], results: &[ValType]) -> bool {
-    Import::parse(name).is_some_and(|import| {
-        let given = FuncType::new(engine, params.iter().cloned(), results.iter().cloned());
-        FuncType::eq(&func_type(&import, engine), &given)
-    })
-}
-
 /// Defines import `name` with the signature Vera 0.2.3 gives it.
 pub fn define(linker: &mut Linker<HostState>, name: &str, ty: &FuncType) -> Result<bool> {
     define_as(linker, name, ty, false)
