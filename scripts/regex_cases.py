@@ -12,7 +12,7 @@ Run with the Python of the `vera` under test (scripts/regen-fixtures runs
 it with 0.2.3's); the Rust test `crates/vera-host/tests/regex_cases.rs`
 runs the same cases through vera-rt's regex port and compares.
 
-It also writes crates/vera-host/src/families/regex_classes.rs: the
+It also writes crates/vera-families/src/regex_classes.rs: the
 characters `re` counts as `\d`, `\s` and `\w` in a str pattern
 (`str.isdecimal`, `str.isspace`, `str.isalnum() or "_"`, by this Python's
 Unicode tables), which the port uses in place of Rust's classes.
@@ -127,7 +127,7 @@ def write(path: Path, seed: int = SEED, count: int = COUNT) -> None:
 
 
 ROOT = Path(__file__).resolve().parent.parent
-CLASSES = ROOT / "crates" / "vera-host" / "src" / "families" / "regex_classes.rs"
+CLASSES = ROOT / "crates" / "vera-families" / "src" / "regex_classes.rs"
 
 
 def ranges(test) -> str:

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vera_host::families::json;
+use vera_families::json;
 use vera_layout::test_heap::TestHeap;
 use vera_layout::{mem, Heap};
 

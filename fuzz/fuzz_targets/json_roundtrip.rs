@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vera_host::families::json::{self, Parsed};
+use vera_families::json::{self, Parsed};
 use vera_layout::test_heap::TestHeap;
 
 fn round(v: &json::JVal, stress: bool) -> String {

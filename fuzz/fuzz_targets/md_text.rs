@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vera_host::families::md;
+use vera_families::md;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

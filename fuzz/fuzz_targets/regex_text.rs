@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vera_host::families::regex::{answer, Answer, Op};
+use vera_families::regex::{answer, Answer, Op};
 use vera_host::families::Meter;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,8 +8,9 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use vera_host::families::regex::{answer, Answer, Op};
-use vera_host::families::{html, md, Meter};
+use vera_families::bounds::Meter;
+use vera_families::regex::{answer, Answer, Op};
+use vera_families::{html, md};
 
 const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 

@@ -29,7 +29,6 @@
 //! ```
 
 pub mod families;
-pub mod format;
 pub mod guest;
 pub mod source;
 pub mod state;
@@ -66,7 +65,7 @@ impl Value {
         match self {
             Value::Unit => None,
             Value::Int(v) => Some(v.to_string()),
-            Value::Float(v) => Some(format::python_float_repr(*v)),
+            Value::Float(v) => Some(vera_families::format::python_float_repr(*v)),
             Value::Word(v) => Some(v.to_string()),
             Value::Str(s) => Some(s.clone()),
         }
@@ -844,7 +843,7 @@ fn parse_args(store: &mut Store<HostState>, call: &Call, raw: Option<&[String]>)
     };
     let mut out = Vec::new();
     for (text, param) in raw.iter().zip(&plan) {
-        let repr = families::io::python_repr_str(text);
+        let repr = vera_families::pyrepr::python_repr_str(text);
         let invalid = |e: String| {
             format!(
                 "Argument {repr} is not valid for parameter type '{}': {e}",

@@ -154,6 +154,21 @@ pub fn classify(err: &wasmtime::Error, state: &HostState) -> Failure {
             None => break,
         }
     }
+    // A family core's stop, reached through guest memory it was reading.
+    let stopped = match host {
+        Some(HostTrap::Guest { source, .. }) => match source.kind() {
+            GuestErrorKind::Host(inner) => inner
+                .0
+                .downcast_ref::<vera_families::Stop>()
+                .cloned()
+                .map(HostTrap::from),
+            _ => None,
+        },
+        _ => None,
+    };
+    if stopped.is_some() {
+        host = stopped.as_ref();
+    }
     if let Some(host) = host {
         match host {
             HostTrap::Exit(code) => return Failure::Exit(*code),

@@ -6,7 +6,7 @@
 //! empty, `Translated::empty_iteration`) is allowed in at most 1 case in
 //! 200; any other difference fails.
 
-use vera_host::families::regex::{answer, translate, Answer, Op};
+use vera_families::regex::{answer, translate, Answer, Op};
 
 #[test]
 fn regex_port_answers_as_python_re() {

@@ -35,7 +35,7 @@ impl Json {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Json::Int(v) => out.push_str(&v.to_string()),
-            Json::Float(v) => out.push_str(&match vera_host::format::python_float_repr(*v).as_str() {
+            Json::Float(v) => out.push_str(&match vera_families::format::python_float_repr(*v).as_str() {
                 "nan" => "NaN".to_owned(),
                 "inf" => "Infinity".to_owned(),
                 "-inf" => "-Infinity".to_owned(),
@@ -76,7 +76,7 @@ impl Json {
 
 /// A string as Python's `json` module writes it with `ensure_ascii`.
 fn write_str(out: &mut String, s: &str) {
-    vera_host::families::json::quote_ascii(s, out);
+    vera_families::json::quote_ascii(s, out);
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@ use wasmtime::Result;
 use wasmtime::{Caller, FuncType, Linker};
 
 use super::with_heap;
-use crate::format::python_float_repr;
 use crate::state::HostState;
+use vera_families::format::python_float_repr;
 
 type C<'a> = Caller<'a, HostState>;
 

@@ -218,8 +218,8 @@ fn precheck(url: &str) -> Option<String> {
         if let Some(found) = text.chars().find(|&c| bad(c)) {
             return Some(format!(
                 "URL can't contain control characters. {} (found at least {})",
-                super::io::python_repr_str(text),
-                super::io::python_repr_str(&found.to_string())
+                vera_families::pyrepr::python_repr_str(text),
+                vera_families::pyrepr::python_repr_str(&found.to_string())
             ));
         }
     }

@@ -21,9 +21,9 @@ use wasmtime::Result;
 use wasmtime::{Caller, FuncType, Linker};
 
 use super::http::{self, Outcome};
-use super::json::{self, JVal, Parsed};
 use super::with_heap;
 use crate::state::HostState;
+use vera_families::json::{self, JVal, Parsed};
 
 struct Provider {
     name: &'static str,
@@ -517,7 +517,7 @@ fn py_str(v: &JVal) -> String {
         JVal::Null => "None".to_owned(),
         JVal::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
         JVal::Num(n) if n.fract() == 0.0 && n.abs() < 1e16 => format!("{}", *n as i64),
-        JVal::Num(n) => crate::format::python_float_repr(*n),
+        JVal::Num(n) => vera_families::format::python_float_repr(*n),
         JVal::Str(s) => s.text(),
         JVal::Arr(_) => "[...]".to_owned(),
         JVal::Obj(_) => "{...}".to_owned(),

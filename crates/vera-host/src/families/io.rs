@@ -283,38 +283,13 @@ pub fn python_os_error(err: &std::io::Error, path: &str) -> String {
         Some(code) => {
             let text = std::io::Error::from_raw_os_error(code).to_string();
             let text = text.split(" (os error").next().unwrap_or(&text).to_owned();
-            format!("[Errno {code}] {text}: {}", python_repr_str(path))
+            format!(
+                "[Errno {code}] {text}: {}",
+                vera_families::pyrepr::python_repr_str(path)
+            )
         }
         None => err.to_string(),
     }
-}
-
-/// Python's `repr` of a string, for the common cases (quotes chosen as
-/// Python does, backslash and control escapes).
-pub fn python_repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for ch in s.chars() {
-        match ch {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 /// Runs a file operation as Vera 0.2.5's `Path(path).read_bytes()` /

@@ -27,7 +27,7 @@ pub mod json;
 pub mod md;
 pub mod numeric;
 pub mod regex;
-pub mod regex_classes;
+
 pub mod state;
 
 /// A family's linker hook: define `name` (with the module's declared type
@@ -83,8 +83,8 @@ pub fn with_heap<R>(
 ) -> Result<R> {
     refuse_reentry(caller, import)?;
     check_deadline(caller.data())?;
-    HOST_MEMORY.set(caller.data().host_limits.host_memory());
-    set_parse_deadline(caller.data().deadline);
+    vera_families::bounds::set_host_memory(caller.data().host_limits.host_memory());
+    vera_families::bounds::set_parse_deadline(caller.data().deadline);
     let memory = exported_memory(caller, import)?;
     let mut heap = GuestHeap::new(caller, memory, None);
     body(&mut heap).map_err(|e| guest_error(import, e).into())
@@ -119,9 +119,7 @@ fn exported_memory(caller: &mut Caller<'_, HostState>, import: &str) -> Result<w
     memory.ok_or_else(|| guest_error(import, vera_layout::GuestError::host("the module exports no `memory`")).into())
 }
 
-/// What `--timeout` reports when it ends host work: the words of the
-/// epoch interrupt that ends guest code.
-pub const TIME_LIMIT: &str = "time limit exceeded (--timeout)";
+pub use vera_families::bounds::{Exceeded, Meter, TIME_LIMIT};
 
 /// The trap for a deadline that passed in host work.
 pub fn time_limit_error() -> wasmtime::Error {
@@ -186,180 +184,30 @@ pub fn check_host_string(state: &HostState, what: &str, len: usize) -> Result<()
 /// The error for host work that would hold `len` bytes (`what`) past
 /// `--max-host-memory`.
 pub fn host_memory_error(what: &str, len: usize) -> HostTrap {
-    let max = HOST_MEMORY.get();
-    HostTrap::Limit(format!(
-        "limit exceeded: {what} of {len} bytes is over --max-host-memory ({max} bytes)"
-    ))
+    HostTrap::Limit(vera_families::bounds::host_memory_message(what, len))
 }
 
 /// Refuses host work that would hold `len` bytes for `what` (a file read
 /// whole, an HTTP body, a parsed tree) when that is over
 /// `--max-host-memory`.
 pub fn check_host_memory(state: &HostState, what: &str, len: usize) -> Result<()> {
-    HOST_MEMORY.set(state.host_limits.host_memory());
-    if len > HOST_MEMORY.get() {
+    vera_families::bounds::set_host_memory(state.host_limits.host_memory());
+    if len > state.host_limits.host_memory() {
         return Err(host_memory_error(what, len).into());
     }
     Ok(())
 }
 
-/// Host work of one import, metered: the bytes it holds, against
-/// `--max-host-memory`, and the time it takes, against `--timeout`, read
-/// every [`Meter::EVERY`] steps so the clock costs nothing per step. A
-/// parser or matcher charges what it allocates and ticks once per step
-/// of its loop, and stops when either runs out.
-#[derive(Clone, Debug)]
-pub struct Meter {
-    bytes_left: usize,
-    limit: usize,
-    deadline: Option<std::time::Instant>,
-    ticks: u32,
+/// The run's [`Meter`]: `--max-host-memory` and `--timeout`.
+pub fn meter(state: &HostState) -> Meter {
+    Meter::new(state.host_limits.host_memory(), state.deadline)
 }
 
-/// Which bound a [`Meter`] ran out of.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Exceeded {
-    /// This many bytes would be held.
-    Memory(usize),
-    Time,
-}
-
-impl Exceeded {
-    /// The trap for `what` (e.g. "json_parse's tree") running out.
-    pub fn trap(&self, what: &str) -> HostTrap {
-        match self {
-            Exceeded::Memory(n) => host_memory_error(what, *n),
-            Exceeded::Time => HostTrap::Limit(TIME_LIMIT.to_owned()),
+impl From<vera_families::Stop> for HostTrap {
+    fn from(stop: vera_families::Stop) -> HostTrap {
+        match stop {
+            vera_families::Stop::Refused(message) => HostTrap::Refused(message),
+            vera_families::Stop::Limit(message) => HostTrap::Limit(message),
         }
     }
-}
-
-impl Meter {
-    pub const EVERY: u32 = 4096;
-
-    /// The run's bounds.
-    pub fn of(state: &HostState) -> Meter {
-        let limit = state.host_limits.host_memory();
-        HOST_MEMORY.set(limit);
-        Meter {
-            bytes_left: limit,
-            limit,
-            deadline: state.deadline,
-            ticks: 0,
-        }
-    }
-
-    /// No bounds (host work not done for a guest, tests).
-    pub fn unbounded() -> Meter {
-        Meter {
-            bytes_left: usize::MAX,
-            limit: usize::MAX,
-            deadline: None,
-            ticks: 0,
-        }
-    }
-
-    /// Counts `bytes` more held.
-    pub fn charge(&mut self, bytes: usize) -> std::result::Result<(), Exceeded> {
-        match self.bytes_left.checked_sub(bytes) {
-            Some(left) => {
-                self.bytes_left = left;
-                self.tick()
-            }
-            None => Err(Exceeded::Memory(self.limit - self.bytes_left + bytes)),
-        }
-    }
-
-    /// Reads the clock now: for loops whose every step can be long (one
-    /// regex search scans up to the whole subject).
-    pub fn check_time(&self) -> std::result::Result<(), Exceeded> {
-        match self.deadline {
-            Some(d) if std::time::Instant::now() >= d => Err(Exceeded::Time),
-            _ => Ok(()),
-        }
-    }
-
-    /// One step of work; the deadline is read every [`Meter::EVERY`].
-    pub fn tick(&mut self) -> std::result::Result<(), Exceeded> {
-        self.ticks += 1;
-        if self.ticks >= Meter::EVERY {
-            self.ticks = 0;
-            if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                return Err(Exceeded::Time);
-            }
-        }
-        Ok(())
-    }
-}
-
-thread_local! {
-    static TREE_NODES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
-    /// Text bytes a tree read may still copy.
-    static TREE_BYTES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
-    /// The run's `--max-host-memory`, set on every import's entry: the tree
-    /// readers see guest memory only, not the `HostState`.
-    static HOST_MEMORY: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
-}
-
-thread_local! {
-    /// `--timeout`'s deadline for the Markdown and HTML parsers, set on
-    /// every import's entry (they read only text), and their steps since
-    /// the clock was last read.
-    static PARSE_DEADLINE: std::cell::Cell<(Option<std::time::Instant>, u32)> =
-        const { std::cell::Cell::new((None, 0)) };
-}
-
-/// Sets the deadline [`parse_step_out_of_time`] reads.
-pub(crate) fn set_parse_deadline(deadline: Option<std::time::Instant>) {
-    PARSE_DEADLINE.set((deadline, 0));
-}
-
-/// One step of a host parser: whether `--timeout`'s deadline has passed
-/// (the clock is read every [`Meter::EVERY`] steps). A parser that sees
-/// `true` gives up; the import then reports the deadline
-/// ([`check_deadline`]) instead of its result.
-pub fn parse_step_out_of_time() -> bool {
-    let (deadline, steps) = PARSE_DEADLINE.get();
-    let Some(deadline) = deadline else {
-        return false;
-    };
-    if steps + 1 < Meter::EVERY {
-        PARSE_DEADLINE.set((Some(deadline), steps + 1));
-        return false;
-    }
-    PARSE_DEADLINE.set((Some(deadline), 0));
-    std::time::Instant::now() >= deadline
-}
-
-/// Reads a String of a guest tree (Markdown, HTML) into the host, counting
-/// its bytes twice, for the tree's copy and the rendered text that holds
-/// it again: nodes sharing one large Text would otherwise make the host
-/// copy it once per reference (500 cells of one 900 KB text reached 1.3 GB
-/// with 2 MB of guest memory). Past `--max-host-memory` the read traps.
-pub fn read_tree_string(m: &[u8], ptr: u32, len: u32, what: &str) -> vera_layout::GuestResult<String> {
-    let left = TREE_BYTES_LEFT.get();
-    let held = 2 * len as usize;
-    if held > left {
-        let total = HOST_MEMORY.get() - left + held;
-        return Err(vera_layout::GuestError::host(host_memory_error(what, total)));
-    }
-    TREE_BYTES_LEFT.set(left - held);
-    vera_layout::values::read_string(m, ptr, len)
-}
-
-/// Counts one node of a guest tree read into the host (Markdown, HTML);
-/// `depth == 0` starts a new read. A tree whose nodes are each stored once
-/// has at most one node per 4 bytes of memory, so `false` (more visits
-/// than that) means the guest shares nodes: a DAG whose expansion would be
-/// exponential in host memory and time.
-pub fn visit_tree_node(memory_len: usize, depth: u32) -> bool {
-    TREE_NODES_LEFT.with(|left| {
-        if depth == 0 {
-            left.set(memory_len / 4 + 1);
-            TREE_BYTES_LEFT.set(HOST_MEMORY.get());
-        }
-        let n = left.get();
-        left.set(n.saturating_sub(1));
-        n > 0
-    })
 }
