@@ -19,7 +19,7 @@
 use crate::bounds::{parse_step_out_of_time, read_tree_string, visit_tree_node};
 use crate::regex::PyRegex;
 use vera_layout::values::{self};
-use vera_layout::{mem, Field, GuestError, GuestResult, Heap, Tag};
+use vera_layout::{mem, Field, GuestError, GuestResult, Heap, StringMaps, Tag};
 
 #[path = "html_entities.rs"]
 mod entities;
@@ -61,14 +61,14 @@ pub const WRITE_RECURSION: &str =
 /// a module's own map exports), and recursing per element ran out of it
 /// well before [`MAX_WRITE_DEPTH`]. Each open element holds its name,
 /// attribute map and children array as roots until its block is built.
-pub fn write_node(heap: &mut impl Heap, node: &Node) -> GuestResult<u32> {
+pub fn write_node(heap: &mut impl StringMaps, node: &Node) -> GuestResult<u32> {
     let base = heap.pending_roots().len();
     let result = write_tree(heap, node);
     heap.pending_roots().truncate(base);
     result
 }
 
-fn write_tree<H: Heap>(heap: &mut H, node: &Node) -> GuestResult<u32> {
+fn write_tree<H: StringMaps>(heap: &mut H, node: &Node) -> GuestResult<u32> {
     struct Open<'n> {
         children: &'n [Node],
         /// Children written so far.
@@ -149,7 +149,7 @@ fn write_tree<H: Heap>(heap: &mut H, node: &Node) -> GuestResult<u32> {
 
 /// The attributes as a `Map<String, String>`: the strings go into a
 /// scratch array first (which keeps them alive), then into the bucket.
-fn write_attrs(heap: &mut impl Heap, attrs: &[(String, String)]) -> GuestResult<u32> {
+fn write_attrs(heap: &mut impl StringMaps, attrs: &[(String, String)]) -> GuestResult<u32> {
     let (scratch, _) = values::alloc_array_with(heap, attrs.len() * 2, 8, |h, i| {
         let (k, v) = &attrs[i / 2];
         let s = if i % 2 == 0 { k } else { v };
@@ -176,11 +176,11 @@ fn read_str_at(m: &[u8], at: u32) -> GuestResult<String> {
 
 /// Reads the `HtmlNode` tree at `ptr`, which is held meanwhile (reading
 /// attributes through a module that keeps its own maps allocates).
-pub fn read_node(heap: &mut impl Heap, ptr: u32) -> GuestResult<Node> {
+pub fn read_node(heap: &mut impl StringMaps, ptr: u32) -> GuestResult<Node> {
     heap.with_roots(&[ptr], |h| read_at(h, ptr, 0))
 }
 
-fn read_at(heap: &mut impl Heap, ptr: u32, depth: u32) -> GuestResult<Node> {
+fn read_at(heap: &mut impl StringMaps, ptr: u32, depth: u32) -> GuestResult<Node> {
     let corrupt = |detail: String| GuestError::corrupt("HtmlNode", ptr, detail);
     if depth > MAX_DEPTH {
         return Err(corrupt("nested too deeply".into()));

@@ -5,7 +5,7 @@
 //! `alloc` and the shadow stack through [`GuestHeap`], never by name.
 
 use vera_layout::collection::{self, Kind};
-use vera_layout::{mem, Field, GuestError, GuestResult, Heap, Tag};
+use vera_layout::{mem, Field, GuestError, GuestResult, Heap, StringMaps, Tag};
 use wasmtime::Result;
 use wasmtime::{
     AsContextMut, Caller, Extern, Func, Global, Instance, Memory, Mutability, TypedFunc, Val, ValRaw, ValType,
@@ -289,6 +289,22 @@ impl<'c> GuestHeap<'_, 'c> {
         (self.memory_mut().len() as u64).min(HEAP_CEILING - 1)
     }
 
+    /// The bump pointer as this import has it, read from the guest on
+    /// first use; `None` where the host may not bump.
+    #[inline]
+    fn bump_state(&mut self) -> Option<Bump> {
+        if let Some(bump) = self.bump {
+            return Some(bump);
+        }
+        let heap_ptr = self.heap_ptr?;
+        let top = match self.passed_heap_ptr {
+            Some(passed) => passed,
+            None => heap_ptr.get(&mut *self.caller).i32()? as u32,
+        };
+        let end = self.bump_end();
+        Some(Bump { top, end, dirty: false })
+    }
+
     fn call_alloc(&mut self, size: u32) -> GuestResult<u32> {
         if size > i32::MAX as u32 {
             return Err(GuestError::too_large(size as u64));
@@ -436,23 +452,11 @@ impl Heap for GuestHeap<'_, '_> {
     /// allocations reuse them.
     #[inline]
     fn alloc_without_collecting(&mut self, size: u32) -> GuestResult<Option<u32>> {
-        let mut bump = match self.bump {
-            Some(bump) => bump,
-            None if self.bump_exhausted => return Ok(None),
-            None => {
-                let Some(heap_ptr) = self.heap_ptr else {
-                    return Ok(None);
-                };
-                let top = match self.passed_heap_ptr {
-                    Some(passed) => passed,
-                    None => match heap_ptr.get(&mut *self.caller).i32() {
-                        Some(p) => p as u32,
-                        None => return Ok(None),
-                    },
-                };
-                let end = self.bump_end();
-                Bump { top, end, dirty: false }
-            }
+        if self.bump.is_none() && self.bump_exhausted {
+            return Ok(None);
+        }
+        let Some(mut bump) = self.bump_state() else {
+            return Ok(None);
         };
         let block = (size as u64 + 4).next_multiple_of(8);
         let next = bump.top as u64 + block;
@@ -476,9 +480,57 @@ impl Heap for GuestHeap<'_, '_> {
         self.bumped_blocks += 1;
         Ok(Some(ptr))
     }
+    /// Grows memory, if it must, so that `bytes` more fit above the bump
+    /// pointer. Refused where bumping is off, where the module keeps its
+    /// own maps (building one calls it), and where memory cannot grow.
+    fn reserve(&mut self, bytes: u64) -> GuestResult<bool> {
+        if self.caller.data().exports.module_maps.is_some() {
+            return Ok(false);
+        }
+        let Some(mut bump) = self.bump_state() else {
+            return Ok(false);
+        };
+        let needed = bump.top as u64 + bytes;
+        if needed >= HEAP_CEILING {
+            return Ok(false);
+        }
+        if needed > bump.end {
+            if !self.grow((needed - bump.end).div_ceil(PAGE)) {
+                return Ok(false);
+            }
+            bump.end = self.bump_end();
+        }
+        self.bump = Some(bump);
+        self.bump_exhausted = false;
+        Ok(needed <= bump.end)
+    }
     fn pending_roots(&mut self) -> &mut Vec<u32> {
         &mut self.caller.data_mut().held_roots
     }
+    fn shadow_stack(&mut self) -> GuestResult<Option<(u32, u32)>> {
+        let ex = &self.caller.data().exports;
+        let (Some(sp), Some(limit)) = (ex.gc_sp, ex.gc_stack_limit) else {
+            return Ok(None);
+        };
+        match sp.get(&mut *self.caller) {
+            Val::I32(v) => Ok(Some((v as u32, limit))),
+            _ => Err(GuestError::host("`gc_sp` is not an i32 global")),
+        }
+    }
+    fn set_gc_sp(&mut self, sp: u32) -> GuestResult<()> {
+        let Some(global) = self.caller.data().exports.gc_sp else {
+            return Ok(());
+        };
+        global
+            .set(&mut *self.caller, Val::I32(sp as i32))
+            .map_err(GuestError::host)
+    }
+}
+
+/// Host-made maps are buckets, unless the module keeps its own maps
+/// (Vera 0.2.4+ run as compiled): then they are built and read through
+/// its exports ([`ModuleMaps`]).
+impl StringMaps for GuestHeap<'_, '_> {
     fn build_string_map(&mut self, vtag: Tag, entries: &[(Field, Field)]) -> GuestResult<u32> {
         let Some(maps) = self.caller.data().exports.module_maps.clone() else {
             return collection::from_entries(self, Kind::Map, Tag::Str, entries);
@@ -542,23 +594,5 @@ impl Heap for GuestHeap<'_, '_> {
                 })
                 .collect()
         })
-    }
-    fn shadow_stack(&mut self) -> GuestResult<Option<(u32, u32)>> {
-        let ex = &self.caller.data().exports;
-        let (Some(sp), Some(limit)) = (ex.gc_sp, ex.gc_stack_limit) else {
-            return Ok(None);
-        };
-        match sp.get(&mut *self.caller) {
-            Val::I32(v) => Ok(Some((v as u32, limit))),
-            _ => Err(GuestError::host("`gc_sp` is not an i32 global")),
-        }
-    }
-    fn set_gc_sp(&mut self, sp: u32) -> GuestResult<()> {
-        let Some(global) = self.caller.data().exports.gc_sp else {
-            return Ok(());
-        };
-        global
-            .set(&mut *self.caller, Val::I32(sp as i32))
-            .map_err(GuestError::host)
     }
 }

@@ -76,6 +76,37 @@ pub struct Stats {
     pub guest_grows: u64,
     pub live_handles_peak: u64,
     pub live_handles_end: u64,
+    /// Text `json_parse` read and `json_stringify` wrote, and the time each
+    /// took (the whole import).
+    pub json_parse: Throughput,
+    pub json_stringify: Throughput,
+}
+
+/// Calls of one import, the bytes of text they handled and their time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Throughput {
+    pub calls: u64,
+    pub bytes: u64,
+    pub time: std::time::Duration,
+}
+
+impl Throughput {
+    /// Counts one call that handled `bytes` since `start`.
+    pub fn add(&mut self, bytes: usize, start: std::time::Instant) {
+        self.calls += 1;
+        self.bytes += bytes as u64;
+        self.time += start.elapsed();
+    }
+
+    /// `N calls, B bytes in T ms (R MiB/s)`.
+    pub fn describe(&self) -> String {
+        let ms = self.time.as_secs_f64() * 1e3;
+        let rate = self.bytes as f64 / (1 << 20) as f64 / self.time.as_secs_f64().max(1e-9);
+        format!(
+            "{} calls, {} bytes in {ms:.3} ms ({rate:.1} MiB/s)",
+            self.calls, self.bytes
+        )
+    }
 }
 
 impl HostState {

@@ -20,7 +20,7 @@
 
 use crate::error::{GuestError, GuestErrorKind, GuestResult};
 use crate::field::{self, Field, Tag};
-use crate::heap::Heap;
+use crate::heap::{block_bytes, Heap};
 use crate::mem::{read_u32, read_u64, u32_in, write_u32, write_u64};
 
 /// Wrapper tag of a Map.
@@ -681,6 +681,27 @@ fn capacity_for(live: u32) -> GuestResult<u32> {
     Ok(cap)
 }
 
+/// The capacity of a bucket the host fills with `live` entries at once
+/// (a JSON object, an HTML element's attributes): the least that holds
+/// them, as such maps are rarely added to (an insert that finds the bucket
+/// full copies it into one with room to grow).
+fn capacity_exact(live: u32) -> GuestResult<u32> {
+    live.max(MIN_CAPACITY)
+        .checked_next_power_of_two()
+        .filter(|&c| c <= MAX_CAPACITY)
+        .ok_or_else(|| GuestError::too_large(live as u64))
+}
+
+/// Guest bytes (headers included) [`from_entries`] allocates for a map
+/// of up to `live` entries.
+pub fn built_map_bytes(live: u32) -> u64 {
+    let bucket = match live {
+        0 => 0,
+        _ => capacity_exact(live).map_or(u64::MAX / 4, |cap| block_bytes(bucket_size(cap))),
+    };
+    block_bytes(WRAPPER_SIZE) + bucket
+}
+
 /// Inserts or overwrites `key` in a bucket being filled by the host.
 #[inline]
 fn put(bucket: &mut Bucket, memory: &mut [u8], ktag: Tag, key: Field, val: Field) -> GuestResult<()> {
@@ -711,7 +732,7 @@ pub fn from_entries(heap: &mut impl Heap, kind: Kind, ktag: Tag, entries: &[(Fie
         return Ok(w);
     }
     let live = u32::try_from(entries.len()).map_err(|_| GuestError::too_large(entries.len() as u64))?;
-    let cap = capacity_for(live)?;
+    let cap = capacity_exact(live)?;
     let (ptr, _) = heap.alloc_holding(bucket_size(cap), &[w])?;
     let memory = heap.memory_mut();
     let mut bucket = Bucket::init(memory, ptr, cap)?;
@@ -721,6 +742,29 @@ pub fn from_entries(heap: &mut impl Heap, kind: Kind, ktag: Tag, entries: &[(Fie
     }
     set_root(memory, w, bucket.ptr)?;
     Ok(w)
+}
+
+/// The `Map<String, V>` values the host makes itself (a JSON object, an
+/// HTML element's attributes) and reads back, values of `vtag` (`Str` or
+/// `Word`). By default in a guest bucket, the layout Vera 0.2.3 modules
+/// hand the host; a heap whose module keeps its own maps (Vera 0.2.4 and
+/// later) builds and reads them through the module instead.
+pub trait StringMaps: Heap + Sized {
+    /// A map of `entries`, in order, with the insert semantics (a repeated
+    /// key keeps its first place and takes the last value). The caller
+    /// keeps the entries' blocks alive.
+    fn build_string_map(&mut self, vtag: Tag, entries: &[(Field, Field)]) -> GuestResult<u32> {
+        let _ = vtag;
+        from_entries(self, Kind::Map, Tag::Str, entries)
+    }
+
+    /// The entries of such a map, in insertion order. Reading through a
+    /// module allocates: whatever the caller holds besides `w` (which is
+    /// held meanwhile) it must root.
+    fn string_map_entries(&mut self, vtag: Tag, w: u32) -> GuestResult<Vec<(Field, Field)>> {
+        let _ = vtag;
+        entries(self.memory_mut(), Kind::Map, w)
+    }
 }
 
 /// Number of entries of version `w`.

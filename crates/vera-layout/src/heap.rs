@@ -8,10 +8,14 @@
 //! heap, no slice of memory can be held across [`Heap::alloc`]: the borrow
 //! checker enforces "memory may move".
 
-use crate::collection::Kind;
 use crate::error::{GuestError, GuestErrorKind, GuestResult};
-use crate::field::{Field, Tag};
 use crate::mem;
+
+/// Bytes a block of `size` takes in the guest's heap: a 4-byte header,
+/// rounded to 8.
+pub const fn block_bytes(size: u32) -> u64 {
+    (size as u64 + 4).next_multiple_of(8)
+}
 
 /// Guest memory plus the guest's allocator and shadow stack.
 ///
@@ -36,6 +40,16 @@ pub trait Heap {
     /// must lie inside memory (it is not checked again).
     fn alloc_without_collecting(&mut self, _size: u32) -> GuestResult<Option<u32>> {
         Ok(None)
+    }
+    /// Promises that the next allocations of up to `bytes` in all (each
+    /// block counted as [`block_bytes`]), and the host-made maps built
+    /// meanwhile ([`crate::collection::StringMaps`]), call no guest code,
+    /// so nothing is collected until the caller next calls the guest: a
+    /// block the caller made and still refers to only from the host stays
+    /// valid. Whether it can (by default not).
+    fn reserve(&mut self, bytes: u64) -> GuestResult<bool> {
+        let _ = bytes;
+        Ok(false)
     }
     /// The shadow-stack pointer and its limit, or `None` when the module
     /// has no collector (nothing to root against then).
@@ -85,32 +99,6 @@ pub trait Heap {
         let ptr = self.alloc(size)?;
         mem::write_bytes(self.memory_mut(), ptr, data)?;
         Ok(ptr)
-    }
-
-    /// Builds a `Map<String, V>` that the host makes itself (a JSON
-    /// object, an HTML element's attributes) from `entries`, in order, with
-    /// the insert semantics; values are of `vtag` (`Str` or `Word`). By
-    /// default in a guest bucket, the layout Vera 0.2.3 modules hand the
-    /// host; a heap whose module keeps its own maps (Vera 0.2.4 and later)
-    /// builds it through the module instead. The caller keeps the entries'
-    /// blocks alive.
-    fn build_string_map(&mut self, vtag: Tag, entries: &[(Field, Field)]) -> GuestResult<u32>
-    where
-        Self: Sized,
-    {
-        let _ = vtag;
-        crate::collection::from_entries(self, Kind::Map, Tag::Str, entries)
-    }
-
-    /// The entries of such a map, in insertion order. Reading through a
-    /// module allocates: whatever the caller holds besides `w` (which is
-    /// held meanwhile) it must root.
-    fn string_map_entries(&mut self, vtag: Tag, w: u32) -> GuestResult<Vec<(Field, Field)>>
-    where
-        Self: Sized,
-    {
-        let _ = vtag;
-        crate::collection::entries(self.memory_mut(), Kind::Map, w)
     }
 
     /// Runs `body` with `roots` held, so the guest's collector keeps them

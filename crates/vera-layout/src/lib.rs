@@ -25,6 +25,7 @@ pub mod mem;
 pub mod test_heap;
 pub mod values;
 
+pub use collection::StringMaps;
 pub use error::{GuestError, GuestErrorKind, GuestResult};
 pub use field::{Field, Tag};
 pub use heap::Heap;

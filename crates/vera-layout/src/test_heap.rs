@@ -109,6 +109,8 @@ impl Default for TestHeap {
     }
 }
 
+impl crate::collection::StringMaps for TestHeap {}
+
 impl Heap for TestHeap {
     fn memory(&self) -> &[u8] {
         &self.memory
@@ -140,6 +142,10 @@ impl Heap for TestHeap {
         self.blocks.insert(ptr, size);
         self.bump += total;
         Ok(ptr)
+    }
+    /// Only a heap that never collects can promise it (it grows as needed).
+    fn reserve(&mut self, _bytes: u64) -> GuestResult<bool> {
+        Ok(!self.stress)
     }
     fn shadow_stack(&mut self) -> GuestResult<Option<(u32, u32)>> {
         Ok(Some((self.gc_sp, STACK_LIMIT)))

@@ -27,7 +27,13 @@ pub fn str_bytes(memory: &[u8], ptr: u32, len: u32) -> GuestResult<&[u8]> {
 /// Reads a guest string the way Vera 0.2.3 does: invalid UTF-8 becomes
 /// U+FFFD (Python's `errors="replace"`).
 pub fn read_string(memory: &[u8], ptr: u32, len: u32) -> GuestResult<String> {
-    Ok(String::from_utf8_lossy(str_bytes(memory, ptr, len)?).into_owned())
+    let bytes = str_bytes(memory, ptr, len)?;
+    // The validator skips ASCII a word at a time; the lossy decoder is
+    // only needed when it fails.
+    Ok(match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    })
 }
 
 /// Copies `text` into a fresh guest block; `""` is `(0, 0)` and allocates

@@ -537,5 +537,13 @@ fn print_stats(args: &RunArgs, report: &vera_host::Report) {
             "live handles:    {} at end, {} at peak",
             s.host.live_handles_end, s.host.live_handles_peak
         );
+        for (name, throughput) in [
+            ("json_parse", &s.host.json_parse),
+            ("json_stringify", &s.host.json_stringify),
+        ] {
+            if throughput.calls > 0 {
+                eprintln!("{:<17}{}", format!("{name}:"), throughput.describe());
+            }
+        }
     }
 }
