@@ -47,6 +47,17 @@ the command line (one argument is limited to 128 KiB on Linux): the script
 writes N objects in an array (json_document()), or one object of N keys
 (json_wide_document()), into a temporary directory and passes the path.
 
+JSON throughput (issue #14), after the tables: for each --json-mb size
+(default 1,10,100), a document of mixed records (json_mixed_document():
+long strings with escapes and non-ASCII text, floats, deep nesting, wide
+objects) is parsed and written back by bench/programs/json_roundtrip.wasm
+(vera-rt's `json_parse` and `json_stringify` as `--stats` times each
+import), by Node (`JSON.parse`, `JSON.stringify`, in process) and by
+Python (`json.loads`, `json.dumps` compact, in process), best of
+--repeat each; vera-rt and Node must write texts of the same length. Peak
+heap is json_file.wasm's (parse only; the document's own copy in guest
+memory included) over the document's size. --json-mb 0 skips it.
+
 Each build runs once, untimed, before it is timed, so wasmtime's on-disk
 cache of compiled code (used by the CLI by default) is warm.
 
@@ -123,6 +134,166 @@ def json_document(n):
 def json_wide_document(n):
     """One object of N keys, "k0": 0 ... "kN-1": N - 1."""
     return "{" + ", ".join('"k%d": %d' % (i, i) for i in range(n)) + "}"
+
+
+def json_mixed_document(target_bytes, seed=14):
+    """Records of what real documents mix, deterministic, about
+    `target_bytes` long: an Int id, a title and a long body with escapes
+    (\\n, \\", \\\\, \\u00e9, surrogate pairs) and raw non-ASCII text, floats
+    (fractions and exponents), Bools and null, tags, nesting three to six
+    deep, and every fourth record a wide object of 20 to 60 keys. No key
+    looks like an integer (JavaScript would reorder it), so Node's
+    JSON.stringify writes Vera's canonical text."""
+    import random
+    rng = random.Random(seed)
+    words = ["alpha", "beta", "gamma", "delta", "été", "naïve", "中文", "emoji 😀", "tab\\t", "quote \\\"x\\\"",
+             "back\\\\slash", "line\\nbreak", "\\u00e9t\\u00e9", "\\ud83d\\ude00", "ünïcödé ✓", "plain", "text"]
+
+    def text(n):
+        return " ".join(rng.choice(words) for _ in range(n))
+
+    def number():
+        kind = rng.randrange(4)
+        if kind == 0:
+            return str(rng.randrange(-10**6, 10**6))
+        if kind == 1:
+            return f"{rng.uniform(-1000, 1000):.6f}"
+        if kind == 2:
+            return f"{rng.randrange(1, 999)}e{rng.randrange(-3, 5)}"
+        return repr(rng.random())
+
+    def nested(depth):
+        if depth == 0:
+            return number() if rng.random() < 0.5 else '"%s"' % text(2)
+        if rng.random() < 0.5:
+            return "[" + ", ".join(nested(depth - 1) for _ in range(rng.randrange(1, 4))) + "]"
+        return "{" + ", ".join('"k%s": %s' % (chr(97 + i), nested(depth - 1))
+                               for i in range(rng.randrange(1, 4))) + "}"
+
+    items, size, i = [], 2, 0
+    while size < target_bytes:
+        fields = [
+            '"id": %d' % i,
+            '"title": "%s"' % text(4),
+            '"body": "%s"' % text(rng.randrange(20, 70)),
+            '"score": %s' % number(),
+            '"ratio": %s' % number(),
+            '"flags": [true, false, null]',
+            '"tags": [%s]' % ", ".join('"%s"' % rng.choice(words) for _ in range(rng.randrange(0, 6))),
+            '"tree": %s' % nested(rng.randrange(3, 6)),
+        ]
+        if i % 4 == 0:
+            fields.append('"wide": {%s}' % ", ".join('"field_%d": %s' % (j, number())
+                                                      for j in range(rng.randrange(20, 60))))
+        item = "{" + ", ".join(fields) + "}"
+        items.append(item)
+        size += len(item.encode()) + 2
+        i += 1
+    return "[" + ",\n".join(items) + "]"
+
+
+NODE_JSON = r"""
+const fs = require('fs');
+const text = fs.readFileSync(process.argv[2], 'utf8');
+const repeat = +process.argv[3];
+let parse = Infinity, write = Infinity, out = '';
+for (let i = 0; i < repeat; i++) {
+  const a = process.hrtime.bigint();
+  const v = JSON.parse(text);
+  const b = process.hrtime.bigint();
+  out = JSON.stringify(v);
+  const c = process.hrtime.bigint();
+  parse = Math.min(parse, Number(b - a) / 1e6);
+  write = Math.min(write, Number(c - b) / 1e6);
+}
+console.log(JSON.stringify({parse, write, length: Buffer.byteLength(out)}));
+"""
+
+PYTHON_JSON = r"""
+import json, sys, time
+text = open(sys.argv[1], encoding="utf-8").read()
+parse = write = float("inf")
+for _ in range(int(sys.argv[2])):
+    a = time.perf_counter()
+    v = json.loads(text)
+    b = time.perf_counter()
+    out = json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    c = time.perf_counter()
+    parse, write = min(parse, (b - a) * 1e3), min(write, (c - b) * 1e3)
+print(json.dumps({"parse": parse, "write": write, "length": len(out.encode())}))
+"""
+
+
+def json_section(sizes_mb, repeat, tmp):
+    """Issue #14's table: json_parse and json_stringify against Node and
+    Python on the same documents, in MiB/s of the document, and the
+    targets (parse and stringify at least 2x Node's speed, peak heap at
+    most 4x the document). Returns the failures."""
+    import json as pyjson
+    failures = []
+    print(f"\nJSON throughput (issue #14): mixed records, MiB/s of the document (higher is better), "
+          f"best of {repeat}; vera-rt's figures are its imports' own time (`--stats`), Node's and "
+          f"Python's the call's in-process time:\n")
+    print("| document | json_parse | Node JSON.parse | Python json.loads | vera-rt / Node "
+          "| json_stringify | Node JSON.stringify | Python json.dumps | vera-rt / Node | peak heap / document |")
+    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|", flush=True)
+    rows = []
+    for mb in sizes_mb:
+        path = Path(tmp) / f"mixed{mb}.json"
+        path.write_text(json_mixed_document(mb << 20), encoding="utf-8")
+        size = path.stat().st_size
+        mib = size / (1 << 20)
+        cmd = [str(RT), "run", str(PROGRAMS / "json_roundtrip.wasm"), "--stats", "--max-host-string", "1024",
+               "--max-memory", "4096", "--", str(path)]
+        parse_ms = write_ms = length = None
+        for _ in range(repeat):
+            r = run(cmd)
+            if not r.ok:
+                failures.append(f"json_roundtrip {mb} MB: vera-rt failed: {r.why()}")
+                break
+            times = dict(re.findall(r"^(json_parse|json_stringify):.* in ([0-9.]+) ms", r.err, re.M))
+            p, w = float(times["json_parse"]), float(times["json_stringify"])
+            parse_ms = p if parse_ms is None else min(parse_ms, p)
+            write_ms = w if write_ms is None else min(write_ms, w)
+            length = int(r.out)
+        peak = run([str(RT), "run", str(PROGRAMS / "json_file.wasm"), "--stats", "--max-host-string", "1024",
+                    "--max-memory", "4096", "--", str(path)])
+        peers = {}
+        for who, cmd in (("node", ["node", "-e", NODE_JSON, str(path), str(repeat)]),
+                         ("python", [sys.executable, "-c", PYTHON_JSON, str(path), str(repeat)])):
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+            if p.returncode != 0:
+                failures.append(f"{who} on {mb} MB failed: {p.stderr.strip()[:200]}")
+                continue
+            peers[who] = pyjson.loads(p.stdout)
+        # Python writes integral floats as 2.0 where ECMAScript writes 2;
+        # Node's text is Vera's canonical one.
+        node_length = peers.get("node", {}).get("length")
+        if length is not None and node_length is not None and node_length != length:
+            failures.append(f"{mb} MB: Node wrote {node_length} bytes, vera-rt {length}")
+        rate = lambda t: None if t is None else mib / (t / 1e3)
+        cell = lambda x: "-" if x is None else f"{x:.0f}"
+        node, py = peers.get("node", {}), peers.get("python", {})
+        vp, np_, pp = rate(parse_ms), rate(node.get("parse")), rate(py.get("parse"))
+        vw, nw, pw = rate(write_ms), rate(node.get("write")), rate(py.get("write"))
+        heap = peak.peak_heap / size if peak.ok and peak.peak_heap else None
+        rows.append((mb, vp, np_, vw, nw, heap))
+        print(f"| {mib:.1f} MB | {cell(vp)} | {cell(np_)} | {cell(pp)} | {ratio(vp, np_)} "
+              f"| {cell(vw)} | {cell(nw)} | {cell(pw)} | {ratio(vw, nw)} "
+              f"| {'-' if heap is None else f'{heap:.1f}x'} |", flush=True)
+    print("\nTargets (issue #14), on every document:\n")
+    checks = [("json_parse at least 2x Node's JSON.parse", lambda r: r[1] and r[2] and r[1] / r[2], 2, True),
+              ("json_stringify at least 2x Node's JSON.stringify", lambda r: r[3] and r[4] and r[3] / r[4], 2, True),
+              ("peak heap at most 4x the document", lambda r: r[5], 4, False)]
+    for line, value, bound, at_least in checks:
+        values = [value(r) for r in rows]
+        if not rows or any(v is None for v in values):
+            print(f"- {line}: not measured")
+            continue
+        worst = min(values) if at_least else max(values)
+        met = worst >= bound if at_least else worst <= bound
+        print(f"- {line}: {'worst' if len(values) > 1 else ''} {worst:.1f}x ({'met' if met else 'NOT met'})")
+    return failures
 
 
 def max_size(program):
@@ -248,6 +419,8 @@ def main():
     parser.add_argument("--hamt-max", type=int, default=100_000, help="largest N for the 0.2.5 build")
     parser.add_argument("--py-max", type=int, default=1_000, help="most Map/Set operations for `vera run`")
     parser.add_argument("--quick", action="store_true", help=f"--sizes {QUICK_SIZES} --repeat 1")
+    parser.add_argument("--json-mb", default="1,10,100",
+                        help="document sizes of the JSON throughput table, MB (0: skip it)")
     opts = parser.parse_args()
     sizes = [int(s) for s in (opts.sizes or (QUICK_SIZES if opts.quick else DEFAULT_SIZES)).split(",")]
     repeat = opts.repeat or (1 if opts.quick else 3)
@@ -412,6 +585,10 @@ def main():
             target(line, f"{rt.run_ms:.3f} ms", rt.run_ms < limit)
         else:
             target(line, "not measured", None)
+
+    json_sizes = [int(x) for x in opts.json_mb.split(",") if int(x) > 0]
+    if json_sizes:
+        failures += json_section(json_sizes, repeat, tmp.name)
 
     tmp.cleanup()
     if failures:

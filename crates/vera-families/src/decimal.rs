@@ -156,12 +156,13 @@ impl Dec {
             return finite(neg, BigUint::zero(), -1);
         }
         // Shortest round-trip digits, as repr uses them.
-        let sci = format!("{:e}", v.abs());
-        let (mantissa, x10) = sci.split_once('e').unwrap_or((&sci, "0"));
-        let x10: i64 = x10.parse().unwrap_or(0);
-        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-        let len = digits.len() as i64;
-        let d: BigUint = digits.parse().unwrap_or_default();
+        let shortest = crate::format::shortest_digits(v.abs());
+        let x10 = shortest.point - 1;
+        let len = shortest.digits().len() as i64;
+        let d: BigUint = std::str::from_utf8(shortest.digits())
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_default();
         if !(-4..16).contains(&x10) {
             // repr switches to exponent notation: `1e-05`, `1.5e+16`.
             return finite(neg, d, x10 - (len - 1));

@@ -18,11 +18,9 @@ pub fn python_float_repr(x: f64) -> String {
             "0.0".into()
         };
     }
-    // `{:e}` gives the shortest round-trip digits: "1.2345e-7".
-    let sci = format!("{:e}", x.abs());
-    let (mantissa, exp) = sci.split_once('e').expect("{:e} always has an exponent");
-    let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let shortest = shortest_digits(x.abs());
+    let digits = std::str::from_utf8(shortest.digits()).unwrap_or("0");
+    let exp = shortest.point as i32 - 1;
     let sign = if x < 0.0 { "-" } else { "" };
     if (-4..16).contains(&exp) {
         let n = digits.len() as i32;
@@ -37,13 +35,64 @@ pub fn python_float_repr(x: f64) -> String {
         format!("{sign}{body}")
     } else {
         let mantissa = if digits.len() == 1 {
-            digits
+            digits.to_owned()
         } else {
             format!("{}.{}", &digits[..1], &digits[1..])
         };
         let esign = if exp < 0 { '-' } else { '+' };
         format!("{sign}{mantissa}e{esign}{:02}", exp.abs())
     }
+}
+
+/// The shortest decimal digits of a double, and where its point goes.
+pub struct Digits {
+    bytes: [u8; 24],
+    len: usize,
+    /// `n` with `x = 0.d1d2…dk × 10^n`.
+    pub point: i64,
+}
+
+impl Digits {
+    /// `d1 … dk`: no leading or trailing zeros.
+    pub fn digits(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The shortest digits that read back as the positive, finite `x` and,
+/// of those, the closest to it, an exact tie going to the even digit: what
+/// Python's `repr` and ECMAScript's Number::toString both write. (Rust's
+/// own `{}` and `{:e}` round such a tie up: 185754766567089.125 prints as
+/// `...089.13` there, `...089.12` in Python and JavaScript.) Read off
+/// ryu's text (`1.5e300`, `0.001`, `123.0`, `1e-7`).
+pub fn shortest_digits(x: f64) -> Digits {
+    let mut buffer = ryu::Buffer::new();
+    let text = buffer.format_finite(x).as_bytes();
+    let (mantissa, exp) = match text.iter().position(|&c| c == b'e') {
+        Some(e) => (&text[..e], &text[e + 1..]),
+        None => (text, &b""[..]),
+    };
+    let exp: i64 = std::str::from_utf8(exp).ok().and_then(|t| t.parse().ok()).unwrap_or(0);
+    let point = mantissa.iter().position(|&c| c == b'.').unwrap_or(mantissa.len()) as i64;
+    let mut out = Digits {
+        bytes: [0; 24],
+        len: 0,
+        point: point + exp,
+    };
+    for &c in mantissa.iter().filter(|c| c.is_ascii_digit()) {
+        if out.len == 0 && c == b'0' {
+            out.point -= 1;
+            continue;
+        }
+        if out.len < out.bytes.len() {
+            out.bytes[out.len] = c;
+            out.len += 1;
+        }
+    }
+    while out.len > 1 && out.bytes[out.len - 1] == b'0' {
+        out.len -= 1;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -68,5 +117,10 @@ mod tests {
         assert_eq!(r(1.7976931348623157e308), "1.7976931348623157e+308");
         assert_eq!(r(5e-324), "5e-324");
         assert_eq!(r(12.5), "12.5");
+        // An exact tie between two shortest texts goes to the even digit.
+        // 185754766567089.125 exactly.
+        assert_eq!(r(f64::from_bits(4820292154189207076)), "185754766567089.12");
+        assert_eq!(r(1e22), "1e+22");
+        assert_eq!(r(123456.0), "123456.0");
     }
 }

@@ -495,7 +495,14 @@ impl Heap for GuestHeap<'_, '_> {
             return Ok(false);
         }
         if needed > bump.end {
-            if !self.grow((needed - bump.end).div_ceil(PAGE)) {
+            // Room to spare as well, as after a guest grow
+            // (`leave_headroom`): what the import makes next (the text
+            // `json_stringify` writes of the tree just built) would
+            // otherwise start a collection that finds it all alive.
+            let generous = (needed + needed / 2).max(needed + MIN_HEADROOM).min(HEAP_CEILING);
+            let grown =
+                self.grow((generous - bump.end).div_ceil(PAGE)) || self.grow((needed - bump.end).div_ceil(PAGE));
+            if !grown {
                 return Ok(false);
             }
             bump.end = self.bump_end();

@@ -27,13 +27,30 @@ pub fn str_bytes(memory: &[u8], ptr: u32, len: u32) -> GuestResult<&[u8]> {
 /// Reads a guest string the way Vera 0.2.3 does: invalid UTF-8 becomes
 /// U+FFFD (Python's `errors="replace"`).
 pub fn read_string(memory: &[u8], ptr: u32, len: u32) -> GuestResult<String> {
-    let bytes = str_bytes(memory, ptr, len)?;
-    // The validator skips ASCII a word at a time; the lossy decoder is
-    // only needed when it fails.
-    Ok(match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    })
+    Ok(guest_text(str_bytes(memory, ptr, len)?).into_owned())
+}
+
+/// Where `bytes` stop being UTF-8, if they do.
+pub fn first_invalid_utf8(bytes: &[u8]) -> Option<usize> {
+    simdutf8::compat::from_utf8(bytes).err().map(|e| e.valid_up_to())
+}
+
+/// Guest bytes as the text Vera 0.2.3 reads: invalid UTF-8 as U+FFFD.
+/// Borrowed when valid, which a SIMD validator checks at memory speed
+/// (the lossy decoder, and std's validator on non-ASCII text, take
+/// several instructions a byte).
+pub fn guest_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    // Short strings are mostly ASCII, which std checks a word at a time
+    // with no call overhead.
+    if bytes.len() < 64 && bytes.is_ascii() {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            return std::borrow::Cow::Borrowed(text);
+        }
+    }
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// Copies `text` into a fresh guest block; `""` is `(0, 0)` and allocates

@@ -9,20 +9,20 @@ use vera_layout::{mem, GuestError, Tag};
 
 use super::{JARRAY, JBOOL, JNULL, JNUMBER, JOBJECT, JSTRING, MAX_DEPTH};
 
-/// `json_stringify` of the tree at `ptr` with output limit `max` (bytes).
-pub fn stringify_document(h: &mut impl StringMaps, ptr: u32, max: usize) -> Result<String, StringifyError> {
+/// `json_stringify` of the tree at `ptr` with output limit `max` (bytes):
+/// UTF-8 text (only whole characters are written: guest text is read as
+/// UTF-8 with replacement).
+pub fn stringify_document(h: &mut impl StringMaps, ptr: u32, max: usize) -> Result<Vec<u8>, StringifyError> {
     let mut out = Output { text: Vec::new(), max };
     h.with_roots(&[ptr], |h| Ok(emit(h, ptr, &mut out, 0)))??;
-    // Only whole characters are written (guest text read as UTF-8 with
-    // replacement), so this never replaces anything.
-    Ok(String::from_utf8(out.text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    Ok(out.text)
 }
 
 /// [`stringify_document`] with every failure as text: `Err` is the trap
 /// message.
 pub fn stringify(h: &mut impl StringMaps, ptr: u32, max: usize) -> Result<String, String> {
     match stringify_document(h, ptr, max) {
-        Ok(text) => Ok(text),
+        Ok(text) => Ok(String::from_utf8_lossy(&text).into_owned()),
         Err(StringifyError::Guest(e)) => Err(e.to_string()),
         Err(StringifyError::Refused(msg)) => Err(msg),
         Err(StringifyError::TooLong) => Err("output too long".to_owned()),
@@ -70,36 +70,18 @@ fn write_number(out: &mut Vec<u8>, v: f64) -> Result<(), &'static str> {
         out.push(b'0');
         return Ok(());
     }
-    // Integers below 2^53 print as their digits (no exponent below 1e21).
-    if v.fract() == 0.0 && v.abs() < 9007199254740992.0 {
-        let _ = write!(out, "{}", v as i64);
-        return Ok(());
-    }
     if v < 0.0 {
         out.push(b'-');
     }
-    // The shortest digits that read back as the same double, and the
-    // exponent, as Rust's `{:e}` gives them (`1.2345e-7`).
-    let mut sci = [0u8; 40];
-    let written = {
-        let mut cursor = &mut sci[..];
-        let _ = write!(cursor, "{:e}", v.abs());
-        40 - cursor.len()
-    };
-    let sci = &sci[..written];
-    let e_at = sci.iter().position(|&c| c == b'e').unwrap_or(sci.len());
-    let mut digits = [0u8; 40];
-    let mut k = 0;
-    for &c in sci[..e_at].iter().filter(|c| c.is_ascii_digit()) {
-        digits[k] = c;
-        k += 1;
+    let v = v.abs();
+    // Integers below 2^53 print as their digits (no exponent below 1e21).
+    if v.fract() == 0.0 && v < 9007199254740992.0 {
+        write_digits(out, v as u64);
+        return Ok(());
     }
-    let digits = &digits[..k];
-    let exp: i64 = std::str::from_utf8(&sci[(e_at + 1).min(sci.len())..])
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
-    let (k, n) = (k as i64, exp + 1);
+    let shortest = crate::format::shortest_digits(v);
+    let (digits, n) = (shortest.digits(), shortest.point);
+    let k = digits.len() as i64;
     if k <= n && n <= 21 {
         out.extend_from_slice(digits);
         out.resize(out.len() + (n - k) as usize, b'0');
@@ -118,9 +100,25 @@ fn write_number(out: &mut Vec<u8>, v: f64) -> Result<(), &'static str> {
             out.extend_from_slice(&digits[1..]);
         }
         let e = n - 1;
-        let _ = write!(out, "e{}{}", if e >= 0 { '+' } else { '-' }, e.abs());
+        out.extend_from_slice(if e >= 0 { b"e+" } else { b"e-" });
+        write_digits(out, e.unsigned_abs());
     }
     Ok(())
+}
+
+/// The decimal digits of `n`.
+fn write_digits(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// `json.dumps(s, ensure_ascii=False)`.
@@ -186,6 +184,12 @@ fn write_quoted(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Guest text quoted: read as UTF-8, invalid sequences as U+FFFD (as Vera
+/// reads a guest String).
+fn write_quoted_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    write_quoted(out, &vera_layout::values::guest_text(bytes));
+}
+
 fn too_long(out: &Output) -> Result<(), StringifyError> {
     match out.text.len() > out.max {
         true => Err(StringifyError::TooLong),
@@ -218,7 +222,7 @@ fn emit(h: &mut impl StringMaps, ptr: u32, out: &mut Output, depth: usize) -> Re
         }
         JSTRING => {
             let bytes = vera_layout::values::str_bytes(memory, word(4)?, word(8)?)?;
-            write_quoted(&mut out.text, &String::from_utf8_lossy(bytes));
+            write_quoted_bytes(&mut out.text, bytes);
         }
         JARRAY => {
             let (p, l) = (word(4)?, word(8)?);
@@ -244,7 +248,7 @@ fn emit(h: &mut impl StringMaps, ptr: u32, out: &mut Output, depth: usize) -> Re
                     out.text.push(b',');
                 }
                 let key = vera_layout::field::str_bytes(h.memory(), key)?;
-                write_quoted(&mut out.text, &String::from_utf8_lossy(key));
+                write_quoted_bytes(&mut out.text, key);
                 out.text.push(b':');
                 emit(h, val.lo(), out, depth + 1)?;
             }
@@ -280,6 +284,14 @@ mod tests {
             (-9007199254740993.0, "-9007199254740992"),
             (1.7976931348623157e308, "1.7976931348623157e+308"),
             (-0.5, "-0.5"),
+            (0.001, "0.001"),
+            (1e-6, "0.000001"),
+            (1.5e-6, "0.0000015"),
+            (1.5e-7, "1.5e-7"),
+            (123.0e18, "123000000000000000000"),
+            (1.25e21, "1.25e+21"),
+            (4.35, "4.35"),
+            (2.5e-300, "2.5e-300"),
         ] {
             assert_eq!(format_number(v).unwrap(), out, "{v}");
         }

@@ -423,3 +423,39 @@ pub fn parse_within(text: &str, mut meter: Meter) -> std::result::Result<Parsed,
         },
     })
 }
+
+/// Number::toString as json_stringify wrote it before (through `{:e}`).
+pub fn format_number(v: f64) -> std::result::Result<String, &'static str> {
+    if v.is_nan() {
+        return Err("NaN");
+    }
+    if v.is_infinite() {
+        return Err(if v > 0.0 { "Infinity" } else { "-Infinity" });
+    }
+    if v == 0.0 {
+        return Ok("0".to_owned());
+    }
+    if v < 0.0 {
+        return format_number(-v).map(|s| format!("-{s}"));
+    }
+    let sci = format!("{v:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let k = digits.len() as i64;
+    let n = exp.parse::<i64>().unwrap_or(0) + 1;
+    Ok(if k <= n && n <= 21 {
+        format!("{digits}{}", "0".repeat((n - k) as usize))
+    } else if 0 < n && n <= 21 {
+        format!("{}.{}", &digits[..n as usize], &digits[n as usize..])
+    } else if -6 < n && n <= 0 {
+        format!("0.{}{digits}", "0".repeat((-n) as usize))
+    } else {
+        let e = n - 1;
+        let m = if k == 1 {
+            digits.clone()
+        } else {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        };
+        format!("{m}e{}{}", if e >= 0 { '+' } else { '-' }, e.abs())
+    })
+}

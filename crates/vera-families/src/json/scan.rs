@@ -140,6 +140,68 @@ pub(super) fn string_stop(s: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Exact powers of ten (every one below 2^53 times a power of two).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// A float literal (without its sign; digits, an optional fraction and
+/// exponent, as the scanner matched it) read the fast way where that is
+/// exact: at most 15 significant digits and a power of ten up to 22, so
+/// that the digits and the power are both exact doubles and one correctly
+/// rounded multiplication or division gives the correctly rounded value
+/// (Clinger's fast path). `None` for the rest, which the full reader takes.
+fn fast_float(literal: &[u8], negative: bool) -> Option<f64> {
+    let mut mantissa: u64 = 0;
+    let mut digits = 0;
+    let mut scale: i32 = 0;
+    let mut i = 0;
+    let mut in_fraction = false;
+    while i < literal.len() {
+        match literal[i] {
+            d @ b'0'..=b'9' => {
+                if mantissa != 0 || d != b'0' {
+                    digits += 1;
+                }
+                mantissa = mantissa.wrapping_mul(10).wrapping_add((d - b'0') as u64);
+                if in_fraction {
+                    scale -= 1;
+                }
+            }
+            b'.' => in_fraction = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if digits > 15 {
+        return None;
+    }
+    if i < literal.len() {
+        // The exponent: `e`, a sign, digits (the scanner checked there is one).
+        let rest = &literal[i + 1..];
+        let (minus, exp_digits) = match rest.first() {
+            Some(b'-') => (true, &rest[1..]),
+            Some(b'+') => (false, &rest[1..]),
+            _ => (false, rest),
+        };
+        if exp_digits.len() > 4 {
+            return None;
+        }
+        let exp = exp_digits.iter().fold(0i32, |acc, &d| acc * 10 + (d - b'0') as i32);
+        scale += if minus { -exp } else { exp };
+    }
+    let m = mantissa as f64;
+    let magnitude = match scale {
+        0 => m,
+        1..=22 => m * POW10[scale as usize],
+        -22..=-1 => m / POW10[(-scale) as usize],
+        _ if mantissa == 0 => 0.0,
+        _ => return None,
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
 fn hex4(s: &[u8]) -> Option<u32> {
     s.iter()
         .try_fold(0u32, |acc, &c| Some(acc << 4 | (c as char).to_digit(16)?))
@@ -309,12 +371,15 @@ impl Scanner<'_> {
             }
         }
         let value = if is_float {
-            // ASCII digits, signs, '.', 'e': always UTF-8, always a float
-            // literal Rust reads as Python does (correctly rounded).
-            std::str::from_utf8(&s[start..idx])
-                .ok()
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(f64::NAN)
+            fast_float(&s[int_start..idx], negative).unwrap_or_else(|| {
+                // ASCII digits, signs, '.', 'e': always UTF-8, always a
+                // float literal Rust reads as Python does (correctly
+                // rounded).
+                std::str::from_utf8(&s[start..idx])
+                    .ok()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(f64::NAN)
+            })
         } else if int_digits <= 15 {
             // Exact in an f64; float(int(...)) has no negative zero.
             let magnitude = s[int_start..idx]
@@ -578,6 +643,57 @@ mod tests {
             }
         }
         assert_eq!(string_stop("é✓ \u{7f}".as_bytes(), 0), 7);
+    }
+
+    #[test]
+    fn fast_floats_are_the_correctly_rounded_ones() {
+        for text in [
+            "0.1",
+            "1.5",
+            "123.456",
+            "5.5e-3",
+            "549.904141",
+            "1e22",
+            "1e-22",
+            "0.000001",
+            "9.999999999999999",
+            "123456789012345.6",
+            "1.7976931348623157e308",
+            "5e-324",
+            "0.0",
+            "0e5",
+            "2.2250738585072014e-308",
+            "4.35",
+            "0.3",
+            "1234567.891e-5",
+            "12e+3",
+            "7E2",
+        ] {
+            let full: f64 = text.parse().unwrap();
+            if let Some(fast) = fast_float(text.as_bytes(), false) {
+                assert_eq!(fast.to_bits(), full.to_bits(), "{text}");
+            }
+            if let Some(fast) = fast_float(text.as_bytes(), true) {
+                assert_eq!(fast.to_bits(), (-full).to_bits(), "-{text}");
+            }
+        }
+        assert!(fast_float(b"1.5", false).is_some());
+        assert!(fast_float(b"1e400", false).is_none());
+        assert!(fast_float(b"1.2345678901234567", false).is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_floats_agree_with_the_full_reader(int in 0u64..1_000_000_000, frac in "[0-9]{0,9}", e in -40i32..40) {
+            let text = match frac.is_empty() {
+                true => format!("{int}e{e}"),
+                false => format!("{int}.{frac}e{e}"),
+            };
+            let full: f64 = text.parse().unwrap();
+            if let Some(fast) = fast_float(text.as_bytes(), false) {
+                proptest::prop_assert_eq!(fast.to_bits(), full.to_bits(), "{}", text);
+            }
+        }
     }
 
     #[test]

@@ -64,24 +64,20 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                 values::read_string(h.memory(), ptr as u32, len as u32)
             })?;
             let (tag, text) = match read_bounded(c.data(), &path)? {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => (OK, text),
-                    Err(e) => {
-                        let at = e.utf8_error().valid_up_to();
-                        (
-                            ERR,
-                            format!(
-                                "'utf-8' codec can't decode byte 0x{:02x} in position {at}: invalid start byte",
-                                e.as_bytes()[at]
-                            ),
+                Ok(bytes) => match values::first_invalid_utf8(&bytes) {
+                    None => (OK, bytes),
+                    Some(at) => (
+                        ERR,
+                        format!(
+                            "'utf-8' codec can't decode byte 0x{:02x} in position {at}: invalid start byte",
+                            bytes[at]
                         )
-                    }
+                        .into_bytes(),
+                    ),
                 },
-                Err(e) => (ERR, python_os_error(&e, &path)),
+                Err(e) => (ERR, python_os_error(&e, &path).into_bytes()),
             };
-            Ok(with_heap(&mut c, "read_file", |h| {
-                values::alloc_adt_with_str(h, tag, text.as_bytes())
-            })? as i32)
+            Ok(with_heap(&mut c, "read_file", |h| values::alloc_adt_with_str(h, tag, &text))? as i32)
         })?,
         "write_file" => linker.func_wrap(
             "vera",

@@ -53,7 +53,7 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                     )))),
                 }
             })??;
-            let (p, l) = with_heap(&mut c, "json_stringify", |h| values::alloc_str(h, text.as_bytes()))?;
+            let (p, l) = with_heap(&mut c, "json_stringify", |h| values::alloc_str(h, &text))?;
             c.data_mut().stats.json_stringify.add(text.len(), start);
             Ok((p as i32, l as i32))
         })?,
