@@ -948,26 +948,36 @@ export function pythonReprStr(s) {
 }
 
 /** Length of the longest valid UTF-8 prefix of `bytes`, or -1 if all valid. */
-function utf8ValidUpTo(bytes) {
+/**
+ * Python's `UnicodeDecodeError` text for bytes that are not UTF-8, or null:
+ * the bad sequence is the longest prefix of a well-formed one (Unicode's
+ * "maximal subpart"), named by its first byte or by its range
+ * (vera_families::utf8::decode_error).
+ */
+function utf8DecodeError(bytes) {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i];
-    let n, min;
     if (b < 0x80) { i++; continue; }
-    if (b >= 0xc2 && b <= 0xdf) { n = 1; min = 0x80; }
-    else if (b >= 0xe0 && b <= 0xef) { n = 2; min = 0x800; }
-    else if (b >= 0xf0 && b <= 0xf4) { n = 3; min = 0x10000; }
-    else return i;
-    let cp = b & (0x3f >> n);
+    let n, lo = 0x80, hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) n = 1;
+    else if (b >= 0xe0 && b <= 0xef) { n = 2; if (b === 0xe0) lo = 0xa0; if (b === 0xed) hi = 0x9f; }
+    else if (b >= 0xf0 && b <= 0xf4) { n = 3; if (b === 0xf0) lo = 0x90; if (b === 0xf4) hi = 0x8f; }
+    else return pythonDecodeError(bytes, i, 1, 'invalid start byte');
     for (let k = 1; k <= n; k++) {
       const c = bytes[i + k];
-      if (c === undefined || (c & 0xc0) !== 0x80) return i;
-      cp = (cp << 6) | (c & 0x3f);
+      if (c === undefined) return pythonDecodeError(bytes, i, bytes.length - i, 'unexpected end of data');
+      if (c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return pythonDecodeError(bytes, i, k, 'invalid continuation byte');
     }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
     i += n + 1;
   }
-  return -1;
+  return null;
+}
+
+function pythonDecodeError(bytes, at, len, reason) {
+  return len === 1
+    ? `'utf-8' codec can't decode byte 0x${bytes[at].toString(16).padStart(2, '0')} in position ${at}: ${reason}`
+    : `'utf-8' codec can't decode bytes in position ${at}-${at + len - 1}: ${reason}`;
 }
 
 const NO_FILES = 'File I/O is not available in the browser';
@@ -1012,10 +1022,10 @@ const io = {
       const got = rt.options.readFile ? rt.options.readFile(path) : null;
       if (got === null) throw new Error(NO_FILES);
       const bytes = typeof got === 'string' ? encoder.encode(got) : got;
-      const at = utf8ValidUpTo(bytes);
-      if (at >= 0) {
+      const bad = utf8DecodeError(bytes);
+      if (bad !== null) {
         tag = ERR;
-        text = `'utf-8' codec can't decode byte 0x${bytes[at].toString(16).padStart(2, '0')} in position ${at}: invalid start byte`;
+        text = bad;
       } else text = decoder.decode(bytes);
     } catch (e) {
       tag = ERR;
@@ -1866,7 +1876,8 @@ class JStr {
 }
 
 class JsonFail {
-  constructor(msg, pos, depth = null) { Object.assign(this, { msg, pos, depth }); }
+  // `text`: a whole message (int()'s digit limit), without a position.
+  constructor(msg, pos, depth = null, text = null) { Object.assign(this, { msg, pos, depth, text }); }
 }
 
 const CP = (c) => c.codePointAt(0);
@@ -1940,8 +1951,10 @@ class JsonParser {
       else idx = eStart;
     }
     let value;
-    if (!isFloat && intDigits > 4300) value = negative ? -Infinity : Infinity;
-    else {
+    if (!isFloat && intDigits > 4300) {
+      // Python's int() refuses these, and json.loads with it.
+      throw new JsonFail(null, 0, null, `Exceeds the limit (4300 digits) for integer string conversion: value has ${intDigits} digits; use sys.set_int_max_str_digits() to increase the limit`);
+    } else {
       value = Number(String.fromCharCode(...s.slice(start, idx)));
       if (!isFloat && value === 0) value = 0;
     }
@@ -2075,6 +2088,7 @@ export function jsonParse(text) {
   } catch (e) {
     if (!(e instanceof JsonFail)) throw e;
     if (e.depth) return { trap: `maximum recursion depth exceeded while decoding a JSON ${e.depth} from a unicode string` };
+    if (e.text) return { err: e.text };
     return { err: decodeError(s, e.msg, e.pos) };
   }
   if (p.constant !== null) return { err: nonFiniteParseMessage(p.constant) };

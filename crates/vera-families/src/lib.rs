@@ -6,7 +6,8 @@
 //! Vera's canonical `json_stringify`), [`decimal`] (Python's `decimal` at
 //! Vera's context), [`regex`] (Python's `re` on `fancy-regex`), [`md`]
 //! and [`html`] (Vera's Markdown and `html.parser` trees and queries),
-//! [`format`] (`repr(float)`) and [`pyrepr`] (`repr(str)`). [`bounds`]
+//! [`format`] (`repr(float)`), [`pyrepr`] (`repr(str)`) and [`utf8`]
+//! (Python's UTF-8 decoding errors). [`bounds`]
 //! holds what limits their work (`--max-host-memory`, `--timeout`).
 //!
 //! The wasmtime glue that binds them to imports is `vera-host`'s
@@ -23,6 +24,7 @@ pub mod md;
 pub mod pyrepr;
 pub mod regex;
 mod regex_classes;
+pub mod utf8;
 
 /// Host work that ends the run rather than answering the guest: the
 /// embedder turns it into its trap (`vera-host`'s `HostTrap`).

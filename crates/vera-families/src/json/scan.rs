@@ -72,6 +72,8 @@ enum Fail {
     Syntax(&'static str, usize),
     /// RecursionError, naming the container being decoded.
     Depth(&'static str),
+    /// Python's int() refused an integer of this many digits.
+    IntDigits(usize),
     /// The parse ran past `--max-host-memory` or `--timeout`.
     Bound(Exceeded),
 }
@@ -391,12 +393,8 @@ impl Scanner<'_> {
                 magnitude
             }
         } else if int_digits > 4300 {
-            // Python's int() refuses these; every one is past the f64 range.
-            if negative {
-                f64::NEG_INFINITY
-            } else {
-                f64::INFINITY
-            }
+            // Python's int() refuses these, and json.loads with it.
+            return Err(Fail::IntDigits(int_digits));
         } else {
             std::str::from_utf8(&s[start..idx])
                 .ok()
@@ -599,6 +597,7 @@ pub fn parse_document(text: &str, mut meter: Meter) -> Result<Parsed<Document<'_
     Ok(match scanned {
         Err(Fail::Bound(e)) => return Err(e),
         Err(Fail::Syntax(msg, at)) => Parsed::Err(decode_error(text, msg, at)),
+        Err(Fail::IntDigits(n)) => Parsed::Err(super::int_digits_message(n)),
         Err(Fail::Depth(what)) => Parsed::Trap(format!(
             "maximum recursion depth exceeded while decoding a JSON {what} from a unicode string"
         )),

@@ -64,16 +64,9 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
                 values::read_string(h.memory(), ptr as u32, len as u32)
             })?;
             let (tag, text) = match read_bounded(c.data(), &path)? {
-                Ok(bytes) => match values::first_invalid_utf8(&bytes) {
+                Ok(bytes) => match vera_families::utf8::decode_error(&bytes) {
                     None => (OK, bytes),
-                    Some(at) => (
-                        ERR,
-                        format!(
-                            "'utf-8' codec can't decode byte 0x{:02x} in position {at}: invalid start byte",
-                            bytes[at]
-                        )
-                        .into_bytes(),
-                    ),
+                    Some(message) => (ERR, message.into_bytes()),
                 },
                 Err(e) => (ERR, python_os_error(&e, &path).into_bytes()),
             };
