@@ -194,8 +194,8 @@ def json_mixed_document(target_bytes, seed=14):
 
 NODE_JSON = r"""
 const fs = require('fs');
-const text = fs.readFileSync(process.argv[2], 'utf8');
-const repeat = +process.argv[3];
+const text = fs.readFileSync(process.argv[1], 'utf8');
+const repeat = +process.argv[2];
 let parse = Infinity, write = Infinity, out = '';
 for (let i = 0; i < repeat; i++) {
   const a = process.hrtime.bigint();

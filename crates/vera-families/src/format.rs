@@ -68,27 +68,39 @@ impl Digits {
 pub fn shortest_digits(x: f64) -> Digits {
     let mut buffer = ryu::Buffer::new();
     let text = buffer.format_finite(x).as_bytes();
-    let (mantissa, exp) = match text.iter().position(|&c| c == b'e') {
-        Some(e) => (&text[..e], &text[e + 1..]),
-        None => (text, &b""[..]),
-    };
-    let exp: i64 = std::str::from_utf8(exp).ok().and_then(|t| t.parse().ok()).unwrap_or(0);
-    let point = mantissa.iter().position(|&c| c == b'.').unwrap_or(mantissa.len()) as i64;
     let mut out = Digits {
         bytes: [0; 24],
         len: 0,
-        point: point + exp,
+        point: 0,
     };
-    for &c in mantissa.iter().filter(|c| c.is_ascii_digit()) {
-        if out.len == 0 && c == b'0' {
-            out.point -= 1;
-            continue;
+    // The mantissa: digits before the point (leading zeros included),
+    // leading zeros (before or after it), the digits from the first
+    // non-zero one.
+    let (mut integer_digits, mut leading_zeros, mut after_point) = (0i64, 0i64, false);
+    let mut i = 0;
+    while i < text.len() && text[i] != b'e' {
+        match text[i] {
+            b'.' => after_point = true,
+            c => {
+                integer_digits += !after_point as i64;
+                if out.len == 0 && c == b'0' {
+                    leading_zeros += 1;
+                } else if out.len < out.bytes.len() {
+                    out.bytes[out.len] = c;
+                    out.len += 1;
+                }
+            }
         }
-        if out.len < out.bytes.len() {
-            out.bytes[out.len] = c;
-            out.len += 1;
+        i += 1;
+    }
+    let (mut exp, mut negative) = (0i64, false);
+    for &c in text.get(i + 1..).unwrap_or_default() {
+        match c {
+            b'-' => negative = true,
+            c => exp = exp * 10 + (c - b'0') as i64,
         }
     }
+    out.point = integer_digits - leading_zeros + if negative { -exp } else { exp };
     while out.len > 1 && out.bytes[out.len - 1] == b'0' {
         out.len -= 1;
     }

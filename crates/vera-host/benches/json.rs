@@ -93,5 +93,40 @@ fn json_wide_object(c: &mut Criterion) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-criterion_group!(benches, json_parse, json_wide_object);
+/// `json_stringify` of the same ~1 MB document: a whole call of
+/// `bench/programs/json_roundtrip.wasm` (read the file, parse, stringify)
+/// beside `json_parse.wasm`'s parse alone, and serde_json writing its
+/// `Value` back; throughput in bytes of the document.
+fn json_stringify(c: &mut Criterion) {
+    let (doc, _) = document(1 << 20);
+    let dir = std::env::temp_dir().join(format!("vera-rt-bench-stringify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("doc.json");
+    std::fs::write(&path, &doc).unwrap();
+    let program = common::load("json_roundtrip.wasm");
+    let args = [path.to_string_lossy().into_owned()];
+    let value: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let written = serde_json::to_string(&value).unwrap();
+    let ours: usize = common::run(&program, &args).1.parse().unwrap();
+    // Both write compact text; serde_json's floats may differ in form.
+    assert!(
+        ours.abs_diff(written.len()) < written.len() / 10,
+        "{ours} vs {}",
+        written.len()
+    );
+
+    let mut group = c.benchmark_group("json_stringify_1MB");
+    group.sample_size(20).measurement_time(Duration::from_secs(5));
+    group.throughput(Throughput::Bytes(doc.len() as u64));
+    group.bench_function("vera-rt read_file + json_parse + json_stringify", |b| {
+        b.iter(|| common::run(&program, &args))
+    });
+    group.bench_function("serde_json::to_string of a Value", |b| {
+        b.iter(|| serde_json::to_string(&value).unwrap())
+    });
+    group.finish();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+criterion_group!(benches, json_parse, json_stringify, json_wide_object);
 criterion_main!(benches);

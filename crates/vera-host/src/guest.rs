@@ -481,18 +481,19 @@ impl Heap for GuestHeap<'_, '_> {
         Ok(Some(ptr))
     }
     /// Grows memory, if it must, so that `bytes` more fit above the bump
-    /// pointer. Refused where bumping is off, where the module keeps its
-    /// own maps (building one calls it), and where memory cannot grow.
-    fn reserve(&mut self, bytes: u64) -> GuestResult<bool> {
+    /// pointer, and lends them. Refused where bumping is off, where the
+    /// module keeps its own maps (building one calls it), and where
+    /// memory cannot grow.
+    fn begin_region(&mut self, bytes: u64) -> GuestResult<Option<u32>> {
         if self.caller.data().exports.module_maps.is_some() {
-            return Ok(false);
+            return Ok(None);
         }
         let Some(mut bump) = self.bump_state() else {
-            return Ok(false);
+            return Ok(None);
         };
         let needed = bump.top as u64 + bytes;
         if needed >= HEAP_CEILING {
-            return Ok(false);
+            return Ok(None);
         }
         if needed > bump.end {
             // Room to spare as well, as after a guest grow
@@ -503,13 +504,29 @@ impl Heap for GuestHeap<'_, '_> {
             let grown =
                 self.grow((generous - bump.end).div_ceil(PAGE)) || self.grow((needed - bump.end).div_ceil(PAGE));
             if !grown {
-                return Ok(false);
+                return Ok(None);
             }
             bump.end = self.bump_end();
         }
+        if needed > bump.end {
+            return Ok(None);
+        }
         self.bump = Some(bump);
         self.bump_exhausted = false;
-        Ok(needed <= bump.end)
+        Ok(Some(bump.top))
+    }
+    fn end_region(&mut self, end: u32, blocks: u64) -> GuestResult<()> {
+        let Some(bump) = &mut self.bump else {
+            return Err(GuestError::host("end_region without a region"));
+        };
+        if (end as u64) < bump.top as u64 || end as u64 > bump.end {
+            return Err(GuestError::host("a region ended outside what was lent"));
+        }
+        self.bumped_bytes += (end - bump.top) as u64;
+        self.bumped_blocks += blocks;
+        bump.top = end;
+        bump.dirty = true;
+        Ok(())
     }
     fn pending_roots(&mut self) -> &mut Vec<u32> {
         &mut self.caller.data_mut().held_roots

@@ -41,15 +41,23 @@ pub trait Heap {
     fn alloc_without_collecting(&mut self, _size: u32) -> GuestResult<Option<u32>> {
         Ok(None)
     }
-    /// Promises that the next allocations of up to `bytes` in all (each
-    /// block counted as [`block_bytes`]), and the host-made maps built
-    /// meanwhile ([`crate::collection::StringMaps`]), call no guest code,
-    /// so nothing is collected until the caller next calls the guest: a
-    /// block the caller made and still refers to only from the host stays
-    /// valid. Whether it can (by default not).
-    fn reserve(&mut self, bytes: u64) -> GuestResult<bool> {
+    /// Lends the caller the next `bytes` of the heap above its bump
+    /// pointer, growing memory first if it must, to lay blocks in itself
+    /// ([`Region`]): the address of the first block's header, or `None`
+    /// where the heap cannot (the caller then allocates block by block).
+    /// Until [`Heap::end_region`] nothing else allocates and nothing is
+    /// collected, so a block the caller refers to only from the host
+    /// stays valid.
+    fn begin_region(&mut self, bytes: u64) -> GuestResult<Option<u32>> {
         let _ = bytes;
-        Ok(false)
+        Ok(None)
+    }
+    /// Ends the region [`Heap::begin_region`] lent: `blocks` blocks were
+    /// laid, each with its header, up to `end`, where the bump pointer
+    /// now stands.
+    fn end_region(&mut self, end: u32, blocks: u64) -> GuestResult<()> {
+        let _ = (end, blocks);
+        Err(GuestError::host("end_region without a region"))
     }
     /// The shadow-stack pointer and its limit, or `None` when the module
     /// has no collector (nothing to root against then).
@@ -145,3 +153,75 @@ pub trait Heap {
         result
     }
 }
+
+/// Blocks laid by the host itself in a stretch of the heap that
+/// [`Heap::begin_region`] lent: each allocation writes the header `alloc`
+/// would and moves a cursor, nothing more. Everything else goes to the
+/// heap beneath; building a host-made map goes to the buckets (a heap
+/// whose module keeps its own maps lends no region).
+pub struct Region<'h, H: Heap> {
+    heap: &'h mut H,
+    cursor: u32,
+    end: u32,
+    blocks: u64,
+}
+
+impl<'h, H: Heap> Region<'h, H> {
+    /// The region `[start, start + bytes)` of `heap`, as
+    /// [`Heap::begin_region`] lent it.
+    pub fn new(heap: &'h mut H, start: u32, bytes: u64) -> GuestResult<Region<'h, H>> {
+        let end = u32::try_from(start as u64 + bytes).map_err(|_| GuestError::too_large(bytes))?;
+        mem::bytes(heap.memory(), start, bytes as usize)?;
+        Ok(Region {
+            heap,
+            cursor: start,
+            end,
+            blocks: 0,
+        })
+    }
+
+    /// Gives the region back: the bump pointer moves to the end of the
+    /// last block laid.
+    pub fn finish(self) -> GuestResult<()> {
+        self.heap.end_region(self.cursor, self.blocks)
+    }
+}
+
+impl<H: Heap> Heap for Region<'_, H> {
+    #[inline]
+    fn memory(&self) -> &[u8] {
+        self.heap.memory()
+    }
+    #[inline]
+    fn memory_mut(&mut self) -> &mut [u8] {
+        self.heap.memory_mut()
+    }
+    fn alloc_raw(&mut self, size: u32) -> GuestResult<u32> {
+        Err(GuestError::host(format!(
+            "a block of {size} bytes does not fit the region the heap lent"
+        )))
+    }
+    #[inline]
+    fn alloc_without_collecting(&mut self, size: u32) -> GuestResult<Option<u32>> {
+        let next = self.cursor as u64 + block_bytes(size);
+        if next > self.end as u64 {
+            return Ok(None);
+        }
+        mem::write_u32(self.heap.memory_mut(), self.cursor, size << 1)?;
+        let ptr = self.cursor + 4;
+        self.cursor = next as u32;
+        self.blocks += 1;
+        Ok(Some(ptr))
+    }
+    fn shadow_stack(&mut self) -> GuestResult<Option<(u32, u32)>> {
+        self.heap.shadow_stack()
+    }
+    fn set_gc_sp(&mut self, sp: u32) -> GuestResult<()> {
+        self.heap.set_gc_sp(sp)
+    }
+    fn pending_roots(&mut self) -> &mut Vec<u32> {
+        self.heap.pending_roots()
+    }
+}
+
+impl<H: Heap> crate::collection::StringMaps for Region<'_, H> {}

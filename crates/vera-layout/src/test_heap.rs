@@ -29,6 +29,8 @@ pub struct TestHeap {
     pinned: Vec<u32>,
     pending: Vec<u32>,
     stress: bool,
+    /// Where the region lent by `begin_region` starts.
+    region: Option<u32>,
     /// Blocks freed so far.
     pub freed: usize,
 }
@@ -44,6 +46,7 @@ impl TestHeap {
             pinned: Vec::new(),
             pending: Vec::new(),
             stress: false,
+            region: None,
             freed: 0,
         }
     }
@@ -143,9 +146,34 @@ impl Heap for TestHeap {
         self.bump += total;
         Ok(ptr)
     }
-    /// Only a heap that never collects can promise it (it grows as needed).
-    fn reserve(&mut self, _bytes: u64) -> GuestResult<bool> {
-        Ok(!self.stress)
+    /// Only a heap that never collects lends one.
+    fn begin_region(&mut self, bytes: u64) -> GuestResult<Option<u32>> {
+        if self.stress {
+            return Ok(None);
+        }
+        let end = self.bump as u64 + bytes;
+        if end > u32::MAX as u64 / 2 {
+            return Ok(None);
+        }
+        if end as usize > self.memory.len() {
+            self.memory.resize((end as usize).next_power_of_two(), 0);
+        }
+        self.region = Some(self.bump);
+        Ok(Some(self.bump))
+    }
+    /// Records the blocks the region holds, by their headers.
+    fn end_region(&mut self, end: u32, _blocks: u64) -> GuestResult<()> {
+        let mut at = self
+            .region
+            .take()
+            .ok_or_else(|| GuestError::host("end_region without a region"))?;
+        while at < end {
+            let size = mem::read_u32(&self.memory, at)? >> 1;
+            self.blocks.insert(at + 4, size);
+            at += (size + 4).next_multiple_of(8);
+        }
+        self.bump = end;
+        Ok(())
     }
     fn shadow_stack(&mut self) -> GuestResult<Option<(u32, u32)>> {
         Ok(Some((self.gc_sp, STACK_LIMIT)))

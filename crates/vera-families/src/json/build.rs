@@ -4,9 +4,9 @@
 //! The values made but not yet taken by their container wait on a build
 //! stack kept in a guest block (rooted for the whole build), so whatever
 //! the guest's collector does while the build allocates, everything built
-//! so far is reachable from it. When the heap can reserve the document's
-//! whole room first (no block can then be taken by calling the guest, so
-//! nothing is collected until the build returns), equal keys and short
+//! so far is reachable from it. When the heap lends the document's whole
+//! room first ([`Region`]: the build lays its blocks there itself, and
+//! nothing is collected until it returns), equal keys and short
 //! strings share one String block (and one JString), small integers one
 //! JNumber, and the document one JNull, one true and one false: every one
 //! of them is immutable in Vera, and sharing them is what keeps a
@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 
 use vera_layout::collection::StringMaps;
+use vera_layout::heap::{block_bytes, Region};
 use vera_layout::values::{self, Payload};
 use vera_layout::{mem, Field, GuestError, GuestResult, Tag};
 
@@ -34,10 +35,23 @@ pub fn build_document(h: &mut impl StringMaps, doc: &Document<'_>) -> GuestResul
     let stack_size = words
         .checked_mul(4)
         .ok_or_else(|| GuestError::too_large(words as u64 * 4))?;
-    let stack_block = (stack_size as u64 + 4).next_multiple_of(8);
-    let shared = h.reserve(doc.guest_bytes + stack_block)?;
-    let stack = h.alloc(stack_size)?;
-    mem::bytes_mut(h.memory_mut(), stack, stack_size as usize)?.fill(0);
+    let bytes = doc.guest_bytes + block_bytes(stack_size);
+    match h.begin_region(bytes)? {
+        Some(start) => {
+            let mut region = Region::new(h, start, bytes)?;
+            let built = build_in(&mut region, doc, words, true);
+            region.finish()?;
+            built
+        }
+        None => build_in(h, doc, words, false),
+    }
+}
+
+/// The build, in a region of its own (`shared`: nothing can collect, so
+/// blocks are shared) or block by block.
+fn build_in(h: &mut impl StringMaps, doc: &Document<'_>, words: u32, shared: bool) -> GuestResult<u32> {
+    let stack = h.alloc(4 * words)?;
+    mem::bytes_mut(h.memory_mut(), stack, 4 * words as usize)?.fill(0);
     h.with_roots(&[stack], |h| {
         let mut b = Builder {
             h,

@@ -164,11 +164,14 @@ fn write_escape(out: &mut Vec<u8>, c: char) {
     }
 }
 
-/// `s` quoted as `json.dumps(s, ensure_ascii=False)`: only `"`, `\` and
-/// control characters are escaped, so the runs between them are copied
-/// whole.
+/// `s` quoted as `json.dumps(s, ensure_ascii=False)`.
 fn write_quoted(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
+    write_quoted_utf8(out, s.as_bytes());
+}
+
+/// UTF-8 `bytes` quoted: only `"`, `\` and control characters are
+/// escaped, so the runs between them are copied whole.
+fn write_quoted_utf8(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut from = 0;
@@ -185,9 +188,13 @@ fn write_quoted(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Guest text quoted: read as UTF-8, invalid sequences as U+FFFD (as Vera
-/// reads a guest String).
+/// reads a guest String). ASCII needs no decoding.
 fn write_quoted_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    write_quoted(out, &vera_layout::values::guest_text(bytes));
+    if bytes.is_ascii() {
+        write_quoted_utf8(out, bytes);
+    } else {
+        write_quoted_utf8(out, vera_layout::values::guest_text(bytes).as_bytes());
+    }
 }
 
 fn too_long(out: &Output) -> Result<(), StringifyError> {
