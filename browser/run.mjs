@@ -76,7 +76,9 @@ try {
   process.stderr.write(`Error: cannot read ${file}: ${reason}\n`);
   process.exit(1);
 }
-const core = asIs ? null : await loadCore(fs.readFileSync(new URL('./vera-core.wasm', import.meta.url)));
+// The core computes regex, Markdown and HTML whether or not it rewrites the
+// module (--as-is runs the module as compiled).
+const core = await loadCore(fs.readFileSync(new URL('./vera-core.wasm', import.meta.url)));
 const code = await runModule(new Uint8Array(bytes), {
   fn,
   args,

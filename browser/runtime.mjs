@@ -1606,6 +1606,14 @@ export async function loadCore(coreBytes) {
         hostCollections: (flags & 4) !== 0,
       };
     },
+    /** Host import `op` (the core's families::Op) on wire-encoded `args`: the answer's bytes. */
+    call(op, args) {
+      const at = core.vera_core_alloc(args.length);
+      new Uint8Array(core.memory.buffer, at, args.length).set(args);
+      const n = core.vera_core_call(op, at, args.length);
+      core.vera_core_free(at, args.length);
+      return new Uint8Array(core.memory.buffer, core.vera_core_result_ptr(), n).slice();
+    },
   };
 }
 
@@ -2259,6 +2267,327 @@ const json = {
   },
 };
 FAMILIES.push(['json', table(json)]);
+
+// ---------------------------------------------------------------------------
+// Regex, Markdown and HTML: computed by browser/vera-core.wasm, the CLI's
+// own Rust (crates/vera-families through crates/vera-browser-core), so the
+// answers are the CLI's byte for byte (Python's `re`, Vera's Markdown
+// parser, `html.parser`). The arguments, and the guest trees an import
+// reads, go to the core in its wire encoding
+// (crates/vera-browser-core/src/wire.rs); the answer comes back in the same
+// encoding and buildWire writes it into guest memory with the builders
+// above (buckets for attribute maps, or the module's own map exports).
+// Without the core these imports are not provided.
+// ---------------------------------------------------------------------------
+
+const W_STR = 1, W_WORD = 2, W_WIDE = 3, W_BLOCK = 4, W_ARRAY = 5, W_MAP = 6;
+
+/** Writes values in the core's wire encoding. */
+class WireWriter {
+  constructor() {
+    this.buf = new Uint8Array(256);
+    this.dv = new DataView(this.buf.buffer);
+    this.n = 0;
+  }
+  room(k) {
+    if (this.n + k <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(2 * this.buf.length, this.n + k));
+    grown.set(this.buf.subarray(0, this.n));
+    this.buf = grown;
+    this.dv = new DataView(grown.buffer);
+  }
+  byte(v) { this.room(1); this.buf[this.n++] = v; }
+  u32(v) { this.room(4); this.dv.setUint32(this.n, v >>> 0, true); this.n += 4; }
+  /** A String from its UTF-8 bytes (the core reads invalid UTF-8 as U+FFFD, as the CLI). */
+  str(bytes) {
+    if (typeof bytes === 'string') bytes = encoder.encode(bytes);
+    this.byte(W_STR);
+    this.u32(bytes.length);
+    this.room(bytes.length);
+    this.buf.set(bytes, this.n);
+    this.n += bytes.length;
+  }
+  word(v) { this.byte(W_WORD); this.u32(v); }
+  wide(f) { this.byte(W_WIDE); this.u32(f.lo); this.u32(f.hi); }
+  block(tag, n) { this.byte(W_BLOCK); this.u32(0); this.u32(tag); this.u32(n); }
+  field(offset) { this.u32(offset); }
+  array(cell, n) { this.byte(W_ARRAY); this.u32(cell); this.u32(n); }
+  map(vtag, n) { this.byte(W_MAP); this.byte(vtag.charCodeAt(0)); this.u32(n); }
+  bytes() { return this.buf.subarray(0, this.n); }
+}
+
+/**
+ * Builds the wire value at `bytes[from..]` in guest memory: {w} (a word or
+ * pointer), {p, l} (a String or Array) or {lo, hi} (an i64 or f64). Every
+ * block built and not yet stored in its parent is held on the shadow
+ * stack while the next is allocated; the result is not rooted.
+ */
+function buildWire(h, bytes, from) {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = from;
+  const u32 = () => { const v = dv.getUint32(at, true); at += 4; return v; };
+  const held = [];
+  const alloc = (size) => h.withRoots(held, () => h.alloc(size));
+  const hold = (v) => {
+    if (v.p) held.push(v.p);
+    else if (v.w) held.push(v.w);
+  };
+  const put = (ptr, cell, v) => {
+    if (v.p !== undefined) {
+      h.setU32(ptr, v.p);
+      if (cell === 8) h.setU32(ptr + 4, v.l);
+    } else if (v.w !== undefined) {
+      if (cell === 1) h.write(ptr, [v.w & 0xff]);
+      else h.setU32(ptr, v.w);
+    } else {
+      h.setField(ptr, v);
+    }
+  };
+  const value = () => {
+    const kind = bytes[at++];
+    switch (kind) {
+      case W_STR: {
+        const n = u32();
+        const text = bytes.subarray(at, at + n);
+        at += n;
+        if (n === 0) return { p: 0, l: 0 };
+        const p = alloc(n);
+        h.write(p, text);
+        return { p, l: n };
+      }
+      case W_WORD: return { w: u32() };
+      case W_WIDE: { const lo = u32(); return { lo, hi: u32() }; }
+      case W_BLOCK: {
+        const size = u32(), tag = u32(), n = u32();
+        const mark = held.length;
+        const fields = [];
+        for (let i = 0; i < n; i++) {
+          const offset = u32();
+          const v = value();
+          hold(v);
+          fields.push([offset, v]);
+        }
+        const ptr = alloc(size);
+        held.length = mark;
+        h.fill(ptr, size, 0);
+        h.setU32(ptr, tag);
+        for (const [offset, v] of fields) put(ptr + offset, 8, v);
+        return { w: ptr };
+      }
+      case W_ARRAY: {
+        const cell = u32(), n = u32();
+        if (n === 0) return { p: 0, l: 0 };
+        const backing = alloc(n * cell);
+        h.fill(backing, n * cell, 0);
+        held.push(backing);
+        for (let i = 0; i < n; i++) put(backing + cell * i, cell, value());
+        held.pop();
+        return { p: backing, l: n };
+      }
+      case W_MAP: {
+        const vtag = String.fromCharCode(bytes[at++]);
+        const n = u32();
+        // Keys and values go into a scratch array first, which keeps them
+        // alive while the map is built (as html::write_attrs does).
+        const scratch = n === 0 ? 0 : alloc(16 * n);
+        if (scratch) { h.fill(scratch, 16 * n, 0); held.push(scratch); }
+        for (let i = 0; i < n; i++) {
+          put(scratch + 16 * i, 8, value());
+          put(scratch + 16 * i + 8, 8, value());
+        }
+        const entries = [];
+        for (let i = 0; i < n; i++) {
+          const v = h.field(scratch + 16 * i + 8);
+          entries.push([h.field(scratch + 16 * i), vtag === 's' ? v : Field.word(v.lo)]);
+        }
+        const map = h.withRoots(held, () => buildStringMap(h, vtag, entries));
+        if (scratch) held.pop();
+        return { w: map };
+      }
+      default: throw new GuestError('host_error', `vera-core.wasm answered an unknown value kind ${kind}`);
+    }
+  };
+  return value();
+}
+
+/** Calls the core's `op` on `args` (a WireWriter); the answer's bytes, or the trap it ends in. */
+function coreCall(rt, imp, op, args) {
+  const out = rt.options.core.call(op, args.bytes());
+  if (out[0] === 0) return out;
+  const message = decoder.decode(out.subarray(1));
+  if (out[0] === 1) throw new HostTrap('refused', message);
+  if (out[0] === 2) throw new HostTrap('limit', message);
+  throw new HostTrap('guest', `vera.${imp}: vera-core.wasm refused the input: ${message}`);
+}
+
+/** The answer of `op` built in guest memory. */
+const coreAnswer = (rt, imp, op, args) => {
+  const out = coreCall(rt, imp, op, args);
+  return withHeap(rt, imp, (h) => buildWire(h, out, 1));
+};
+
+/** A guest String's bytes as a wire STR. */
+const guestStr = (h, w, ptr, len) => w.str(strBytes(h, ptr >>> 0, len >>> 0).slice());
+
+const MAX_TREE_DEPTH = 2000;
+
+/**
+ * Reads the guest tree at `ptr` with `node(ptr, depth)`, as md.rs and
+ * html.rs read one: each node counted (a tree stored once has at most one
+ * node per 4 bytes of memory; more means shared or cyclic nodes) and at
+ * most MAX_TREE_DEPTH deep.
+ */
+function treeVisitor(h, what) {
+  let left = Math.floor(h.size() / 4) + 1;
+  return (ptr, depth) => {
+    if (depth > MAX_TREE_DEPTH) throw GuestError.corrupt(what, ptr, 'nested too deeply');
+    if (left-- <= 0) throw GuestError.corrupt(what, ptr, 'more nodes than memory holds (shared or cyclic nodes)');
+  };
+}
+
+/** The `(ptr, len)` array at `at` of `cell`-byte cells, each read with `each(cellAddress)`. */
+function readCells(h, w, at, cell, each) {
+  const p = h.u32(at), n = h.u32(at + 4);
+  if ((n | 0) < 0) throw GuestError.badLength('Array', n | 0);
+  if (n > 0) h.check(p, n * cell);
+  w.array(cell, n);
+  for (let i = 0; i < n; i++) each(p + cell * i);
+}
+
+/** An `MdBlock` tree in the wire encoding (md.rs read_block's layouts). */
+function readMd(h, w, root) {
+  const visit = treeVisitor(h, 'Markdown value');
+  const str = (at) => guestStr(h, w, h.u32(at), h.u32(at + 4));
+  const inlines = (at, depth) => readCells(h, w, at, 4, (c) => inline(h.u32(c), depth + 1));
+  const blocks = (at, depth) => readCells(h, w, at, 4, (c) => block(h.u32(c), depth + 1));
+  const inline = (ptr, depth) => {
+    visit(ptr, depth);
+    const tag = h.u32(ptr);
+    switch (tag) {
+      case 0: case 1: w.block(tag, 1); w.field(4); str(ptr + 4); break;
+      case 2: case 3: w.block(tag, 1); w.field(4); inlines(ptr + 4, depth); break;
+      case 4: w.block(tag, 2); w.field(4); inlines(ptr + 4, depth); w.field(12); str(ptr + 12); break;
+      case 5: w.block(tag, 2); w.field(4); str(ptr + 4); w.field(12); str(ptr + 12); break;
+      default: throw GuestError.corrupt('Markdown value', ptr, `unknown MdInline tag ${tag}`);
+    }
+  };
+  const block = (ptr, depth) => {
+    visit(ptr, depth);
+    const tag = h.u32(ptr);
+    switch (tag) {
+      case 0: w.block(tag, 1); w.field(4); inlines(ptr + 4, depth); break;
+      case 1: w.block(tag, 2); w.field(8); w.wide(h.field(ptr + 8)); w.field(16); inlines(ptr + 16, depth); break;
+      case 2: w.block(tag, 2); w.field(4); str(ptr + 4); w.field(12); str(ptr + 12); break;
+      case 3: case 7: w.block(tag, 1); w.field(4); blocks(ptr + 4, depth); break;
+      case 4:
+        w.block(tag, 2);
+        w.field(4);
+        w.word(h.u32(ptr + 4));
+        w.field(8);
+        readCells(h, w, ptr + 8, 8, (item) => blocks(item, depth + 1));
+        break;
+      case 5: w.block(tag, 0); break;
+      case 6:
+        w.block(tag, 1);
+        w.field(4);
+        readCells(h, w, ptr + 4, 8, (row) => readCells(h, w, row, 8, (cell) => inlines(cell, depth + 1)));
+        break;
+      default: throw GuestError.corrupt('Markdown value', ptr, `unknown MdBlock tag ${tag}`);
+    }
+  };
+  block(root >>> 0, 0);
+}
+
+/**
+ * An `HtmlNode` tree in the wire encoding (html.rs read_node's layout);
+ * the tree is held meanwhile, as reading a module's own attribute maps
+ * calls into it.
+ */
+function readHtml(h, w, root) {
+  const visit = treeVisitor(h, 'HtmlNode');
+  const str = (p, l) => guestStr(h, w, p, l);
+  const node = (ptr, depth) => {
+    visit(ptr, depth);
+    const tag = h.u32(ptr);
+    if (tag === 1 || tag === 2) {
+      w.block(tag, 1);
+      w.field(4);
+      str(h.u32(ptr + 4), h.u32(ptr + 8));
+      return;
+    }
+    if (tag !== 0) throw GuestError.corrupt('HtmlNode', ptr, `unknown HtmlNode tag ${tag}`);
+    w.block(0, 3);
+    w.field(4);
+    str(h.u32(ptr + 4), h.u32(ptr + 8));
+    w.field(12);
+    const attrs = stringMapEntries(h, 's', h.u32(ptr + 12));
+    w.map('s', attrs.length);
+    for (const [k, v] of attrs) {
+      str(k.lo, k.hi);
+      str(v.lo, v.hi);
+    }
+    w.field(16);
+    const cp = h.u32(ptr + 16), cn = h.u32(ptr + 20);
+    if ((cn | 0) < 0) throw GuestError.corrupt('HtmlNode', ptr, `child count ${cn | 0}`);
+    if (cn > 0) h.check(cp, cn * 4);
+    w.array(4, cn);
+    for (let i = 0; i < cn; i++) node(h.u32(cp + 4 * i), depth + 1);
+  };
+  h.withRoots([root >>> 0], () => node(root >>> 0, 0));
+}
+
+/** The core's op numbers (crates/vera-browser-core/src/families.rs, Op). */
+const CORE_OPS = {
+  regex_match: 1, regex_find: 2, regex_find_all: 3, regex_replace: 4,
+  md_parse: 10, md_render: 11, md_has_heading: 12, md_has_code_block: 13, md_extract_code_blocks: 14,
+  html_parse: 20, html_to_string: 21, html_text: 22, html_query: 23,
+};
+
+/** The arguments of `imp` as the core takes them, read from guest memory. */
+function coreArgs(rt, imp, body) {
+  const w = new WireWriter();
+  withHeap(rt, imp, (h) => body(h, w));
+  return w;
+}
+
+const strings = (name) => (_n, _t, rt) => (...a) => {
+  const args = coreArgs(rt, name, (h, w) => {
+    for (let i = 0; i < a.length; i += 2) guestStr(h, w, a[i], a[i + 1]);
+  });
+  return coreAnswer(rt, name, CORE_OPS[name], args);
+};
+const word = (f) => (...a) => f(...a).w | 0;
+const pair = (f) => (...a) => { const v = f(...a); return [v.p | 0, v.l | 0]; };
+
+const coreFamilies = {
+  regex_match: (n, t, rt) => word(strings(n)(n, t, rt)),
+  regex_find: (n, t, rt) => word(strings(n)(n, t, rt)),
+  regex_find_all: (n, t, rt) => word(strings(n)(n, t, rt)),
+  regex_replace: (n, t, rt) => word(strings(n)(n, t, rt)),
+  md_parse: (n, t, rt) => word(strings(n)(n, t, rt)),
+  html_parse: (n, t, rt) => word(strings(n)(n, t, rt)),
+  md_render: (n, _t, rt) => pair((ptr) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => readMd(h, w, ptr)))),
+  md_has_heading: (n, _t, rt) => word((ptr, level) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => {
+    readMd(h, w, ptr);
+    w.wide(Field.int(level));
+  }))),
+  md_has_code_block: (n, _t, rt) => word((ptr, lp, ll) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => {
+    readMd(h, w, ptr);
+    guestStr(h, w, lp, ll);
+  }))),
+  md_extract_code_blocks: (n, _t, rt) => pair((ptr, lp, ll) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => {
+    readMd(h, w, ptr);
+    guestStr(h, w, lp, ll);
+  }))),
+  html_to_string: (n, _t, rt) => pair((ptr) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => readHtml(h, w, ptr)))),
+  html_text: (n, _t, rt) => pair((ptr) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => readHtml(h, w, ptr)))),
+  html_query: (n, _t, rt) => pair((ptr, sp, sl) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => {
+    readHtml(h, w, ptr);
+    guestStr(h, w, sp, sl);
+  }))),
+};
+FAMILIES.push(['core', (name, type, rt) => (rt.options.core && Object.prototype.hasOwnProperty.call(coreFamilies, name)
+  ? coreFamilies[name](name, type, rt) : null)]);
 
 // ---------------------------------------------------------------------------
 // Decimal (families/decimal.rs): Python's `decimal` as Vera 0.2.3 uses it,

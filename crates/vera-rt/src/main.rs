@@ -66,6 +66,8 @@ struct BundleArgs {
 /// The browser runtime, shipped inside the binary.
 const RUNTIME_MJS: &str = include_str!("../../../browser/runtime.mjs");
 const INDEX_HTML: &str = include_str!("../../../browser/index.html");
+/// The Rust the page shares with the CLI (regex, Markdown, HTML), built for wasm32.
+const CORE_WASM: &[u8] = include_bytes!("../../../browser/vera-core.wasm");
 
 #[derive(clap::Args)]
 struct RunArgs {
@@ -250,6 +252,7 @@ fn bundle(args: BundleArgs) -> ExitCode {
     let written = std::fs::create_dir_all(&args.out)
         .and_then(|()| std::fs::write(args.out.join("index.html"), html))
         .and_then(|()| std::fs::write(args.out.join("runtime.mjs"), RUNTIME_MJS))
+        .and_then(|()| std::fs::write(args.out.join("vera-core.wasm"), CORE_WASM))
         .and_then(|()| std::fs::write(args.out.join(&module), &bytes));
     match written {
         Ok(()) => ExitCode::SUCCESS,

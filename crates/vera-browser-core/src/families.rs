@@ -1,0 +1,627 @@
+//! The host families `browser/runtime.mjs` computes here, with the CLI's
+//! code (`vera_families`): regex, Markdown, HTML. Each import is one
+//! [`Op`]: its arguments come in as [`wire`](crate::wire) values (strings,
+//! and the guest trees runtime.mjs read), and its answer goes out as the
+//! value the import returns, which runtime.mjs builds in guest memory, or
+//! as the trap that ends the run instead.
+
+use vera_families::bounds::Meter;
+use vera_families::html::{self, Node};
+use vera_families::md::{self, Block, Inline};
+use vera_families::regex;
+use vera_families::Stop;
+use vera_layout::values::{ERR, NONE, OK, SOME};
+
+use crate::wire::{Dec, DecResult, Enc};
+
+/// The imports the core answers, by number (`vera_core_call`'s `op`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Op {
+    RegexMatch = 1,
+    RegexFind = 2,
+    RegexFindAll = 3,
+    RegexReplace = 4,
+    MdParse = 10,
+    MdRender = 11,
+    MdHasHeading = 12,
+    MdHasCodeBlock = 13,
+    MdExtractCodeBlocks = 14,
+    HtmlParse = 20,
+    HtmlToString = 21,
+    HtmlText = 22,
+    HtmlQuery = 23,
+}
+
+impl Op {
+    pub const ALL: [Op; 13] = [
+        Op::RegexMatch,
+        Op::RegexFind,
+        Op::RegexFindAll,
+        Op::RegexReplace,
+        Op::MdParse,
+        Op::MdRender,
+        Op::MdHasHeading,
+        Op::MdHasCodeBlock,
+        Op::MdExtractCodeBlocks,
+        Op::HtmlParse,
+        Op::HtmlToString,
+        Op::HtmlText,
+        Op::HtmlQuery,
+    ];
+    pub fn of(n: u32) -> Option<Op> {
+        Op::ALL.into_iter().find(|&op| op as u32 == n)
+    }
+}
+
+/// How a call ended: the first byte of its result, before the value or
+/// the message (UTF-8).
+pub const ANSWER: u8 = 0;
+/// A trap of Python's raising (`Stop::Refused`): the message follows.
+pub const REFUSED: u8 = 1;
+/// A resource limit (`Stop::Limit`): the message follows.
+pub const LIMIT: u8 = 2;
+/// The input was not what the op takes (a bug of runtime.mjs): the message follows.
+pub const BAD_INPUT: u8 = 3;
+
+/// Runs `op` on `input`; the result starts with [`ANSWER`], [`REFUSED`],
+/// [`LIMIT`] or [`BAD_INPUT`].
+pub fn call(op: u32, input: &[u8]) -> Vec<u8> {
+    let mut out = Enc::default();
+    out.0.push(ANSWER);
+    let ended = match Op::of(op) {
+        None => Err(Ended::BadInput(format!("no op {op}"))),
+        Some(op) => answer(op, &mut Dec::new(input), &mut out),
+    };
+    match ended {
+        Ok(()) => out.0,
+        Err(e) => {
+            let (status, message) = match e {
+                Ended::Stop(Stop::Refused(m)) => (REFUSED, m),
+                Ended::Stop(Stop::Limit(m)) => (LIMIT, m),
+                Ended::BadInput(m) => (BAD_INPUT, m),
+            };
+            let mut bytes = vec![status];
+            bytes.extend_from_slice(message.as_bytes());
+            bytes
+        }
+    }
+}
+
+enum Ended {
+    Stop(Stop),
+    BadInput(String),
+}
+
+impl From<String> for Ended {
+    fn from(e: String) -> Ended {
+        Ended::BadInput(e)
+    }
+}
+
+impl From<Stop> for Ended {
+    fn from(e: Stop) -> Ended {
+        Ended::Stop(e)
+    }
+}
+
+fn answer(op: Op, d: &mut Dec<'_>, out: &mut Enc) -> Result<(), Ended> {
+    match op {
+        Op::RegexMatch | Op::RegexFind | Op::RegexFindAll | Op::RegexReplace => {
+            let (input, pattern) = (d.str()?, d.str()?);
+            let repl = if op == Op::RegexReplace {
+                d.str()?
+            } else {
+                String::new()
+            };
+            d.end()?;
+            let op = match op {
+                Op::RegexMatch => regex::Op::Match,
+                Op::RegexFind => regex::Op::Find,
+                Op::RegexFindAll => regex::Op::FindAll,
+                _ => regex::Op::Replace,
+            };
+            let meter = Meter::new(vera_families::bounds::host_memory(), None);
+            regex_answer(out, regex::answer(op, &input, &pattern, &repl, meter)?);
+        }
+        Op::MdParse => {
+            let text = d.str()?;
+            d.end()?;
+            match md::parse_markdown(&text) {
+                Err(md::TooDeep) => out.adt_str(ERR, md::PARSE_RECURSION),
+                Ok(doc) => {
+                    if md::write_frames(&doc) > md::MAX_WRITE_FRAMES {
+                        return Err(Stop::Refused(md::WRITE_RECURSION.to_owned()).into());
+                    }
+                    out.adt_word(OK);
+                    md_block(out, &doc);
+                }
+            }
+        }
+        Op::MdRender => {
+            let doc = read_md_block(d)?;
+            d.end()?;
+            out.str(&md::render_markdown(&doc));
+        }
+        Op::MdHasHeading => {
+            let doc = read_md_block(d)?;
+            let level = d.wide()? as i64;
+            d.end()?;
+            out.word(md::has_heading(&doc, level) as u32);
+        }
+        Op::MdHasCodeBlock | Op::MdExtractCodeBlocks => {
+            let doc = read_md_block(d)?;
+            let lang = d.str()?;
+            d.end()?;
+            if op == Op::MdHasCodeBlock {
+                out.word(md::has_code_block(&doc, &lang) as u32);
+            } else {
+                let mut found = Vec::new();
+                md::collect_code(&doc, &lang, &mut found);
+                out.array(8, found.len());
+                for s in &found {
+                    out.str(s);
+                }
+            }
+        }
+        Op::HtmlParse => {
+            let text = d.str()?;
+            d.end()?;
+            match html::parse(&text) {
+                Err(html::ParseError::TooDeep) => return Err(Stop::Refused(html::WRITE_RECURSION.to_owned()).into()),
+                Err(html::ParseError::Err(e)) => out.adt_str(ERR, &e),
+                Ok(node) => {
+                    out.adt_word(OK);
+                    html_node(out, &node);
+                }
+            }
+        }
+        Op::HtmlToString | Op::HtmlText => {
+            let node = read_html_node(d)?;
+            d.end()?;
+            out.str(&if op == Op::HtmlText {
+                html::text_of(&node)
+            } else {
+                html::to_html(&node)
+            });
+        }
+        Op::HtmlQuery => {
+            let node = read_html_node(d)?;
+            let selector = d.str()?;
+            d.end()?;
+            let found = html::query(&node, &selector);
+            out.array(4, found.len());
+            for n in found {
+                html_node(out, n);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `regex_*`'s `Result`, as `vera_families::regex::alloc_answer` builds it.
+fn regex_answer(out: &mut Enc, result: Result<regex::Answer, String>) {
+    match result {
+        Err(e) => out.adt_str(ERR, &e),
+        Ok(regex::Answer::Match(b)) => {
+            out.adt_word(OK);
+            out.word(b as u32);
+        }
+        Ok(regex::Answer::Find(m)) => {
+            out.adt_word(OK);
+            match m {
+                Some(text) => out.adt_str(SOME, &text),
+                None => out.adt_empty(NONE),
+            }
+        }
+        Ok(regex::Answer::FindAll(items)) => {
+            out.adt_pair(OK);
+            out.array(8, items.len());
+            for s in &items {
+                out.str(s);
+            }
+        }
+        Ok(regex::Answer::Replace(text)) => out.adt_str(OK, &text),
+    }
+}
+
+// ---------------------------------------------------------------------
+// Markdown trees, in the layouts of `vera_families::md::write_block`
+// ---------------------------------------------------------------------
+
+fn md_inlines(out: &mut Enc, items: &[Inline]) {
+    out.array(4, items.len());
+    for i in items {
+        md_inline(out, i);
+    }
+}
+
+fn md_blocks(out: &mut Enc, items: &[Block]) {
+    out.array(4, items.len());
+    for b in items {
+        md_block(out, b);
+    }
+}
+
+fn md_inline(out: &mut Enc, inline: &Inline) {
+    match inline {
+        Inline::Text(s) | Inline::Code(s) => {
+            out.block(16, if matches!(inline, Inline::Text(_)) { 0 } else { 1 }, 1);
+            out.field(4);
+            out.str(s);
+        }
+        Inline::Emph(kids) | Inline::Strong(kids) => {
+            out.block(16, if matches!(inline, Inline::Emph(_)) { 2 } else { 3 }, 1);
+            out.field(4);
+            md_inlines(out, kids);
+        }
+        Inline::Link(kids, url) => {
+            out.block(24, 4, 2);
+            out.field(4);
+            md_inlines(out, kids);
+            out.field(12);
+            out.str(url);
+        }
+        Inline::Image(alt, src) => {
+            out.block(24, 5, 2);
+            out.field(4);
+            out.str(alt);
+            out.field(12);
+            out.str(src);
+        }
+    }
+}
+
+fn md_block(out: &mut Enc, block: &Block) {
+    match block {
+        Block::Paragraph(kids) => {
+            out.block(16, 0, 1);
+            out.field(4);
+            md_inlines(out, kids);
+        }
+        Block::Heading(level, kids) => {
+            out.block(24, 1, 2);
+            out.field(8);
+            out.wide(*level as u64);
+            out.field(16);
+            md_inlines(out, kids);
+        }
+        Block::CodeBlock(lang, code) => {
+            out.block(24, 2, 2);
+            out.field(4);
+            out.str(lang);
+            out.field(12);
+            out.str(code);
+        }
+        Block::BlockQuote(kids) | Block::Document(kids) => {
+            out.block(16, if matches!(block, Block::BlockQuote(_)) { 3 } else { 7 }, 1);
+            out.field(4);
+            md_blocks(out, kids);
+        }
+        Block::List(ordered, items) => {
+            out.block(16, 4, 2);
+            out.field(4);
+            out.word(*ordered as u32);
+            out.field(8);
+            out.array(8, items.len());
+            for item in items {
+                md_blocks(out, item);
+            }
+        }
+        Block::ThematicBreak => out.block(8, 5, 0),
+        Block::Table(rows) => {
+            out.block(16, 6, 1);
+            out.field(4);
+            out.array(8, rows.len());
+            for row in rows {
+                out.array(8, row.len());
+                for cell in row {
+                    md_inlines(out, cell);
+                }
+            }
+        }
+    }
+}
+
+/// Reads an array's elements with `each`.
+fn items<T>(d: &mut Dec<'_>, mut each: impl FnMut(&mut Dec<'_>) -> DecResult<T>) -> DecResult<Vec<T>> {
+    let n = d.array()?;
+    (0..n).map(|_| each(d)).collect()
+}
+
+/// A block's fields, after checking it has `n`.
+fn fields(what: &str, tag: u32, got: u32, want: u32) -> DecResult<()> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what} tag {tag} with {got} fields, not {want}"))
+    }
+}
+
+fn read_md_inline(d: &mut Dec<'_>) -> DecResult<Inline> {
+    let (tag, n) = d.block()?;
+    let want = match tag {
+        0..=3 => 1,
+        4 | 5 => 2,
+        _ => return Err(format!("unknown MdInline tag {tag}")),
+    };
+    fields("MdInline", tag, n, want)?;
+    d.field()?;
+    Ok(match tag {
+        0 => Inline::Text(d.str()?),
+        1 => Inline::Code(d.str()?),
+        2 => Inline::Emph(items(d, read_md_inline)?),
+        3 => Inline::Strong(items(d, read_md_inline)?),
+        4 => {
+            let kids = items(d, read_md_inline)?;
+            d.field()?;
+            Inline::Link(kids, d.str()?)
+        }
+        _ => {
+            let alt = d.str()?;
+            d.field()?;
+            Inline::Image(alt, d.str()?)
+        }
+    })
+}
+
+/// An `MdBlock` tree as runtime.mjs's `readMd` encodes it.
+pub fn read_md_block(d: &mut Dec<'_>) -> DecResult<Block> {
+    let (tag, n) = d.block()?;
+    let want = match tag {
+        0 | 3 | 6 | 7 => 1,
+        1 | 2 | 4 => 2,
+        5 => 0,
+        _ => return Err(format!("unknown MdBlock tag {tag}")),
+    };
+    fields("MdBlock", tag, n, want)?;
+    if tag == 5 {
+        return Ok(Block::ThematicBreak);
+    }
+    d.field()?;
+    Ok(match tag {
+        0 => Block::Paragraph(items(d, read_md_inline)?),
+        1 => {
+            let level = d.wide()? as i64;
+            d.field()?;
+            Block::Heading(level, items(d, read_md_inline)?)
+        }
+        2 => {
+            let lang = d.str()?;
+            d.field()?;
+            Block::CodeBlock(lang, d.str()?)
+        }
+        3 => Block::BlockQuote(items(d, read_md_block)?),
+        4 => {
+            let ordered = d.word()? != 0;
+            d.field()?;
+            Block::List(ordered, items(d, |d| items(d, read_md_block))?)
+        }
+        6 => Block::Table(items(d, |d| items(d, |d| items(d, read_md_inline)))?),
+        _ => Block::Document(items(d, read_md_block)?),
+    })
+}
+
+// ---------------------------------------------------------------------
+// HTML trees, in the layout of `vera_families::html::write_node`
+// ---------------------------------------------------------------------
+
+fn html_node(out: &mut Enc, node: &Node) {
+    match node {
+        Node::Element { name, attrs, children } => {
+            out.block(24, 0, 3);
+            out.field(4);
+            out.str(name);
+            out.field(12);
+            out.map(b's', attrs.len());
+            for (k, v) in attrs {
+                out.str(k);
+                out.str(v);
+            }
+            out.field(16);
+            out.array(4, children.len());
+            for c in children {
+                html_node(out, c);
+            }
+        }
+        Node::Text(s) | Node::Comment(s) => {
+            out.block(16, if matches!(node, Node::Text(_)) { 1 } else { 2 }, 1);
+            out.field(4);
+            out.str(s);
+        }
+    }
+}
+
+/// An `HtmlNode` tree as runtime.mjs's `readHtml` encodes it.
+pub fn read_html_node(d: &mut Dec<'_>) -> DecResult<Node> {
+    let (tag, n) = d.block()?;
+    match tag {
+        0 => {
+            fields("HtmlNode", tag, n, 3)?;
+            d.field()?;
+            let name = d.str()?;
+            d.field()?;
+            let pairs = d.map()?;
+            let attrs = (0..pairs).map(|_| Ok((d.str()?, d.str()?))).collect::<DecResult<_>>()?;
+            d.field()?;
+            let children = items(d, read_html_node)?;
+            Ok(Node::Element { name, attrs, children })
+        }
+        1 | 2 => {
+            fields("HtmlNode", tag, n, 1)?;
+            d.field()?;
+            let s = d.str()?;
+            Ok(if tag == 1 { Node::Text(s) } else { Node::Comment(s) })
+        }
+        _ => Err(format!("unknown HtmlNode tag {tag}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(strings: &[&str]) -> Vec<u8> {
+        let mut e = Enc::default();
+        for s in strings {
+            e.str(s);
+        }
+        e.0
+    }
+
+    fn answer_of(op: Op, input: &[u8]) -> (u8, Vec<u8>) {
+        let out = call(op as u32, input);
+        (out[0], out[1..].to_vec())
+    }
+
+    #[test]
+    fn op_numbers_round_trip() {
+        for op in Op::ALL {
+            assert_eq!(Op::of(op as u32), Some(op));
+        }
+        assert_eq!(Op::of(0), None);
+        assert_eq!(call(99, &[])[0], BAD_INPUT);
+    }
+
+    #[test]
+    fn regex_answers_are_the_clis() {
+        let mut want = Enc::default();
+        want.adt_word(OK);
+        want.word(1);
+        assert_eq!(answer_of(Op::RegexMatch, &args(&["abc", "b"])), (ANSWER, want.0));
+
+        let mut want = Enc::default();
+        want.adt_pair(OK);
+        want.array(8, 3);
+        for s in ["1", "22", "333"] {
+            want.str(s);
+        }
+        assert_eq!(
+            answer_of(Op::RegexFindAll, &args(&["1 22 333", r"\d+"])),
+            (ANSWER, want.0)
+        );
+
+        let mut want = Enc::default();
+        want.adt_word(OK);
+        want.adt_empty(NONE);
+        assert_eq!(answer_of(Op::RegexFind, &args(&["abc", "z"])), (ANSWER, want.0));
+
+        // An invalid pattern: Python's message, as the CLI's answer.
+        let cli = regex::answer(regex::Op::Match, "x", "(a", "", Meter::unbounded())
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            cli.contains("missing ), unterminated subpattern at position 0"),
+            "{cli}"
+        );
+        let mut want = Enc::default();
+        want.adt_str(ERR, &cli);
+        assert_eq!(answer_of(Op::RegexMatch, &args(&["x", "(a"])), (ANSWER, want.0));
+
+        let mut want = Enc::default();
+        want.adt_str(OK, "a-X-c");
+        assert_eq!(
+            answer_of(Op::RegexReplace, &args(&["a-b-c", "(b)", "X"])),
+            (ANSWER, want.0)
+        );
+    }
+
+    #[test]
+    fn malformed_input_is_reported_not_a_panic() {
+        let (status, message) = answer_of(Op::RegexMatch, &args(&["only one"]));
+        assert_eq!(status, BAD_INPUT);
+        assert!(String::from_utf8(message).unwrap().contains("input ends"));
+        let (status, _) = answer_of(Op::MdRender, &[4, 0, 0]);
+        assert_eq!(status, BAD_INPUT);
+        let mut e = Enc::default();
+        e.block(0, 9, 0);
+        let (status, message) = answer_of(Op::HtmlText, &e.0);
+        assert_eq!(
+            (status, String::from_utf8(message).unwrap()),
+            (BAD_INPUT, "unknown HtmlNode tag 9".into())
+        );
+    }
+
+    const MARKDOWN: &str = "# Title *em* **strong**\n\nSome `code` and [a link](http://x/) ![alt](src.png)\n\n\
+        > quoted\n> > deeper\n\n- one\n- two\n\n1. first\n2. second\n\n---\n\n\
+        | a | b |\n|---|---|\n| 1 | 2 |\n\n```rust\nfn main() {}\n```\n";
+
+    #[test]
+    fn markdown_trees_survive_the_encoding() {
+        let doc = md::parse_markdown(MARKDOWN).unwrap();
+        let mut e = Enc::default();
+        md_block(&mut e, &doc);
+        let mut d = Dec::new(&e.0);
+        assert_eq!(read_md_block(&mut d).unwrap(), doc);
+        d.end().unwrap();
+
+        // md_render over the encoded tree is the CLI's rendering.
+        let (status, out) = answer_of(Op::MdRender, &e.0);
+        let mut want = Enc::default();
+        want.str(&md::render_markdown(&doc));
+        assert_eq!((status, out), (ANSWER, want.0));
+
+        let mut input = e.0.clone();
+        input.extend(args(&["rust"]));
+        let (_, out) = answer_of(Op::MdExtractCodeBlocks, &input);
+        let mut want = Enc::default();
+        want.array(8, 1);
+        want.str("fn main() {}");
+        assert_eq!(out, want.0);
+
+        let mut input = e.0.clone();
+        let mut level = Enc::default();
+        level.wide(1);
+        input.extend(level.0);
+        assert_eq!(answer_of(Op::MdHasHeading, &input).1, {
+            let mut w = Enc::default();
+            w.word(1);
+            w.0
+        });
+    }
+
+    #[test]
+    fn md_parse_answers_ok_err_or_traps_as_the_cli() {
+        let (status, out) = answer_of(Op::MdParse, &args(&["hello"]));
+        let mut want = Enc::default();
+        want.adt_word(OK);
+        md_block(&mut want, &md::parse_markdown("hello").unwrap());
+        assert_eq!((status, out), (ANSWER, want.0));
+
+        let deep = ">".repeat(984) + " x";
+        let (status, out) = answer_of(Op::MdParse, &args(&[&deep]));
+        let mut want = Enc::default();
+        want.adt_str(ERR, md::PARSE_RECURSION);
+        assert_eq!((status, out), (ANSWER, want.0));
+    }
+
+    #[test]
+    fn html_trees_survive_the_encoding() {
+        let page = "<div id=\"a\" class=\"x y\"><p>Hi &amp; <b>there</b></p><!-- note --><br></div>";
+        let node = html::parse(page).unwrap();
+        let mut e = Enc::default();
+        html_node(&mut e, &node);
+        let mut d = Dec::new(&e.0);
+        assert_eq!(read_html_node(&mut d).unwrap(), node);
+
+        let (_, out) = answer_of(Op::HtmlToString, &e.0);
+        let mut want = Enc::default();
+        want.str(&html::to_html(&node));
+        assert_eq!(out, want.0);
+
+        let mut input = e.0.clone();
+        input.extend(args(&["div b"]));
+        let (_, out) = answer_of(Op::HtmlQuery, &input);
+        let mut want = Enc::default();
+        want.array(4, 1);
+        html_node(&mut want, &html::query(&node, "div b")[0].clone());
+        assert_eq!(out, want.0);
+
+        // Deeper than Vera 0.2.3 writes: its RecursionError, a trap.
+        let (status, message) = answer_of(Op::HtmlParse, &args(&[&"<b>".repeat(977)]));
+        assert_eq!(
+            (status, String::from_utf8(message).unwrap()),
+            (REFUSED, html::WRITE_RECURSION.into())
+        );
+    }
+}
