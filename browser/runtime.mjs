@@ -2590,6 +2590,151 @@ FAMILIES.push(['core', (name, type, rt) => (rt.options.core && Object.prototype.
   ? coreFamilies[name](name, type, rt) : null)]);
 
 // ---------------------------------------------------------------------------
+// Http and async(Http) (families/http.rs, families/future.rs). What a
+// request is refused before connecting, a redirect's target and an error
+// status's text are the CLI's own (vera_families::http, through the core);
+// the fetch itself is `options.http(method, url, body)`:
+//   -> {status, body: Uint8Array, location?}   a response (`location` of a
+//      3xx the transport did not follow itself: the runtime follows it as
+//      urllib does: a GET on 301/302/303/307/308, a POST turned GET on
+//      301/302/303, an error otherwise)
+//   -> {error: reason}                         no response: `<urlopen error reason>`
+// By default, a synchronous XMLHttpRequest on the runtime's own thread
+// (the page's main thread, or a worker), which follows redirects itself.
+// async(Http.get(..)) and async(Http.post(..)) fetch at the `async` point
+// and `await` builds the stored outcome (Vera's browser runtime is eager
+// too): the same values in the same order as the CLI's worker pool.
+// ---------------------------------------------------------------------------
+
+const KIND_FUTURE = 4;
+const REDIRECTS = [301, 302, 303, 307, 308];
+/** urllib's reason for a failure a browser does not tell apart (refused, unreachable, CORS). */
+export const XHR_FAILURE = '[Errno 111] Connection refused';
+
+/** The default transport: synchronous XMLHttpRequest (pages and workers). */
+function xhrTransport(method, url, body) {
+  if (typeof XMLHttpRequest === 'undefined') {
+    return { error: 'synchronous HTTP needs XMLHttpRequest (a page or a worker) or the `http` option' };
+  }
+  const xhr = new XMLHttpRequest();
+  try {
+    xhr.open(method, url, false);
+    // The body's bytes as they came (decoded below as the CLI decodes them).
+    xhr.overrideMimeType('text/plain; charset=x-user-defined');
+    if (method === 'POST') xhr.setRequestHeader('Content-Type', 'application/json');
+    xhr.send(method === 'POST' ? body : null);
+  } catch {
+    return { error: XHR_FAILURE };
+  }
+  if (xhr.status === 0) return { error: XHR_FAILURE };
+  const text = xhr.responseText;
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return { status: xhr.status, body: bytes };
+}
+
+/** One core answer that is a String, decoded. */
+function coreString(rt, imp, op, args) {
+  const out = coreCall(rt, imp, op, args);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  return decoder.decode(out.subarray(6, 6 + dv.getUint32(2, true)));
+}
+
+const stringArgs = (...texts) => {
+  const w = new WireWriter();
+  for (const t of texts) w.str(t);
+  return w;
+};
+
+/**
+ * Http.get / Http.post of `url` (`body` for a POST): {ok: Uint8Array} or
+ * {err: text}; an URL Python's urlparse raises on throws its trap.
+ */
+function httpOutcome(rt, imp, method, url, body) {
+  const refusal = coreString(rt, imp, 30, stringArgs(method === 'GET' ? 'get' : 'post', url));
+  if (refusal) return { err: refusal };
+  const transport = rt.options.http || xhrTransport;
+  for (let hops = 0; ; hops++) {
+    const r = transport(method, url, body);
+    if (r.error !== undefined) return { err: `<urlopen error ${r.error}>` };
+    const follow = REDIRECTS.includes(r.status) && r.location != null && hops < 10
+      && (method === 'GET' || r.status <= 303);
+    if (follow) {
+      url = coreString(rt, imp, 31, stringArgs(url, r.location));
+      method = 'GET';
+      body = null;
+      continue;
+    }
+    if (r.status >= 200 && r.status < 300) return { ok: r.body };
+    const w = new WireWriter();
+    w.word(r.status);
+    return { err: coreString(rt, imp, 32, w) };
+  }
+}
+
+/** An outcome as the guest's Result<String, String>. */
+const allocOutcome = (rt, imp, o) => i32(withHeap(rt, imp, (h) => (o.ok !== undefined
+  ? allocAdtWithStr(h, OK, encoder.encode(decoder.decode(o.ok)))
+  : allocAdtWithStr(h, ERR, o.err))));
+
+function futures(rt) {
+  if (!rt.ext.futures) {
+    rt.ext.futures = { next: 1, live: new Map() };
+    rt.releases[KIND_FUTURE] = (handle) => rt.ext.futures.live.delete(handle);
+  }
+  return rt.ext.futures;
+}
+
+/** async(Http...): fetches now, keeps the outcome (or the trap awaiting it raises). */
+function submit(rt, imp, method, url, body) {
+  let outcome;
+  try {
+    outcome = httpOutcome(rt, imp, method, url, body);
+  } catch (e) {
+    if (!(e instanceof HostTrap && e.kind === 'refused')) throw e;
+    outcome = { raised: e.message };
+  }
+  const f = futures(rt);
+  const handle = f.next++;
+  f.live.set(handle, outcome);
+  return handle;
+}
+
+const readStr = (rt, imp, p, l) => withHeap(rt, imp, (h) => readString(h, p, l));
+
+const network = {
+  http_get: (n, _t, rt) => (up, ul) => allocOutcome(rt, n, httpOutcome(rt, n, 'GET', readStr(rt, n, up, ul), null)),
+  http_post: (n, _t, rt) => (up, ul, bp, bl) => allocOutcome(rt, n,
+    httpOutcome(rt, n, 'POST', readStr(rt, n, up, ul), readStr(rt, n, bp, bl))),
+  async_http_get: (n, _t, rt) => (up, ul) => submit(rt, n, 'GET', readStr(rt, n, up, ul), null),
+  async_http_post: (n, _t, rt) => (up, ul, bp, bl) => submit(rt, n, 'POST', readStr(rt, n, up, ul), readStr(rt, n, bp, bl)),
+  async_await: (n, _t, rt) => (handle) => {
+    const outcome = futures(rt).live.get(handle >>> 0);
+    if (outcome === undefined) {
+      return allocOutcome(rt, n, { err: 'await: future was already reclaimed (#841 invariant violation — please report)' });
+    }
+    if (outcome.raised !== undefined) throw new HostTrap('refused', outcome.raised);
+    return allocOutcome(rt, n, outcome);
+  },
+};
+FAMILIES.push(['network', (name, type, rt) => (rt.options.core && Object.prototype.hasOwnProperty.call(network, name)
+  ? network[name](name, type, rt) : null)]);
+
+// ---------------------------------------------------------------------------
+// DB and Inference: a page cannot hold a database driver or an API key, so
+// each answers Err with the text of Vera's own browser runtime.
+// ---------------------------------------------------------------------------
+
+const BROWSER_ERRS = {
+  db_query: 'The DB effect cannot run in the browser directly. Database access requires a driver and credentials that would be exposed in client-side JavaScript. To use DB in a browser application, run the query on a server-side endpoint and call it with the Http effect instead.',
+  db_execute: 'The DB effect cannot run in the browser directly. Database access requires a driver and credentials that would be exposed in client-side JavaScript. To use DB in a browser application, run the statement on a server-side endpoint and call it with the Http effect instead.',
+  inference_complete: 'The Inference effect cannot run in the browser directly. LLM API keys embedded in client-side JavaScript are visible in page source and network requests, creating a serious security risk. To use Inference in a browser application, implement a server-side proxy endpoint that holds the API key and forwards completion requests from your frontend. Call that endpoint with the Http effect instead.',
+};
+FAMILIES.push(['unavailable', (name, _type, rt) => (Object.prototype.hasOwnProperty.call(BROWSER_ERRS, name)
+  ? () => i32(withHeap(rt, name, (h) => allocAdtWithStr(h, ERR, BROWSER_ERRS[name])))
+  : null)]);
+
+// ---------------------------------------------------------------------------
 // Decimal (families/decimal.rs): Python's `decimal` as Vera 0.2.3 uses it,
 // on BigInt (coefficients and exponents). Values live in a per-run handle
 // table (a JS Map of handles, not a collection); the guest's collector

@@ -1,5 +1,6 @@
 //! The host families `browser/runtime.mjs` computes here, with the CLI's
-//! code (`vera_families`): regex, Markdown, HTML. Each import is one
+//! code (`vera_families`): regex, Markdown, HTML, and HTTP's URL rules
+//! and texts (runtime.mjs does the fetching). Each import is one
 //! [`Op`]: its arguments come in as [`wire`](crate::wire) values (strings,
 //! and the guest trees runtime.mjs read), and its answer goes out as the
 //! value the import returns, which runtime.mjs builds in guest memory, or
@@ -7,6 +8,7 @@
 
 use vera_families::bounds::Meter;
 use vera_families::html::{self, Node};
+use vera_families::http;
 use vera_families::md::{self, Block, Inline};
 use vera_families::regex;
 use vera_families::Stop;
@@ -31,10 +33,13 @@ pub enum Op {
     HtmlToString = 21,
     HtmlText = 22,
     HtmlQuery = 23,
+    HttpCheck = 30,
+    HttpJoin = 31,
+    HttpStatus = 32,
 }
 
 impl Op {
-    pub const ALL: [Op; 13] = [
+    pub const ALL: [Op; 16] = [
         Op::RegexMatch,
         Op::RegexFind,
         Op::RegexFindAll,
@@ -48,6 +53,9 @@ impl Op {
         Op::HtmlToString,
         Op::HtmlText,
         Op::HtmlQuery,
+        Op::HttpCheck,
+        Op::HttpJoin,
+        Op::HttpStatus,
     ];
     pub fn of(n: u32) -> Option<Op> {
         Op::ALL.into_iter().find(|&op| op as u32 == n)
@@ -194,6 +202,30 @@ fn answer(op: Op, d: &mut Dec<'_>, out: &mut Enc) -> Result<(), Ended> {
             for n in found {
                 html_node(out, n);
             }
+        }
+        Op::HttpCheck => {
+            // What the CLI's Http.get / Http.post decide before connecting:
+            // a trap (urlparse raised), the Err text, or "" (fetch it).
+            let (op, url) = (d.str()?, d.str()?);
+            d.end()?;
+            if let Some(raised) = http::parse_failure(&url) {
+                return Err(Stop::Refused(raised).into());
+            }
+            out.str(&if !http::is_http_url(&url) {
+                http::refused(&op)
+            } else {
+                http::precheck(&url).unwrap_or_default()
+            });
+        }
+        Op::HttpJoin => {
+            let (base, location) = (d.str()?, d.str()?);
+            d.end()?;
+            out.str(&http::join(&base, &location));
+        }
+        Op::HttpStatus => {
+            let code = d.word()?;
+            d.end()?;
+            out.str(&http::status_error(code.min(u16::MAX as u32) as u16));
         }
     }
     Ok(())
@@ -523,6 +555,45 @@ mod tests {
         assert_eq!(
             answer_of(Op::RegexReplace, &args(&["a-b-c", "(b)", "X"])),
             (ANSWER, want.0)
+        );
+    }
+
+    #[test]
+    fn http_decisions_are_the_clis() {
+        let text = |op, input: &[u8]| {
+            let (status, out) = answer_of(op, input);
+            let mut d = Dec::new(&out);
+            (status, d.str().unwrap())
+        };
+        assert_eq!(
+            text(Op::HttpCheck, &args(&["get", "http://127.0.0.1:1/x"])),
+            (ANSWER, String::new())
+        );
+        assert_eq!(
+            text(Op::HttpCheck, &args(&["post", "ftp://x/"])),
+            (ANSWER, http::refused("post"))
+        );
+        assert_eq!(
+            text(Op::HttpCheck, &args(&["get", "http://h/x y"])),
+            (
+                ANSWER,
+                "URL can't contain control characters. '/x y' (found at least ' ')".into()
+            )
+        );
+        let (status, message) = answer_of(Op::HttpCheck, &args(&["get", "http://[::1/"]));
+        assert_eq!(
+            (status, String::from_utf8(message).unwrap()),
+            (REFUSED, "Invalid IPv6 URL".into())
+        );
+        assert_eq!(
+            text(Op::HttpJoin, &args(&["http://h:1/a/b?q", "c"])),
+            (ANSWER, "http://h:1/a/c".into())
+        );
+        let mut code = Enc::default();
+        code.word(418);
+        assert_eq!(
+            text(Op::HttpStatus, &code.0),
+            (ANSWER, "HTTP Error 418: I'm a Teapot".into())
         );
     }
 

@@ -6,7 +6,8 @@
 //! Vera's canonical `json_stringify`), [`decimal`] (Python's `decimal` at
 //! Vera's context), [`regex`] (Python's `re` on `fancy-regex`), [`md`]
 //! and [`html`] (Vera's Markdown and `html.parser` trees and queries),
-//! [`format`] (`repr(float)`) and [`pyrepr`] (`repr(str)`). [`bounds`]
+//! [`format`] (`repr(float)`) and [`pyrepr`] (`repr(str)`); [`http`] holds
+//! urllib's URL rules and texts (the fetching stays with each embedder). [`bounds`]
 //! holds what limits their work (`--max-host-memory`, `--timeout`).
 //!
 //! The wasmtime glue that binds them to imports is `vera-host`'s
@@ -18,6 +19,7 @@ pub mod bounds;
 pub mod decimal;
 pub mod format;
 pub mod html;
+pub mod http;
 pub mod json;
 pub mod md;
 pub mod pyrepr;
