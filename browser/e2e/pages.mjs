@@ -3,13 +3,17 @@
 // playwright-core); each page's #stdout, first #stderr line and #exit-code
 // must be what `vera run` 0.2.3 printed (fixtures/NAME.expected.json).
 // A few pages run the fixture's Vera 0.2.5 build (NAME.v025.wasm: exports
-// prefixed `vera.`, maps inside the module, hash_key) instead.
+// prefixed `vera.`, maps inside the module, hash_key) instead. The network
+// fixtures fetch from scripts/fixture_server.py (its addresses given to the
+// page with `vera-rt bundle --env`) by synchronous XMLHttpRequest; the DB
+// and Inference fixtures are held to browser/test/expected/NAME.json, as
+// under Node (those families answer Err in a browser).
 //
 //   node browser/e2e/pages.mjs            (needs target/release/vera-rt)
 // Env: VERA_RT (the binary), CHROMIUM (the browser executable).
 
 import { chromium } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -30,7 +34,25 @@ const PAGES = [
   'regex_match_find', 'regex_errors', 'regex_find_all', 'regex_replace', 'regex_replace_bad_group',
   'md_parse_render', 'md_queries', 'md_structure',
   'html_query', 'html_query_descendant', 'html_serialize', 'html_tree', 'app_json_page',
+  // Http and async(Http), against the fixture server.
+  'http_get', 'http_post', 'http_bad_urls', 'http_bad_ipv6', 'async_http', 'async_eager', 'async_unawaited',
+  'async_bad_ipv6', 'app_fetch_json', 'app_fetch_html',
+  // DB and Inference: Vera's browser runtime's Err texts.
+  'db_basic', 'db_errors', 'app_db_json', 'inference_unconfigured',
 ];
+
+/** Pages held to browser/test/expected/NAME.json (DB, Inference). */
+const BROWSER_EXPECTED = ['db_basic', 'db_errors', 'app_db_json', 'inference_unconfigured', 'app_fetch_html'];
+
+/**
+ * Where a browser cannot do what urllib does, the line it prints instead:
+ * XMLHttpRequest follows every redirect itself, so a POST answered 307 is
+ * sent again to the new address, where urllib reports the status.
+ */
+const BROWSER_LINES = {
+  http_post: [['307 (not followed): Err [HTTP Error 307: Temporary Redirect]',
+    '307 (not followed): Ok [{"content_type": "application/json", "body": "{\\"a\\": 1}"}]']],
+};
 
 /** Pages of the Vera 0.2.5 build (NAME.v025.wasm), the same expected output. */
 const PAGES_V025 = ['io_print_unicode', 'map_persistence', 'map_string_keys', 'json_roundtrip', 'json_errors',
@@ -57,6 +79,14 @@ function serve(dir) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+// The fixture server, as crates/vera-rt/tests/fixtures.rs starts it.
+const fixtureServer = spawn('python3', [path.join(root, 'scripts/fixture_server.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+const [httpPort, closedPort] = (await new Promise((resolve) => {
+  let text = '';
+  fixtureServer.stdout.on('data', (d) => { text += d; if (text.includes('\n')) resolve(text.split('\n')[0]); });
+})).trim().split(/\s+/);
+const NETWORK_ENV = [`VERA_RT_FIXTURE_HTTP=http://127.0.0.1:${httpPort}`, `VERA_RT_FIXTURE_CLOSED=http://127.0.0.1:${closedPort}`];
+
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'vera-pages-'));
 const ENTRIES = [...PAGES, ...REFUSED, ...PAGES_V025.map((n) => `${n}.v025`)];
 for (const entry of ENTRIES) {
@@ -66,6 +96,7 @@ for (const entry of ENTRIES) {
   const args = ['bundle', entry === name ? `${stem}.wasm` : `${stem}.v025.wasm`, '-o', path.join(out, entry)];
   if (spec.fn) args.push('--fn', spec.fn);
   if (fs.existsSync(`${stem}.stdin`)) args.push('--stdin', `${stem}.stdin`);
+  for (const pair of NETWORK_ENV) args.push('--env', pair);
   if (spec.args) args.push('--', ...spec.args);
   execFileSync(veraRt, args, { stdio: 'inherit' });
 }
@@ -111,7 +142,10 @@ try {
       if (problems.length) failures.push(`${name}: ${problems.join('\n')}`);
       continue;
     }
-    const want = JSON.parse(fs.readFileSync(path.join(fixtures, `${name}.expected.json`), 'utf8'));
+    const want = JSON.parse(fs.readFileSync(BROWSER_EXPECTED.includes(name)
+      ? path.join(root, 'browser/test/expected', `${name}.json`)
+      : path.join(fixtures, `${name}.expected.json`), 'utf8'));
+    for (const [cli, browser] of BROWSER_LINES[name] || []) want.stdout = want.stdout.replace(cli, browser);
     if (got.stdout !== want.stdout) problems.push(`stdout:\n--- want\n${want.stdout}\n--- got\n${got.stdout}`);
     const first = got.stderr.split('\n')[0];
     if (first !== want.stderr_first_line) problems.push(`stderr first line: want ${JSON.stringify(want.stderr_first_line)}, got ${JSON.stringify(first)}`);
@@ -122,6 +156,7 @@ try {
 } finally {
   await context.close();
   server.close();
+  fixtureServer.stdin.end();
   fs.rmSync(userDataDir, { recursive: true, force: true });
   fs.rmSync(out, { recursive: true, force: true });
 }

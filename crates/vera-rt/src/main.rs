@@ -58,6 +58,10 @@ struct BundleArgs {
     /// (without it, `IO.read_line` asks the page's user with `prompt`).
     #[arg(long, value_name = "FILE")]
     stdin: Option<PathBuf>,
+    /// A variable the page's `IO.get_env` sees (repeatable; without any,
+    /// the page's environment is empty).
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<String>,
     /// Arguments for the function and for `IO.args`.
     #[arg(last = true)]
     args: Vec<String>,
@@ -241,8 +245,15 @@ fn bundle(args: BundleArgs) -> ExitCode {
         .file_stem()
         .map_or("program".into(), |s| s.to_string_lossy().into_owned());
     let module = format!("{stem}.wasm");
+    let mut env = serde_json::Map::new();
+    for pair in &args.env {
+        let Some((name, value)) = pair.split_once('=') else {
+            return fail(format!("--env {pair}: expected NAME=VALUE"));
+        };
+        env.insert(name.to_owned(), value.into());
+    }
     let config = serde_json::json!({
-        "module": module, "fn": args.function, "args": args.args, "stdin": stdin,
+        "module": module, "fn": args.function, "args": args.args, "stdin": stdin, "env": env,
     });
     // `<` escaped so the JSON cannot close the <script> element it sits in.
     let config = config.to_string().replace('<', "\\u003c");
