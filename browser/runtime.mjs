@@ -1362,36 +1362,17 @@ function classify(e, rt) {
 }
 
 // ---------------------------------------------------------------------------
-// Printing values as `vera run` 0.2.3 does (format.rs)
+// Printing values as `vera run` 0.2.3 does (format.rs): a Float64 as
+// Python's repr, by the core (vera_families::format), or without a core
+// as JavaScript's String(x)
 // ---------------------------------------------------------------------------
-
-/** Python's repr(float). */
-export function pythonFloatRepr(x) {
-  if (Number.isNaN(x)) return 'nan';
-  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  const [mantissa, e] = Math.abs(x).toExponential().split('e');
-  const exp = Number(e);
-  const digits = mantissa.replace('.', '');
-  const sign = x < 0 ? '-' : '';
-  const n = digits.length;
-  if (exp >= -4 && exp < 16) {
-    let body;
-    if (exp >= n - 1) body = digits + '0'.repeat(exp - n + 1) + '.0';
-    else if (exp >= 0) body = digits.slice(0, exp + 1) + '.' + digits.slice(exp + 1);
-    else body = '0.' + '0'.repeat(-exp - 1) + digits;
-    return sign + body;
-  }
-  const m = n === 1 ? digits : digits[0] + '.' + digits.slice(1);
-  return `${sign}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-}
 
 /** The line `vera run` prints for a returned value, or null (Unit). */
 export function displayValue(v) {
   switch (v.type) {
     case 'unit': return null;
     case 'int': return v.value.toString();
-    case 'float': return pythonFloatRepr(v.value);
+    case 'float': return v.text ?? String(v.value);
     case 'word': return String(v.value);
     default: return v.value;
   }
@@ -1792,7 +1773,13 @@ function resultValue(rt, types, result) {
   switch (types.join(',')) {
     case '': return { type: 'unit' };
     case 'i64': return { type: 'int', value: result };
-    case 'f64': return { type: 'float', value: result };
+    case 'f64': {
+      if (!rt.options.core) return { type: 'float', value: result };
+      const w = new WireWriter();
+      w.wide(Field.float(result));
+      const out = coreCall(rt, 'repr', 40, w);
+      return { type: 'float', value: result, text: decoder.decode(out.subarray(6)) };
+    }
     case 'i32': return { type: 'word', value: result };
     case 'i32,i32': {
       const [p, l] = result;
@@ -2307,6 +2294,8 @@ class WireWriter {
     this.buf.set(bytes, this.n);
     this.n += bytes.length;
   }
+  /** Bytes already in the encoding (a value the core gave). */
+  raw(bytes) { this.room(bytes.length); this.buf.set(bytes, this.n); this.n += bytes.length; }
   word(v) { this.byte(W_WORD); this.u32(v); }
   wide(f) { this.byte(W_WIDE); this.u32(f.lo); this.u32(f.hi); }
   block(tag, n) { this.byte(W_BLOCK); this.u32(0); this.u32(tag); this.u32(n); }
@@ -2735,264 +2724,20 @@ FAMILIES.push(['unavailable', (name, _type, rt) => (Object.prototype.hasOwnPrope
   : null)]);
 
 // ---------------------------------------------------------------------------
-// Decimal (families/decimal.rs): Python's `decimal` as Vera 0.2.3 uses it,
-// on BigInt (coefficients and exponents). Values live in a per-run handle
-// table (a JS Map of handles, not a collection); the guest's collector
-// frees entries through host_decref_handle(3, handle).
-// A value: {nan: true} | {inf: true, neg} | {neg, coef: BigInt, exp: BigInt}
+// Decimal (families/decimal.rs): Python's `decimal` at Vera's context, the
+// CLI's own arithmetic (vera_families::decimal, through the core). Values
+// live in a per-run handle table, each as the core's encoding of it (opaque
+// bytes here); the guest's collector frees entries through
+// host_decref_handle(3, handle).
 // ---------------------------------------------------------------------------
 
 const DECIMAL_TAG = 0xfeedc003;
 const KIND_DECIMAL = 3;
-const DEC_DEFAULT = { prec: 28n, emax: 999999n, emin: -999999n };
-const DEC_WIDE = { prec: 28n, emax: 999999999999999999n, emin: -999999999999999999n };
-const etiny = (ctx) => ctx.emin - ctx.prec + 1n;
-const etop = (ctx) => ctx.emax - ctx.prec + 1n;
-
-class DecSignal extends Error {
-  constructor(name) { super(`[<class 'decimal.${name}'>]`); this.signal = name; }
-}
-
-const DNaN = Object.freeze({ nan: true });
-const dinf = (neg) => ({ inf: true, neg });
-const dfin = (neg, coef, exp) => ({ neg, coef, exp });
-const isFinite_ = (d) => !d.nan && !d.inf;
-const bigMax = (a, b) => (a > b ? a : b);
-const bigMin = (a, b) => (a < b ? a : b);
-const pow10n = (n) => 10n ** n;
-const ndigits = (c) => BigInt(c.toString().length);
-
-/** c / 10^n rounded half-even. */
-function divPow10HalfEven(c, n) {
-  if (n <= 0n) return c;
-  if (n > ndigits(c)) return 0n;
-  const p = pow10n(n);
-  const q = c / p;
-  const twice = (c % p) * 2n;
-  if (twice < p) return q;
-  if (twice > p) return q + 1n;
-  return q % 2n === 1n ? q + 1n : q;
-}
-
-export const Dec = {
-  fromInt: (v) => dfin(v < 0n, v < 0n ? -v : v, 0n),
-
-  /** Decimal(str(v)): the exact value of Python's repr of the float. */
-  fromFloat(v) {
-    if (Number.isNaN(v)) return DNaN;
-    if (!Number.isFinite(v)) return dinf(v < 0);
-    const neg = v < 0 || Object.is(v, -0);
-    if (v === 0) return dfin(neg, 0n, -1n);
-    const [mantissa, e] = Math.abs(v).toExponential().split('e');
-    const x10 = BigInt(e);
-    const digits = mantissa.replace('.', '');
-    const len = BigInt(digits.length);
-    const d = BigInt(digits);
-    if (!(x10 >= -4n && x10 < 16n)) return dfin(neg, d, x10 - (len - 1n));
-    const decpt = x10 + 1n;
-    if (decpt >= len) return dfin(neg, d * pow10n(decpt - len) * 10n, -1n);
-    return dfin(neg, d, decpt - len);
-  },
-
-  /** decimal_from_string's grammar, or null. */
-  parse(text) {
-    const m = /^[\t\n\x0b\x0c\r ]*([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?)([0-9]+))?[\t\n\x0b\x0c\r ]*$/.exec(text);
-    if (!m) return null;
-    const [, sign, intPart, fracPart = '', esign, edigits] = m;
-    if (intPart === '' && fracPart === '') return null;
-    let exp = 0n;
-    if (edigits !== undefined) {
-      const tok = edigits.replace(/^0+/, '');
-      if (tok.length > 7) return null;
-      const v = tok === '' ? 0n : BigInt(tok);
-      if (v > 999999n) return null;
-      exp = esign === '-' ? -v : v;
-    }
-    return dfin(sign === '-', BigInt(intPart + fracPart), exp - BigInt(fracPart.length));
-  },
-
-  isZero: (d) => isFinite_(d) && d.coef === 0n,
-
-  /** Python's str(Decimal). */
-  toString(d) {
-    if (d.nan) return 'NaN';
-    if (d.inf) return d.neg ? '-Infinity' : 'Infinity';
-    const digits = d.coef.toString();
-    const len = BigInt(digits.length);
-    const leftdigits = d.exp + len;
-    const dotplace = d.exp <= 0n && leftdigits > -6n ? leftdigits : 1n;
-    let out = d.neg ? '-' : '';
-    if (dotplace <= 0n) out += '0.' + '0'.repeat(Number(-dotplace)) + digits;
-    else if (dotplace >= len) out += digits + '0'.repeat(Number(dotplace - len));
-    else out += digits.slice(0, Number(dotplace)) + '.' + digits.slice(Number(dotplace));
-    if (leftdigits !== dotplace) {
-      const e = leftdigits - dotplace;
-      out += 'E' + (e >= 0n ? '+' : '') + e.toString();
-    }
-    return out;
-  },
-
-  /** float(Decimal): the nearest double. */
-  toFloat(d) {
-    if (d.nan) return NaN;
-    if (d.inf) return d.neg ? -Infinity : Infinity;
-    if (d.coef === 0n) return d.neg ? -0 : 0;
-    // Beyond these exponents the value is 0 or infinite whatever the digits.
-    const adj = ndigits(d.coef) + d.exp;
-    if (adj > 400n) return d.neg ? -Infinity : Infinity;
-    if (adj < -400n) return d.neg ? -0 : 0;
-    return Number(`${d.neg ? '-' : ''}${d.coef}e${d.exp}`);
-  },
-
-  /** _fix: rounds to the context's precision and checks its range. */
-  fix(neg, coef, exp, ctx) {
-    if (coef === 0n) return dfin(neg, 0n, bigMin(bigMax(exp, etiny(ctx)), ctx.emax));
-    const len = ndigits(coef);
-    let expMin = len + exp - ctx.prec;
-    if (expMin > etop(ctx)) throw new DecSignal('Overflow');
-    expMin = bigMax(expMin, etiny(ctx));
-    if (exp >= expMin) return dfin(neg, coef, exp);
-    let c = divPow10HalfEven(coef, expMin - exp);
-    let e = expMin;
-    if (ndigits(c) > ctx.prec) { c /= 10n; e += 1n; }
-    if (e > etop(ctx)) throw new DecSignal('Overflow');
-    return dfin(neg, c, e);
-  },
-
-  rescale(neg, coef, exp, to) {
-    if (coef === 0n) return [neg, 0n, to];
-    if (exp >= to) return [neg, coef * pow10n(exp - to), to];
-    return [neg, divPow10HalfEven(coef, to - exp), to];
-  },
-
-  add(a, b, ctx) {
-    if (a.nan || b.nan) return DNaN;
-    if (a.inf && b.inf && a.neg !== b.neg) throw new DecSignal('InvalidOperation');
-    if (a.inf) return dinf(a.neg);
-    if (b.inf) return dinf(b.neg);
-    const exp = bigMin(a.exp, b.exp);
-    if (a.coef === 0n && b.coef === 0n) return Dec.fix(a.neg && b.neg, 0n, exp, ctx);
-    if (a.coef === 0n || b.coef === 0n) {
-      const x = a.coef === 0n ? b : a;
-      const to = bigMax(exp, x.exp - ctx.prec - 1n);
-      const [n, c, e] = Dec.rescale(x.neg, x.coef, x.exp, to);
-      return Dec.fix(n, c, e, ctx);
-    }
-    let hi, lo;
-    if (a.exp < b.exp) { hi = { ...b }; lo = { ...a }; } else { hi = { ...a }; lo = { ...b }; }
-    const hiLen = ndigits(hi.coef);
-    const loLen = ndigits(lo.coef);
-    const floor = hi.exp + bigMin(-1n, hiLen - ctx.prec - 2n);
-    if (loLen + lo.exp - 1n < floor) { lo.coef = 1n; lo.exp = floor; }
-    hi.coef *= pow10n(hi.exp - lo.exp);
-    hi.exp = lo.exp;
-    let neg, coef;
-    if (hi.neg === lo.neg) { neg = hi.neg; coef = hi.coef + lo.coef; }
-    else if (hi.coef === lo.coef) return Dec.fix(false, 0n, exp, ctx);
-    else if (hi.coef > lo.coef) { neg = hi.neg; coef = hi.coef - lo.coef; }
-    else { neg = lo.neg; coef = lo.coef - hi.coef; }
-    return Dec.fix(neg, coef, hi.exp, ctx);
-  },
-
-  negated(d) {
-    if (d.nan) return DNaN;
-    if (d.inf) return dinf(!d.neg);
-    return dfin(!d.neg, d.coef, d.exp);
-  },
-
-  sub: (a, b, ctx) => Dec.add(a, Dec.negated(b), ctx),
-
-  mul(a, b, ctx) {
-    if (a.nan || b.nan) return DNaN;
-    if (a.inf || b.inf) {
-      const [x, y] = a.inf ? [a, b] : [b, a];
-      if (Dec.isZero(y)) throw new DecSignal('InvalidOperation');
-      return dinf(x.neg !== y.neg);
-    }
-    return Dec.fix(a.neg !== b.neg, a.coef * b.coef, a.exp + b.exp, ctx);
-  },
-
-  div(a, b, ctx) {
-    const neg = !!a.neg !== !!b.neg;
-    if (a.nan || b.nan) return DNaN;
-    if (a.inf && b.inf) throw new DecSignal('InvalidOperation');
-    if (a.inf) return dinf(neg);
-    if (b.inf) return dfin(neg, 0n, etiny(ctx));
-    if (b.coef === 0n) throw new DecSignal('InvalidOperation');
-    if (a.coef === 0n) return Dec.fix(neg, 0n, a.exp - b.exp, ctx);
-    const shift = ndigits(b.coef) - ndigits(a.coef) + ctx.prec + 1n;
-    let exp = a.exp - b.exp - shift;
-    let coef, rem;
-    if (shift >= 0n) { const n = a.coef * pow10n(shift); coef = n / b.coef; rem = n % b.coef; }
-    else { const dd = b.coef * pow10n(-shift); coef = a.coef / dd; rem = a.coef % dd; }
-    if (rem !== 0n) {
-      if (coef % 5n === 0n) coef += 1n;
-    } else {
-      const ideal = a.exp - b.exp;
-      while (exp < ideal && coef % 10n === 0n) { coef /= 10n; exp += 1n; }
-    }
-    return Dec.fix(neg, coef, exp, ctx);
-  },
-
-  neg(d, ctx) {
-    if (!isFinite_(d)) return Dec.negated(d);
-    return Dec.fix(d.coef === 0n ? false : !d.neg, d.coef, d.exp, ctx);
-  },
-
-  abs(d, ctx) {
-    if (d.nan) return DNaN;
-    if (d.inf) return dinf(false);
-    return Dec.fix(false, d.coef, d.exp, ctx);
-  },
-
-  /** _cmp of two non-NaN values: -1, 0, 1. */
-  cmpValues(a, b) {
-    const inf = (d) => (d.inf ? (d.neg ? -1 : 1) : 0);
-    if (inf(a) !== 0 || inf(b) !== 0) return Math.sign(inf(a) - inf(b));
-    const signed = (neg, o) => (neg ? -o : o);
-    const za = a.coef === 0n, zb = b.coef === 0n;
-    if (za && zb) return 0;
-    if (za) return signed(b.neg, -1);
-    if (zb) return signed(a.neg, 1);
-    if (a.neg !== b.neg) return a.neg ? -1 : 1;
-    const adjA = ndigits(a.coef) + a.exp - 1n;
-    const adjB = ndigits(b.coef) + b.exp - 1n;
-    let mag;
-    if (adjA !== adjB) mag = adjA < adjB ? -1 : 1;
-    else {
-      const [x, y] = a.exp >= b.exp ? [a.coef * pow10n(a.exp - b.exp), b.coef] : [a.coef, b.coef * pow10n(b.exp - a.exp)];
-      mag = x < y ? -1 : x > y ? 1 : 0;
-    }
-    return signed(a.neg, mag);
-  },
-
-  compare(a, b) {
-    if (a.nan || b.nan) throw new DecSignal('InvalidOperation');
-    return Dec.cmpValues(a, b);
-  },
-
-  equals: (a, b) => !a.nan && !b.nan && Dec.cmpValues(a, b) === 0,
-
-  /** decimal_round: quantize in the default context, or unchanged where Python raises. */
-  round(d, places) {
-    if (!isFinite_(d)) return d;
-    const ctx = DEC_DEFAULT;
-    let target;
-    if (places >= 0n) target = bigMax(-places, etiny(ctx));
-    else {
-      const k = -places;
-      if (k > ctx.emax) return d;
-      target = bigMax(k - (ctx.prec - 1n), 0n);
-    }
-    if (!(etiny(ctx) <= target && target <= ctx.emax)) return d;
-    if (d.coef === 0n) return dfin(d.neg, 0n, target);
-    const adjusted = ndigits(d.coef) + d.exp - 1n;
-    if (adjusted > ctx.emax || adjusted - target + 1n > ctx.prec) return d;
-    const [n, c, e] = Dec.rescale(d.neg, d.coef, d.exp, target);
-    const len = ndigits(c);
-    if ((c !== 0n && len + e - 1n > ctx.emax) || len > ctx.prec) return d;
-    return dfin(n, c, e);
-  },
+/** The core's Decimal ops (crates/vera-browser-core/src/families.rs). */
+const DEC_OPS = {
+  decimal_from_int: 41, decimal_from_float: 42, decimal_from_string: 43, decimal_to_string: 44,
+  decimal_to_float: 45, decimal_add: 46, decimal_sub: 47, decimal_mul: 48, decimal_div: 49,
+  decimal_neg: 50, decimal_abs: 51, decimal_round: 52, decimal_compare: 53, decimal_eq: 54,
 };
 
 function decimalTable(rt) {
@@ -3018,14 +2763,15 @@ function decLoad(rt, imp, h) {
   return d;
 }
 
-/** Runs a Decimal operation, turning a Python signal into the run-ending trap. */
-function decSignal(body) {
-  try {
-    return body();
-  } catch (e) {
-    if (e instanceof DecSignal) throw new HostTrap('refused', e.message);
-    throw e;
-  }
+/**
+ * The core's answer to Decimal import `imp` on the values of `handles`
+ * (then `extra`, a WireWriter filler): the answer's bytes after the status.
+ */
+function decCall(rt, imp, handles, extra = () => {}) {
+  const w = new WireWriter();
+  for (const h of handles) w.raw(decLoad(rt, imp, h));
+  extra(w);
+  return coreCall(rt, imp, DEC_OPS[imp], w).slice(1);
 }
 
 /** Allocates and registers the wrapper of `handle`; returns Some(wrapper). */
@@ -3043,43 +2789,43 @@ function someWrapped(rt, imp, handle) {
 }
 
 const decNone = (rt, imp) => withHeap(rt, imp, (h) => allocAdt(h, NONE, Payload.empty)) | 0;
+/** A wire WORD answer's value. */
+const wireWord = (v) => new DataView(v.buffer, v.byteOffset).getUint32(1, true);
+/** Some(new value), or None when the core answered a WORD (no value). */
+const decOption = (rt, imp, v) => (v[0] === W_WORD ? decNone(rt, imp) : someWrapped(rt, imp, decStore(rt, v)));
 
-const decBinary = (op) => (name, _t, rt) => (a, b) => {
-  const [x, y] = [decLoad(rt, name, a), decLoad(rt, name, b)];
-  return decStore(rt, decSignal(() => op(x, y, DEC_WIDE)));
-};
-
+const decValue = (name, _t, rt) => (...handles) => decStore(rt, decCall(rt, name, handles));
 const decimal = {
-  decimal_add: decBinary(Dec.add),
-  decimal_sub: decBinary(Dec.sub),
-  decimal_mul: decBinary(Dec.mul),
-  decimal_from_int: (_n, _t, rt) => (v) => decStore(rt, Dec.fromInt(v)),
-  decimal_from_float: (_n, _t, rt) => (v) => decStore(rt, Dec.fromFloat(v)),
+  decimal_add: decValue,
+  decimal_sub: decValue,
+  decimal_mul: decValue,
+  decimal_neg: decValue,
+  decimal_abs: decValue,
+  decimal_from_int: (name, _t, rt) => (v) => decStore(rt, decCall(rt, name, [], (w) => w.wide(Field.int(v)))),
+  decimal_from_float: (name, _t, rt) => (v) => decStore(rt, decCall(rt, name, [], (w) => w.wide(Field.float(v)))),
   decimal_from_string: (name, _t, rt) => (p, l) => {
-    const d = Dec.parse(withHeap(rt, name, (h) => readString(h, p, l)));
-    return d === null ? decNone(rt, name) : someWrapped(rt, name, decStore(rt, d));
+    const args = coreArgs(rt, name, (h, w) => guestStr(h, w, p, l));
+    return decOption(rt, name, coreCall(rt, name, DEC_OPS[name], args).slice(1));
   },
   decimal_to_string: (name, _t, rt) => (hd) => {
-    const text = Dec.toString(decLoad(rt, name, hd));
-    return withHeap(rt, name, (h) => allocStr(h, text)).map(i32);
+    const v = decCall(rt, name, [hd]);
+    return withHeap(rt, name, (h) => allocStr(h, v.subarray(5))).map(i32);
   },
-  decimal_to_float: (name, _t, rt) => (hd) => Dec.toFloat(decLoad(rt, name, hd)),
-  decimal_div: (name, _t, rt) => (a, b) => {
-    const [x, y] = [decLoad(rt, name, a), decLoad(rt, name, b)];
-    if (Dec.isZero(y)) return decNone(rt, name);
-    return someWrapped(rt, name, decStore(rt, decSignal(() => Dec.div(x, y, DEC_WIDE))));
+  decimal_to_float: (name, _t, rt) => (hd) => {
+    const v = decCall(rt, name, [hd]);
+    const dv = new DataView(v.buffer, v.byteOffset);
+    return Field.asFloat({ lo: dv.getUint32(1, true), hi: dv.getUint32(5, true) });
   },
-  decimal_neg: (name, _t, rt) => (hd) => decStore(rt, decSignal(() => Dec.neg(decLoad(rt, name, hd), DEC_WIDE))),
-  decimal_abs: (name, _t, rt) => (hd) => decStore(rt, decSignal(() => Dec.abs(decLoad(rt, name, hd), DEC_WIDE))),
-  decimal_round: (name, _t, rt) => (hd, places) => decStore(rt, Dec.round(decLoad(rt, name, hd), places)),
+  decimal_div: (name, _t, rt) => (a, b) => decOption(rt, name, decCall(rt, name, [a, b])),
+  decimal_round: (name, _t, rt) => (hd, places) => decStore(rt, decCall(rt, name, [hd], (w) => w.wide(Field.int(places)))),
   decimal_compare: (name, _t, rt) => (a, b) => {
-    const [x, y] = [decLoad(rt, name, a), decLoad(rt, name, b)];
-    const tag = decSignal(() => Dec.compare(x, y)) + 1;
+    const tag = wireWord(decCall(rt, name, [a, b]));
     return withHeap(rt, name, (h) => allocAdt(h, tag, Payload.empty)) | 0;
   },
-  decimal_eq: (name, _t, rt) => (a, b) => (Dec.equals(decLoad(rt, name, a), decLoad(rt, name, b)) ? 1 : 0),
+  decimal_eq: (name, _t, rt) => (a, b) => wireWord(decCall(rt, name, [a, b])),
 };
-FAMILIES.push(['decimal', table(decimal)]);
+FAMILIES.push(['decimal', (name, type, rt) => (rt.options.core && Object.prototype.hasOwnProperty.call(decimal, name)
+  ? decimal[name](name, type, rt) : null)]);
 
 /** The same as `load`, under the name the issue proposed. */
 export const instantiate = load;

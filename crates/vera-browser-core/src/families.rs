@@ -6,7 +6,11 @@
 //! value the import returns, which runtime.mjs builds in guest memory, or
 //! as the trap that ends the run instead.
 
+use std::cmp::Ordering;
+
 use vera_families::bounds::Meter;
+use vera_families::decimal::{Dec as Decimal, WIDE};
+use vera_families::format::python_float_repr;
 use vera_families::html::{self, Node};
 use vera_families::http;
 use vera_families::md::{self, Block, Inline};
@@ -36,10 +40,25 @@ pub enum Op {
     HttpCheck = 30,
     HttpJoin = 31,
     HttpStatus = 32,
+    FloatRepr = 40,
+    DecimalFromInt = 41,
+    DecimalFromFloat = 42,
+    DecimalFromString = 43,
+    DecimalToString = 44,
+    DecimalToFloat = 45,
+    DecimalAdd = 46,
+    DecimalSub = 47,
+    DecimalMul = 48,
+    DecimalDiv = 49,
+    DecimalNeg = 50,
+    DecimalAbs = 51,
+    DecimalRound = 52,
+    DecimalCompare = 53,
+    DecimalEq = 54,
 }
 
 impl Op {
-    pub const ALL: [Op; 16] = [
+    pub const ALL: [Op; 31] = [
         Op::RegexMatch,
         Op::RegexFind,
         Op::RegexFindAll,
@@ -56,6 +75,21 @@ impl Op {
         Op::HttpCheck,
         Op::HttpJoin,
         Op::HttpStatus,
+        Op::FloatRepr,
+        Op::DecimalFromInt,
+        Op::DecimalFromFloat,
+        Op::DecimalFromString,
+        Op::DecimalToString,
+        Op::DecimalToFloat,
+        Op::DecimalAdd,
+        Op::DecimalSub,
+        Op::DecimalMul,
+        Op::DecimalDiv,
+        Op::DecimalNeg,
+        Op::DecimalAbs,
+        Op::DecimalRound,
+        Op::DecimalCompare,
+        Op::DecimalEq,
     ];
     pub fn of(n: u32) -> Option<Op> {
         Op::ALL.into_iter().find(|&op| op as u32 == n)
@@ -227,8 +261,111 @@ fn answer(op: Op, d: &mut Dec<'_>, out: &mut Enc) -> Result<(), Ended> {
             d.end()?;
             out.str(&http::status_error(code.min(u16::MAX as u32) as u16));
         }
+        Op::FloatRepr => {
+            let bits = d.wide()?;
+            d.end()?;
+            out.str(&python_float_repr(f64::from_bits(bits)));
+        }
+        _ => decimal(op, d, out)?,
     }
     Ok(())
+}
+
+/// `decimal_*` over values runtime.mjs keeps by handle, each as the
+/// encoding [`write_dec`] gave it: the arithmetic is the CLI's
+/// (`vera_families::decimal`, Vera's wide context); a signal the context
+/// traps ends the run with Python's text.
+fn decimal(op: Op, d: &mut Dec<'_>, out: &mut Enc) -> Result<(), Ended> {
+    let trapped = |s: vera_families::decimal::Signal| Ended::Stop(Stop::Refused(s.message()));
+    match op {
+        Op::DecimalFromInt => write_dec(out, &Decimal::from_i64(d.wide()? as i64)),
+        Op::DecimalFromFloat => write_dec(out, &Decimal::from_f64(f64::from_bits(d.wide()?))),
+        Op::DecimalFromString => match Decimal::parse(&d.str()?) {
+            Some(v) => write_dec(out, &v),
+            None => out.word(0),
+        },
+        Op::DecimalToString => out.str(&read_dec(d)?.to_python_string()),
+        Op::DecimalToFloat => out.wide(read_dec(d)?.to_f64().to_bits()),
+        Op::DecimalAdd | Op::DecimalSub | Op::DecimalMul | Op::DecimalDiv => {
+            let (x, y) = (read_dec(d)?, read_dec(d)?);
+            let r = match op {
+                Op::DecimalAdd => x.add(&y, WIDE),
+                Op::DecimalSub => x.sub(&y, WIDE),
+                Op::DecimalMul => x.mul(&y, WIDE),
+                _ if y.is_zero() => {
+                    d.end()?;
+                    out.word(0);
+                    return Ok(());
+                }
+                _ => x.div(&y, WIDE),
+            };
+            write_dec(out, &r.map_err(trapped)?);
+        }
+        Op::DecimalNeg => write_dec(out, &read_dec(d)?.neg(WIDE).map_err(trapped)?),
+        Op::DecimalAbs => write_dec(out, &read_dec(d)?.abs(WIDE).map_err(trapped)?),
+        Op::DecimalRound => {
+            let x = read_dec(d)?;
+            write_dec(out, &x.round(d.wide()? as i64));
+        }
+        Op::DecimalCompare => {
+            let (x, y) = (read_dec(d)?, read_dec(d)?);
+            out.word(match x.compare(&y).map_err(trapped)? {
+                Ordering::Less => 0,
+                Ordering::Equal => 1,
+                Ordering::Greater => 2,
+            });
+        }
+        Op::DecimalEq => {
+            let (x, y) = (read_dec(d)?, read_dec(d)?);
+            out.word(x.equals(&y) as u32);
+        }
+        _ => unreachable!("every other op is answered by `answer`"),
+    }
+    Ok(())
+}
+
+/// A Decimal as a block: tag 0 finite (sign word, exponent, coefficient
+/// digits), 1 infinite (sign word), 2 NaN.
+fn write_dec(out: &mut Enc, v: &Decimal) {
+    match v {
+        Decimal::Finite { neg, coef, exp } => {
+            out.block(0, 0, 3);
+            out.field(0);
+            out.word(*neg as u32);
+            out.field(0);
+            out.wide(*exp as u64);
+            out.field(0);
+            out.str(&coef.to_string());
+        }
+        Decimal::Inf { neg } => {
+            out.block(0, 1, 1);
+            out.field(0);
+            out.word(*neg as u32);
+        }
+        Decimal::NaN => out.block(0, 2, 0),
+    }
+}
+
+fn read_dec(d: &mut Dec<'_>) -> DecResult<Decimal> {
+    let (tag, n) = d.block()?;
+    let bad = || format!("Decimal tag {tag} with {n} fields");
+    match (tag, n) {
+        (0, 3) => {
+            d.field()?;
+            let neg = d.word()? != 0;
+            d.field()?;
+            let exp = d.wide()? as i64;
+            d.field()?;
+            let coef = d.str()?.parse().map_err(|_| bad())?;
+            Ok(Decimal::Finite { neg, coef, exp })
+        }
+        (1, 1) => {
+            d.field()?;
+            Ok(Decimal::Inf { neg: d.word()? != 0 })
+        }
+        (2, 0) => Ok(Decimal::NaN),
+        _ => Err(bad()),
+    }
 }
 
 /// `regex_*`'s `Result`, as `vera_families::regex::alloc_answer` builds it.
@@ -492,6 +629,7 @@ pub fn read_html_node(d: &mut Dec<'_>) -> DecResult<Node> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::WORD;
 
     fn args(strings: &[&str]) -> Vec<u8> {
         let mut e = Enc::default();
@@ -595,6 +733,63 @@ mod tests {
             text(Op::HttpStatus, &code.0),
             (ANSWER, "HTTP Error 418: I'm a Teapot".into())
         );
+    }
+
+    /// Runs a Decimal op on encoded operands and extra arguments.
+    fn dec_op(op: Op, operands: &[&[u8]], extra: &[u8]) -> (u8, Vec<u8>) {
+        let mut input = Vec::new();
+        for o in operands {
+            input.extend_from_slice(o);
+        }
+        input.extend_from_slice(extra);
+        answer_of(op, &input)
+    }
+
+    fn dec_text(v: &[u8]) -> String {
+        let (_, out) = dec_op(Op::DecimalToString, &[v], &[]);
+        Dec::new(&out).str().unwrap()
+    }
+
+    #[test]
+    fn decimals_are_the_clis() {
+        let parse = |s: &str| dec_op(Op::DecimalFromString, &[], &args(&[s])).1;
+        for s in ["1.50", "-0", "1E+5", "0.000001", "123456789012345678901234567890"] {
+            assert_eq!(
+                dec_text(&parse(s)),
+                Decimal::parse(s).unwrap().to_python_string(),
+                "{s}"
+            );
+        }
+        assert_eq!(parse("nope"), {
+            let mut w = Enc::default();
+            w.word(0);
+            w.0
+        });
+        let (a, b) = (parse("9999999999999999999999999999"), parse("0.5"));
+        let (_, sum) = dec_op(Op::DecimalAdd, &[&a, &b], &[]);
+        assert_eq!(dec_text(&sum), "1.000000000000000000000000000E+28");
+        let (_, q) = dec_op(Op::DecimalDiv, &[&parse("1"), &parse("3")], &[]);
+        assert_eq!(dec_text(&q), "0.3333333333333333333333333333");
+        let (_, none) = dec_op(Op::DecimalDiv, &[&a, &parse("0.00")], &[]);
+        assert_eq!(none, [WORD, 0, 0, 0, 0]);
+        let mut nan = Enc::default();
+        nan.wide(f64::NAN.to_bits());
+        let (_, nan) = dec_op(Op::DecimalFromFloat, &[], &nan.0);
+        assert_eq!(dec_text(&nan), "NaN");
+        // A comparison with NaN raises InvalidOperation, which Vera does not catch.
+        let (status, message) = dec_op(Op::DecimalCompare, &[&nan, &a], &[]);
+        assert_eq!(
+            (status, String::from_utf8(message).unwrap()),
+            (REFUSED, "[<class 'decimal.InvalidOperation'>]".into())
+        );
+        let mut places = Enc::default();
+        places.wide(1);
+        let (_, r) = dec_op(Op::DecimalRound, &[&parse("2.25")], &places.0);
+        assert_eq!(dec_text(&r), "2.2");
+        let mut three = Enc::default();
+        three.wide(1.0f64.to_bits());
+        let (_, repr) = answer_of(Op::FloatRepr, &three.0);
+        assert_eq!(Dec::new(&repr).str().unwrap(), "1.0");
     }
 
     #[test]
