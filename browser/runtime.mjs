@@ -1836,7 +1836,8 @@ export async function runModule(bytes, options = {}, label = 'module.wasm') {
 
 // ---------------------------------------------------------------------------
 // JSON (families/json.rs): json_parse is Python's json.loads with Vera's
-// accept-domain gates (same messages and positions, in code points);
+// accept-domain gates, computed by the core (vera_families::json::parse, the
+// CLI's parser; its tree built here by buildWire, below);
 // json_stringify writes Vera's canonical form. Json ADT tags: JNull 0,
 // JBool 1, JNumber 2 (f64 @+8), JString 3, JArray 4 (4-byte cells),
 // JObject 5 (a Map<String, Json> wrapper @+4, built in guest memory).
@@ -1844,238 +1845,6 @@ export async function runModule(bytes, options = {}, label = 'module.wasm') {
 
 const JNULL = 0, JBOOL = 1, JNUMBER = 2, JSTRING = 3, JARRAY = 4, JOBJECT = 5;
 export const JSON_MAX_DEPTH = 1000;
-
-/** A decoded JSON string: WTF-8 bytes and the first lone surrogate. */
-class JStr {
-  constructor() { this.bytes = []; this.lone = null; }
-  push(cp) {
-    const b = this.bytes;
-    if (cp >= 0xd800 && cp <= 0xdfff) {
-      if (this.lone === null) this.lone = cp;
-      b.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-    } else if (cp < 0x80) b.push(cp);
-    else if (cp < 0x800) b.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
-    else if (cp < 0x10000) b.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-    else b.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-  }
-}
-
-class JsonFail {
-  constructor(msg, pos, depth = null) { Object.assign(this, { msg, pos, depth }); }
-}
-
-const CP = (c) => c.codePointAt(0);
-const isWs = (c) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-const isDigit = (c) => c !== undefined && c >= 0x30 && c <= 0x39;
-
-function hex4(s, from) {
-  let v = 0;
-  for (let i = from; i < from + 4; i++) {
-    const c = s[i];
-    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 87 : c >= 0x41 && c <= 0x46 ? c - 55 : -1;
-    if (d < 0) return null;
-    v = v * 16 + d;
-  }
-  return v;
-}
-
-class JsonParser {
-  constructor(s) { this.s = s; this.constant = null; }
-  skipWs(i) { while (i < this.s.length && isWs(this.s[i])) i++; return i; }
-  at(i, word) { for (let k = 0; k < word.length; k++) if (this.s[i + k] !== word.charCodeAt(k)) return false; return true; }
-
-  value(idx, depth) {
-    const s = this.s;
-    const len = s.length;
-    if (idx >= len) throw new JsonFail('Expecting value', idx);
-    const c = s[idx];
-    const constant = (name) => { if (this.constant === null) this.constant = name; return [{ t: 'num', v: 0 }, idx + name.length]; };
-    switch (c) {
-      case 0x22: { const [str, i] = this.string(idx + 1); return [{ t: 'str', v: str }, i]; }
-      case 0x7b:
-        if (depth >= JSON_MAX_DEPTH) throw new JsonFail(null, 0, 'object');
-        return this.object(idx + 1, depth + 1);
-      case 0x5b:
-        if (depth >= JSON_MAX_DEPTH) throw new JsonFail(null, 0, 'array');
-        return this.array(idx + 1, depth + 1);
-      case 0x6e: if (idx + 3 < len && this.at(idx, 'null')) return [{ t: 'null' }, idx + 4]; break;
-      case 0x74: if (idx + 3 < len && this.at(idx, 'true')) return [{ t: 'bool', v: true }, idx + 4]; break;
-      case 0x66: if (idx + 4 < len && this.at(idx, 'false')) return [{ t: 'bool', v: false }, idx + 5]; break;
-      case 0x4e: if (idx + 2 < len && this.at(idx, 'NaN')) return constant('NaN'); break;
-      case 0x49: if (idx + 7 < len && this.at(idx, 'Infinity')) return constant('Infinity'); break;
-      case 0x2d: if (idx + 8 < len && this.at(idx, '-Infinity')) return constant('-Infinity'); break;
-      default: break;
-    }
-    return this.number(idx);
-  }
-
-  number(start) {
-    const s = this.s;
-    const end = s.length - 1;
-    const stop = () => new JsonFail('Expecting value', start);
-    let idx = start;
-    if (s[idx] === 0x2d) { idx++; if (idx > end) throw stop(); }
-    if (s[idx] >= 0x31 && s[idx] <= 0x39) { idx++; while (idx <= end && isDigit(s[idx])) idx++; }
-    else if (s[idx] === 0x30) idx++;
-    else throw stop();
-    const negative = s[start] === 0x2d;
-    const intDigits = idx - start - (negative ? 1 : 0);
-    let isFloat = false;
-    if (idx < end && s[idx] === 0x2e && isDigit(s[idx + 1])) {
-      isFloat = true;
-      idx += 2;
-      while (idx <= end && isDigit(s[idx])) idx++;
-    }
-    if (idx < end && (s[idx] === 0x65 || s[idx] === 0x45)) {
-      const eStart = idx;
-      idx++;
-      if (idx < end && (s[idx] === 0x2d || s[idx] === 0x2b)) idx++;
-      while (idx <= end && isDigit(s[idx])) idx++;
-      if (isDigit(s[idx - 1])) isFloat = true;
-      else idx = eStart;
-    }
-    let value;
-    if (!isFloat && intDigits > 4300) value = negative ? -Infinity : Infinity;
-    else {
-      value = Number(String.fromCharCode(...s.slice(start, idx)));
-      if (!isFloat && value === 0) value = 0;
-    }
-    return [{ t: 'num', v: value }, idx];
-  }
-
-  string(end) {
-    const s = this.s;
-    const len = s.length;
-    const begin = end - 1;
-    const out = new JStr();
-    for (;;) {
-      let next = end;
-      while (next < len) {
-        const d = s[next];
-        if (d === 0x22 || d === 0x5c) break;
-        if (d <= 0x1f) throw new JsonFail('Invalid control character at', next);
-        next++;
-      }
-      for (let i = end; i < next; i++) out.push(s[i]);
-      if (next === len) throw new JsonFail('Unterminated string starting at', begin);
-      if (s[next] === 0x22) return [out, next + 1];
-      next++;
-      if (next === len) throw new JsonFail('Unterminated string starting at', begin);
-      const c = s[next];
-      if (c !== 0x75) {
-        end = next + 1;
-        const simple = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 }[c];
-        if (simple === undefined) throw new JsonFail('Invalid \\escape', end - 2);
-        out.push(simple);
-        continue;
-      }
-      next++;
-      end = next + 4;
-      if (end >= len) throw new JsonFail('Invalid \\uXXXX escape', next - 1);
-      let cp = hex4(s, next);
-      if (cp === null) throw new JsonFail('Invalid \\uXXXX escape', end - 5);
-      if (cp >= 0xd800 && cp <= 0xdbff && end + 6 < len && s[end] === 0x5c && s[end + 1] === 0x75) {
-        const low = hex4(s, end + 2);
-        if (low === null) throw new JsonFail('Invalid \\uXXXX escape', end + 1);
-        if (low >= 0xdc00 && low <= 0xdfff) {
-          cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-          end += 6;
-        }
-      }
-      out.push(cp);
-    }
-  }
-
-  object(idx, depth) {
-    const s = this.s;
-    idx = this.skipWs(idx);
-    const pairs = [];
-    const index = Object.create(null); // duplicate keys: first place, last value
-    if (s[idx] !== 0x7d) {
-      for (;;) {
-        if (s[idx] !== 0x22) throw new JsonFail('Expecting property name enclosed in double quotes', idx);
-        const [key, next] = this.string(idx + 1);
-        idx = this.skipWs(next);
-        if (s[idx] !== 0x3a) throw new JsonFail("Expecting ':' delimiter", idx);
-        idx = this.skipWs(idx + 1);
-        const [val, after] = this.value(idx, depth);
-        const id = key.bytes.join(',');
-        if (id in index) pairs[index[id]][1] = val;
-        else { index[id] = pairs.length; pairs.push([key, val]); }
-        idx = this.skipWs(after);
-        if (s[idx] === 0x7d) break;
-        if (s[idx] !== 0x2c) throw new JsonFail("Expecting ',' delimiter", idx);
-        idx = this.skipWs(idx + 1);
-      }
-    }
-    return [{ t: 'obj', v: pairs }, idx + 1];
-  }
-
-  array(idx, depth) {
-    const s = this.s;
-    idx = this.skipWs(idx);
-    const items = [];
-    if (s[idx] !== 0x5d) {
-      for (;;) {
-        const [val, next] = this.value(idx, depth);
-        items.push(val);
-        idx = this.skipWs(next);
-        if (s[idx] === 0x5d) break;
-        if (s[idx] !== 0x2c) throw new JsonFail("Expecting ',' delimiter", idx);
-        idx = this.skipWs(idx + 1);
-      }
-    }
-    return [{ t: 'arr', v: items }, idx + 1];
-  }
-}
-
-function decodeError(s, msg, pos) {
-  let line = 1, lastNl = -1;
-  for (let i = 0; i < Math.min(pos, s.length); i++) if (s[i] === 0x0a) { line++; lastNl = i; }
-  const col = lastNl >= 0 ? pos - lastNl : pos + 1;
-  return `${msg}: line ${line} column ${col} (char ${pos})`;
-}
-
-const nonFiniteParseMessage = (name) => `json_parse: ${name} is not valid JSON — RFC 8259 has no NaN or Infinity.  json_parse accepts RFC 8259 text only, not the JavaScript constants: quote the value as a string, or write null.`;
-const loneSurrogateMessage = (cp) => `json_parse: \\u${cp.toString(16).toUpperCase().padStart(4, '0')} decodes to a lone surrogate, which is not a Unicode scalar value — a Vera string is a sequence of scalar values, so this text has no representable decoding.  Write the character as a matched high-then-low surrogate escape pair, or remove the escape.`;
-const nonFiniteNumberMessage = (name) => `json_parse: a number in the text overflows to ${name}, which JSON cannot represent — RFC 8259 §6 lets an implementation set limits on the range of numbers it accepts, and Vera's accepted range is the finite Float64 values.  Keep the magnitude at or below 1.7976931348623157e308, or carry the value as a string.`;
-
-function firstViolation(v) {
-  switch (v.t) {
-    case 'str': return v.v.lone === null ? null : loneSurrogateMessage(v.v.lone);
-    case 'num': return Number.isFinite(v.v) || Number.isNaN(v.v) ? null : nonFiniteNumberMessage(v.v > 0 ? 'Infinity' : '-Infinity');
-    case 'arr': for (const item of v.v) { const m = firstViolation(item); if (m) return m; } return null;
-    case 'obj':
-      for (const [k, val] of v.v) {
-        if (k.lone !== null) return loneSurrogateMessage(k.lone);
-        const m = firstViolation(val);
-        if (m) return m;
-      }
-      return null;
-    default: return null;
-  }
-}
-
-/** json_parse's decision: {ok: value} | {err: message} | {trap: message}. */
-export function jsonParse(text) {
-  const s = Array.from(text, CP);
-  if (s[0] === 0xfeff) return { err: decodeError(s, 'Unexpected UTF-8 BOM (decode using utf-8-sig)', 0) };
-  const p = new JsonParser(s);
-  let v;
-  try {
-    const [val, end] = p.value(p.skipWs(0), 0);
-    const e = p.skipWs(end);
-    if (e !== s.length) throw new JsonFail('Extra data', e);
-    v = val;
-  } catch (e) {
-    if (!(e instanceof JsonFail)) throw e;
-    if (e.depth) return { trap: `maximum recursion depth exceeded while decoding a JSON ${e.depth} from a unicode string` };
-    return { err: decodeError(s, e.msg, e.pos) };
-  }
-  if (p.constant !== null) return { err: nonFiniteParseMessage(p.constant) };
-  const bad = firstViolation(v);
-  return bad ? { err: bad } : { ok: v };
-}
 
 /** A module map export the host needs, or the error that names it. */
 function neededExport(f, name) {
@@ -2137,36 +1906,6 @@ function stringMapEntries(h, vtag, w) {
     }
     return out;
   });
-}
-
-/** Builds `v` in guest memory; the result is not rooted. */
-function jsonWrite(h, v) {
-  switch (v.t) {
-    case 'null': return allocBlock(h, 8, JNULL, [], []);
-    case 'bool': return allocBlock(h, 8, JBOOL, [[4, v.v ? 1 : 0]], []);
-    case 'num': return allocAdt(h, JNUMBER, Payload.wide(Field.float(v.v)));
-    case 'str': return allocAdtWithStr(h, JSTRING, new Uint8Array(v.v.bytes));
-    case 'arr': {
-      const [backing, n] = allocArrayWith(h, v.v.length, 4, (i) => jsonWrite(h, v.v[i]));
-      return allocAdt(h, JARRAY, Payload.str(backing, n));
-    }
-    default: {
-      // Key and value pointers of every entry, in one block the collector
-      // traces while the bucket is built.
-      const entries = [];
-      const [scratchBlock] = allocArrayWith(h, v.v.length, 8, (i) => {
-        const [key, val] = v.v[i];
-        const [kp, kl] = allocStr(h, new Uint8Array(key.bytes));
-        const vp = h.withRoots([kp], () => jsonWrite(h, val));
-        entries.push([Field.str(kp, kl), Field.word(vp)]);
-        return { lo: kp, hi: vp };
-      });
-      return h.withRoots([scratchBlock], () => {
-        const map = buildStringMap(h, 'b', entries);
-        return allocAdt(h, JOBJECT, Payload.word(map));
-      });
-    }
-  }
 }
 
 class Refusal {
@@ -2234,13 +1973,9 @@ function jsonEmit(h, ptr, out, depth) {
 }
 
 const json = {
-  json_parse: (_n, _t, rt) => (p, l) => {
-    const text = withHeap(rt, 'json_parse', (h) => readString(h, p, l));
-    const parsed = jsonParse(text);
-    if (parsed.trap) throw new HostTrap('refused', parsed.trap);
-    return i32(withHeap(rt, 'json_parse', (h) => (parsed.ok
-      ? allocAdt(h, OK, Payload.word(jsonWrite(h, parsed.ok)))
-      : allocAdtWithStr(h, ERR, parsed.err))));
+  json_parse: (name, _t, rt) => (p, l) => {
+    const args = coreArgs(rt, name, (h, w) => guestStr(h, w, p, l));
+    return coreAnswer(rt, name, 60, args).w | 0;
   },
   json_stringify: (_n, _t, rt) => (ptr) => {
     const out = [];
@@ -2253,7 +1988,8 @@ const json = {
     return withHeap(rt, 'json_stringify', (h) => allocStr(h, out.join(''))).map(i32);
   },
 };
-FAMILIES.push(['json', table(json)]);
+FAMILIES.push(['json', (name, type, rt) => (name === 'json_stringify' || (name === 'json_parse' && rt.options.core)
+  ? json[name](name, type, rt) : null)]);
 
 // ---------------------------------------------------------------------------
 // Regex, Markdown and HTML: computed by browser/vera-core.wasm, the CLI's

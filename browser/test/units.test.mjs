@@ -1,19 +1,11 @@
-// The Rust host's unit vectors (families/json.rs, families/io.rs), checked
-// on runtime.mjs's ports. repr(float) and Decimal are the core's
-// (crates/vera-browser-core, whose tests hold their vectors), not ports.
+// The Rust host's unit vectors (families/io.rs, the collection import
+// names), checked on runtime.mjs. repr(float), Decimal and json_parse are
+// the core's (crates/vera-browser-core, whose tests hold their vectors),
+// not ports.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonParse, parseCollectionImport, pythonPath } from '../runtime.mjs';
-
-test('JSON errors match Python json', () => {
-  assert.equal(jsonParse('').err, 'Expecting value: line 1 column 1 (char 0)');
-  assert.equal(jsonParse('[1,]').err, 'Expecting value: line 1 column 4 (char 3)');
-  assert.equal(jsonParse('{"a" 1}').err, "Expecting ':' delimiter: line 1 column 6 (char 5)");
-  assert.equal(jsonParse('[1]\n x').err, 'Extra data: line 2 column 2 (char 5)');
-  assert.ok(jsonParse('['.repeat(1001) + ']'.repeat(1001)).trap.startsWith('maximum recursion depth exceeded'));
-  assert.ok(jsonParse('['.repeat(1000) + ']'.repeat(1000)).ok);
-});
+import { parseCollectionImport, pythonPath } from '../runtime.mjs';
 
 test('Map/Set import names decode to their tags', () => {
   assert.deepEqual(parseCollectionImport('map_insert$ks_vi'), { kind: 'Map', op: 'insert', k: 's', v: 'i' });

@@ -13,6 +13,7 @@ use vera_families::decimal::{Dec as Decimal, WIDE};
 use vera_families::format::python_float_repr;
 use vera_families::html::{self, Node};
 use vera_families::http;
+use vera_families::json::{self, JVal, Parsed};
 use vera_families::md::{self, Block, Inline};
 use vera_families::regex;
 use vera_families::Stop;
@@ -55,10 +56,11 @@ pub enum Op {
     DecimalRound = 52,
     DecimalCompare = 53,
     DecimalEq = 54,
+    JsonParse = 60,
 }
 
 impl Op {
-    pub const ALL: [Op; 31] = [
+    pub const ALL: [Op; 32] = [
         Op::RegexMatch,
         Op::RegexFind,
         Op::RegexFindAll,
@@ -90,6 +92,7 @@ impl Op {
         Op::DecimalRound,
         Op::DecimalCompare,
         Op::DecimalEq,
+        Op::JsonParse,
     ];
     pub fn of(n: u32) -> Option<Op> {
         Op::ALL.into_iter().find(|&op| op as u32 == n)
@@ -261,6 +264,18 @@ fn answer(op: Op, d: &mut Dec<'_>, out: &mut Enc) -> Result<(), Ended> {
             d.end()?;
             out.str(&http::status_error(code.min(u16::MAX as u32) as u16));
         }
+        Op::JsonParse => {
+            let text = d.str()?;
+            d.end()?;
+            match json::parse(&text) {
+                Parsed::Ok(v) => {
+                    out.adt_word(OK);
+                    json_value(out, &v);
+                }
+                Parsed::Err(message) => out.adt_str(ERR, &message),
+                Parsed::Trap(message) => return Err(Stop::Refused(message).into()),
+            }
+        }
         Op::FloatRepr => {
             let bits = d.wide()?;
             d.end()?;
@@ -365,6 +380,42 @@ fn read_dec(d: &mut Dec<'_>) -> DecResult<Decimal> {
         }
         (2, 0) => Ok(Decimal::NaN),
         _ => Err(bad()),
+    }
+}
+
+/// A parsed JSON document in the layouts of `vera_families::json::build`
+/// (`Json`: JNull 0, JBool 1, JNumber 2, JString 3, JArray 4, JObject 5
+/// over a `Map<String, Json>`). A document `json::parse` accepts holds no
+/// lone surrogate, so its strings are their text.
+fn json_value(out: &mut Enc, v: &JVal) {
+    match v {
+        JVal::Null => out.block(8, 0, 0),
+        JVal::Bool(b) => {
+            out.block(8, 1, 1);
+            out.field(4);
+            out.word(*b as u32);
+        }
+        JVal::Num(x) => {
+            out.block(16, 2, 1);
+            out.field(8);
+            out.wide(x.to_bits());
+        }
+        JVal::Str(s) => out.adt_str(3, &s.text()),
+        JVal::Arr(items) => {
+            out.adt_pair(4);
+            out.array(4, items.len());
+            for item in items {
+                json_value(out, item);
+            }
+        }
+        JVal::Obj(pairs) => {
+            out.adt_word(5);
+            out.map(b'b', pairs.len());
+            for (k, v) in pairs {
+                out.str(&k.text());
+                json_value(out, v);
+            }
+        }
     }
 }
 
@@ -790,6 +841,41 @@ mod tests {
         three.wide(1.0f64.to_bits());
         let (_, repr) = answer_of(Op::FloatRepr, &three.0);
         assert_eq!(Dec::new(&repr).str().unwrap(), "1.0");
+    }
+
+    #[test]
+    fn json_parse_answers_as_the_cli() {
+        let (status, out) = answer_of(Op::JsonParse, &args(&[r#"{"a": [1, true, null, "x\u00e9"], "b": {}}"#]));
+        let mut want = Enc::default();
+        want.adt_word(OK);
+        want.adt_word(5);
+        want.map(b'b', 2);
+        want.str("a");
+        want.adt_pair(4);
+        want.array(4, 4);
+        want.block(16, 2, 1);
+        want.field(8);
+        want.wide(1.0f64.to_bits());
+        want.block(8, 1, 1);
+        want.field(4);
+        want.word(1);
+        want.block(8, 0, 0);
+        want.adt_str(3, "xé");
+        want.str("b");
+        want.adt_word(5);
+        want.map(b'b', 0);
+        assert_eq!((status, out), (ANSWER, want.0));
+
+        let mut want = Enc::default();
+        want.adt_str(ERR, "Expecting value: line 1 column 4 (char 3)");
+        assert_eq!(answer_of(Op::JsonParse, &args(&["[1,]"])), (ANSWER, want.0));
+
+        let deep = "[".repeat(1001) + &"]".repeat(1001);
+        let (status, message) = answer_of(Op::JsonParse, &args(&[&deep]));
+        assert_eq!(status, REFUSED);
+        assert!(String::from_utf8(message)
+            .unwrap()
+            .starts_with("maximum recursion depth exceeded"));
     }
 
     #[test]
