@@ -1836,9 +1836,10 @@ export async function runModule(bytes, options = {}, label = 'module.wasm') {
 
 // ---------------------------------------------------------------------------
 // JSON (families/json.rs): json_parse is Python's json.loads with Vera's
-// accept-domain gates, computed by the core (vera_families::json::parse, the
-// CLI's parser; its tree built here by buildWire, below);
-// json_stringify writes Vera's canonical form. Json ADT tags: JNull 0,
+// accept-domain gates, json_stringify Vera's canonical form, both computed
+// by the core (vera_families::json, the CLI's parser and emitter); the
+// parsed tree is built by buildWire, a tree to write read by readJson.
+// Json ADT tags: JNull 0,
 // JBool 1, JNumber 2 (f64 @+8), JString 3, JArray 4 (4-byte cells),
 // JObject 5 (a Map<String, Json> wrapper @+4, built in guest memory).
 // ---------------------------------------------------------------------------
@@ -1908,68 +1909,39 @@ function stringMapEntries(h, vtag, w) {
   });
 }
 
-class Refusal {
-  constructor(message) { this.message = message; }
-}
-
-/** json.dumps(s, ensure_ascii=False). */
-function jsonQuote(s) {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0);
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c === 8) out += '\\b';
-    else if (c === 12) out += '\\f';
-    else if (c < 0x20) out += '\\u' + c.toString(16).padStart(4, '0');
-    else out += ch;
-  }
-  return out + '"';
-}
-
-function jsonEmit(h, ptr, out, depth) {
-  if (depth > JSON_MAX_DEPTH) throw new Refusal('maximum recursion depth exceeded while calling a Python object');
-  switch (h.u32(ptr)) {
-    case JNULL: out.push('null'); break;
-    case JBOOL: out.push(h.u32(ptr + 4) !== 0 ? 'true' : 'false'); break;
-    case JNUMBER: {
-      const x = h.f64(ptr + 8);
-      if (!Number.isFinite(x)) {
-        const name = Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';
-        throw new Refusal(`json_stringify: ${name} is not representable in JSON — RFC 8259 has no NaN or Infinity.  Guard with float_is_nan / float_is_infinite before serialising.`);
+/**
+ * A `Json` tree in the wire encoding (json.rs's layouts): each block by its
+ * tag (an unknown tag as an empty block, which the emitter writes as
+ * null, as the CLI reads it); deeper than JSON_MAX_DEPTH is Python's
+ * RecursionError, which the run does not survive.
+ */
+function readJson(h, w, root) {
+  const visit = treeVisitor(h, 'Json value');
+  const node = (ptr, depth) => {
+    if (depth > JSON_MAX_DEPTH) throw new HostTrap('refused', 'maximum recursion depth exceeded while calling a Python object');
+    visit(ptr, 0);
+    const tag = h.u32(ptr);
+    switch (tag) {
+      case JNULL: w.block(tag, 0); break;
+      case JBOOL: w.block(tag, 1); w.field(4); w.word(h.u32(ptr + 4)); break;
+      case JNUMBER: w.block(tag, 1); w.field(8); w.wide(h.field(ptr + 8)); break;
+      case JSTRING: w.block(tag, 1); w.field(4); guestStr(h, w, h.u32(ptr + 4), h.u32(ptr + 8)); break;
+      case JARRAY: w.block(tag, 1); w.field(4); readCells(h, w, ptr + 4, 4, (c) => node(h.u32(c), depth + 1)); break;
+      case JOBJECT: {
+        const entries = stringMapEntries(h, 'b', h.u32(ptr + 4));
+        w.block(tag, 1);
+        w.field(4);
+        w.map('b', entries.length);
+        for (const [k, v] of entries) {
+          guestStr(h, w, k.lo, k.hi);
+          node(v.lo, depth + 1);
+        }
+        break;
       }
-      out.push(String(x));
-      break;
+      default: w.block(tag, 0);
     }
-    case JSTRING: out.push(jsonQuote(readString(h, h.u32(ptr + 4), h.u32(ptr + 8)))); break;
-    case JARRAY: {
-      const p = h.u32(ptr + 4);
-      const l = h.u32(ptr + 8);
-      if (l > 0) h.check(p, l * 4);
-      out.push('[');
-      for (let i = 0; i < l; i++) {
-        if (i > 0) out.push(',');
-        jsonEmit(h, h.u32(p + 4 * i), out, depth + 1);
-      }
-      out.push(']');
-      break;
-    }
-    case JOBJECT: {
-      const entries = stringMapEntries(h, 'b', h.u32(ptr + 4));
-      out.push('{');
-      entries.forEach(([k, v], i) => {
-        if (i > 0) out.push(',');
-        out.push(jsonQuote(decoder.decode(fieldStrBytes(h, k))), ':');
-        jsonEmit(h, v.lo, out, depth + 1);
-      });
-      out.push('}');
-      break;
-    }
-    default: out.push('null'); // read_json reads an unknown tag as None
-  }
+  };
+  h.withRoots([root >>> 0], () => node(root >>> 0, 0));
 }
 
 const json = {
@@ -1977,18 +1949,13 @@ const json = {
     const args = coreArgs(rt, name, (h, w) => guestStr(h, w, p, l));
     return coreAnswer(rt, name, 60, args).w | 0;
   },
-  json_stringify: (_n, _t, rt) => (ptr) => {
-    const out = [];
-    try {
-      withHeap(rt, 'json_stringify', (h) => jsonEmit(h, ptr >>> 0, out, 0));
-    } catch (e) {
-      if (e instanceof Refusal) throw new HostTrap('refused', e.message);
-      throw e;
-    }
-    return withHeap(rt, 'json_stringify', (h) => allocStr(h, out.join(''))).map(i32);
+  json_stringify: (name, _t, rt) => (ptr) => {
+    const args = coreArgs(rt, name, (h, w) => readJson(h, w, ptr));
+    const v = coreAnswer(rt, name, 61, args);
+    return [v.p | 0, v.l | 0];
   },
 };
-FAMILIES.push(['json', (name, type, rt) => (name === 'json_stringify' || (name === 'json_parse' && rt.options.core)
+FAMILIES.push(['json', (name, type, rt) => (rt.options.core && Object.prototype.hasOwnProperty.call(json, name)
   ? json[name](name, type, rt) : null)]);
 
 // ---------------------------------------------------------------------------

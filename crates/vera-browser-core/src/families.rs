@@ -17,9 +17,11 @@ use vera_families::json::{self, JVal, Parsed};
 use vera_families::md::{self, Block, Inline};
 use vera_families::regex;
 use vera_families::Stop;
-use vera_layout::values::{ERR, NONE, OK, SOME};
+use vera_layout::values::{self, ERR, NONE, OK, SOME};
 
-use crate::wire::{Dec, DecResult, Enc};
+use crate::wire::{self, Dec, DecResult, Enc};
+use vera_layout::test_heap::TestHeap;
+use vera_layout::{mem, Field, Heap, Tag};
 
 /// The imports the core answers, by number (`vera_core_call`'s `op`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,10 +59,11 @@ pub enum Op {
     DecimalCompare = 53,
     DecimalEq = 54,
     JsonParse = 60,
+    JsonStringify = 61,
 }
 
 impl Op {
-    pub const ALL: [Op; 32] = [
+    pub const ALL: [Op; 33] = [
         Op::RegexMatch,
         Op::RegexFind,
         Op::RegexFindAll,
@@ -93,6 +96,7 @@ impl Op {
         Op::DecimalCompare,
         Op::DecimalEq,
         Op::JsonParse,
+        Op::JsonStringify,
     ];
     pub fn of(n: u32) -> Option<Op> {
         Op::ALL.into_iter().find(|&op| op as u32 == n)
@@ -276,6 +280,22 @@ fn answer(op: Op, d: &mut Dec<'_>, out: &mut Enc) -> Result<(), Ended> {
                 Parsed::Trap(message) => return Err(Stop::Refused(message).into()),
             }
         }
+        Op::JsonStringify => {
+            // The tree is built again on a heap of the core's own, in the
+            // guest's layouts, and written by the CLI's own emitter.
+            let mut heap = TestHeap::new();
+            let root = build(&mut heap, d)?;
+            d.end()?;
+            let Item::Word(ptr) = root else {
+                return Err(Ended::BadInput("a Json value is a block".into()));
+            };
+            match json::stringify_document(&mut heap, ptr, usize::MAX) {
+                Ok(text) => out.str(&text),
+                Err(json::StringifyError::Refused(message)) => return Err(Stop::Refused(message).into()),
+                Err(json::StringifyError::Guest(e)) => return Err(Ended::BadInput(e.to_string())),
+                Err(json::StringifyError::TooLong) => return Err(Ended::BadInput("output too long".into())),
+            }
+        }
         Op::FloatRepr => {
             let bits = d.wide()?;
             d.end()?;
@@ -380,6 +400,85 @@ fn read_dec(d: &mut Dec<'_>) -> DecResult<Decimal> {
         }
         (2, 0) => Ok(Decimal::NaN),
         _ => Err(bad()),
+    }
+}
+
+/// A value [`build`] made: a word (or pointer), a (ptr, len) pair, a wide value.
+#[derive(Clone, Copy)]
+enum Item {
+    Word(u32),
+    Pair(u32, u32),
+    Wide(u64),
+}
+
+impl Item {
+    fn field(self) -> Field {
+        match self {
+            Item::Word(w) => Field::word(w),
+            Item::Pair(p, l) => Field::str(p, l),
+            Item::Wide(v) => Field(v),
+        }
+    }
+}
+
+fn guest(e: vera_layout::GuestError) -> String {
+    e.to_string()
+}
+
+/// Builds the wire value at `d` on `heap` in the guest's layouts, as
+/// runtime.mjs's `buildWire` builds it in guest memory. A block read from
+/// guest memory comes without its size: it gets room for its fields.
+fn build(heap: &mut TestHeap, d: &mut Dec<'_>) -> DecResult<Item> {
+    match d.peek() {
+        Some(wire::STR) => {
+            let text = d.str()?;
+            let (p, l) = values::alloc_str(heap, text.as_bytes()).map_err(guest)?;
+            Ok(Item::Pair(p, l))
+        }
+        Some(wire::WORD) => Ok(Item::Word(d.word()?)),
+        Some(wire::WIDE) => Ok(Item::Wide(d.wide()?)),
+        Some(wire::BLOCK) => {
+            let (tag, n) = d.block()?;
+            let mut fields = Vec::new();
+            for _ in 0..n {
+                let offset = d.field()?;
+                fields.push((offset, build(heap, d)?));
+            }
+            let size = fields.iter().map(|&(o, _)| o + 8).fold(8, u32::max);
+            let ptr = values::alloc_block(heap, size, tag, &[], &[]).map_err(guest)?;
+            for (offset, item) in fields {
+                mem::write_u64(heap.memory_mut(), ptr + offset, item.field().0).map_err(guest)?;
+            }
+            Ok(Item::Word(ptr))
+        }
+        Some(wire::ARRAY) => {
+            let (cell, n) = d.array_cells()?;
+            if !matches!(cell, 1 | 4 | 8) {
+                return Err(format!("array cells of {cell} bytes"));
+            }
+            let items = (0..n).map(|_| build(heap, d)).collect::<DecResult<Vec<_>>>()?;
+            if n == 0 {
+                return Ok(Item::Pair(0, 0));
+            }
+            let size = n.checked_mul(cell).ok_or_else(|| format!("an array of {n} cells"))?;
+            let ptr = heap.alloc(size).map_err(guest)?;
+            for (i, item) in items.into_iter().enumerate() {
+                let bytes = item.field().0.to_le_bytes();
+                mem::write_bytes(heap.memory_mut(), ptr + cell * i as u32, &bytes[..cell as usize]).map_err(guest)?;
+            }
+            Ok(Item::Pair(ptr, n))
+        }
+        Some(wire::MAP) => {
+            let n = d.map()?;
+            let mut entries = Vec::new();
+            for _ in 0..n {
+                let k = build(heap, d)?.field();
+                entries.push((k, build(heap, d)?.field()));
+            }
+            let w = heap.build_string_map(Tag::Word, &entries).map_err(guest)?;
+            Ok(Item::Word(w))
+        }
+        k => Err(format!("expected a value, found kind {k:?}")),
     }
 }
 
@@ -876,6 +975,34 @@ mod tests {
         assert!(String::from_utf8(message)
             .unwrap()
             .starts_with("maximum recursion depth exceeded"));
+    }
+
+    #[test]
+    fn json_stringify_is_the_clis_emitter() {
+        // What runtime.mjs's readJson sends for a parsed document: the
+        // blocks json_parse answered, without their sizes.
+        let text = r#"{"b": [1.5, true, null, "q\"\u00e9"], "a": {"x": 1e21}}"#;
+        let (_, parsed) = answer_of(Op::JsonParse, &args(&[text]));
+        let mut d = Dec::new(&parsed);
+        d.block().unwrap();
+        d.field().unwrap();
+        let tree = &parsed[parsed.len() - d.rest()..];
+        let (status, out) = answer_of(Op::JsonStringify, tree);
+        assert_eq!(status, ANSWER, "{}", String::from_utf8_lossy(&out));
+        assert_eq!(
+            Dec::new(&out).str().unwrap(),
+            r#"{"b":[1.5,true,null,"q\"é"],"a":{"x":1e+21}}"#
+        );
+
+        let mut nan = Enc::default();
+        nan.block(0, 2, 1);
+        nan.field(8);
+        nan.wide(f64::NAN.to_bits());
+        let (status, message) = answer_of(Op::JsonStringify, &nan.0);
+        assert_eq!(status, REFUSED);
+        assert!(String::from_utf8(message)
+            .unwrap()
+            .starts_with("json_stringify: NaN is not representable"));
     }
 
     #[test]

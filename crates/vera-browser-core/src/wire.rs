@@ -158,15 +158,22 @@ impl<'a> Dec<'a> {
     }
     /// An array's header: its length.
     pub fn array(&mut self) -> DecResult<u32> {
+        Ok(self.array_cells()?.1)
+    }
+    /// An array's header: its cell size and length.
+    pub fn array_cells(&mut self) -> DecResult<(u32, u32)> {
         self.kind(ARRAY, "an array")?;
-        let _cell = self.u32()?;
-        self.u32()
+        Ok((self.u32()?, self.u32()?))
     }
     /// A map's header: its length.
     pub fn map(&mut self) -> DecResult<u32> {
         self.kind(MAP, "a map")?;
         self.take(1)?;
         self.u32()
+    }
+    /// Bytes not read yet.
+    pub fn rest(&self) -> usize {
+        self.bytes.len() - self.at
     }
     pub fn end(&self) -> DecResult<()> {
         if self.at == self.bytes.len() {
