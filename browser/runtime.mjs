@@ -3,7 +3,10 @@
 // exports, hash_key, read_bytes/write_bytes)
 // in any JavaScript engine with WebAssembly (browsers, Node >= 20), with the
 // same "vera" imports, output and error descriptions as the Rust host
-// (crates/vera-host), which is the reference this file is ported from.
+// (crates/vera-host). What the families compute (regex, Markdown, HTML,
+// JSON, Decimal, repr(float), HTTP's rules and texts) is the CLI's own Rust,
+// browser/vera-core.wasm (crates/vera-browser-core over vera-families); this
+// file is the glue with guest memory and the page.
 //
 // API (everything else exported is for tests):
 //
@@ -26,13 +29,19 @@
 //                                      "File I/O is not available in the
 //                                      browser")
 //         sleep(ms)                    default: busy-wait
-//         core                         what loadCore() returns: the module
-//                                      is rewritten as `vera-rt run` loads
-//                                      it (a 0.2.4+ module's own Map/Set
-//                                      code replaced by this runtime's
-//                                      buckets, a Vera 0.2.3 collector made
-//                                      overflow-safe, Vera's alloc given
-//                                      size classes); without it, or with
+//         http(method, url, body)      Http's fetch (section "Http" below);
+//                                      default: synchronous XMLHttpRequest
+//         core                         what loadCore() returns: regex,
+//                                      Markdown, HTML, JSON, Decimal and
+//                                      Http are computed by it (without it
+//                                      a module importing them is refused),
+//                                      and the module is rewritten as
+//                                      `vera-rt run` loads it (a 0.2.4+
+//                                      module's own Map/Set code replaced
+//                                      by this runtime's buckets, a Vera
+//                                      0.2.3 collector made overflow-safe,
+//                                      Vera's alloc given size classes),
+//                                      unless
 //         asIs: true                   the module runs as compiled
 //       }
 //   const core = await loadCore(bytes)   // browser/vera-core.wasm's bytes
