@@ -1,6 +1,7 @@
 //! The host families `browser/runtime.mjs` computes here, with the CLI's
-//! code (`vera_families`): regex, Markdown, HTML, and HTTP's URL rules
-//! and texts (runtime.mjs does the fetching). Each import is one
+//! code (`vera_families`): regex, Markdown, HTML, JSON, Decimal,
+//! `repr(float)`, and HTTP's URL rules and texts (runtime.mjs does the
+//! fetching). Each import is one
 //! [`Op`]: its arguments come in as [`wire`](crate::wire) values (strings,
 //! and the guest trees runtime.mjs read), and its answer goes out as the
 //! value the import returns, which runtime.mjs builds in guest memory, or

@@ -20,10 +20,13 @@
 //! vera_core_result_ptr()              // its answer, n bytes (families::call)
 //! ```
 //!
-//! The imports of regex, Markdown and HTML are computed here by the CLI's
-//! own code (`vera_families`, [`families`]): runtime.mjs sends their
-//! arguments and the guest trees they read in the [`wire`] encoding and
-//! builds the answer in guest memory from the same encoding.
+//! The imports of regex, Markdown, HTML, JSON and Decimal, `repr(float)`
+//! and HTTP's URL rules and texts are computed here by the CLI's own code
+//! (`vera_families`, [`families`]): runtime.mjs sends their arguments and
+//! the guest trees they read in the [`wire`] encoding and builds the
+//! answer in guest memory from the same encoding. Nothing here reads a
+//! clock (`Instant::now` panics on wasm32-unknown-unknown): no deadline
+//! is passed to the cores.
 
 use std::cell::RefCell;
 
