@@ -1643,7 +1643,9 @@ export async function load(bytes, options = {}) {
     else if (imp.module !== 'vera' || defineImport(imp.name, imp.type, probe) === null) missing.push(name);
   }
   if (missing.length) {
-    throw new LoadError(`the module imports ${missing.length} function(s) vera-rt does not provide: ${missing.join(', ')}`);
+    const needsCore = !options.core && missing.some((n) => coreImport(n.replace(/^vera\./, '')));
+    const hint = needsCore ? ' (regex, Markdown, HTML, JSON, Decimal and Http are computed by browser/vera-core.wasm: pass `core`, from loadCore())' : '';
+    throw new LoadError(`the module imports ${missing.length} function(s) vera-rt does not provide: ${missing.join(', ')}${hint}`);
   }
   return new Program(module, sigs, options);
 }
@@ -2538,6 +2540,11 @@ const decimal = {
 };
 FAMILIES.push(['decimal', (name, type, rt) => (rt.options.core && Object.prototype.hasOwnProperty.call(decimal, name)
   ? decimal[name](name, type, rt) : null)]);
+
+/** Whether import `name` is computed by the core (and so needs `options.core`). */
+function coreImport(name) {
+  return [coreFamilies, json, decimal, network].some((t) => Object.prototype.hasOwnProperty.call(t, name));
+}
 
 /** The same as `load`, under the name the issue proposed. */
 export const instantiate = load;
