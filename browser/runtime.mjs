@@ -44,7 +44,8 @@
 //                                      unless
 //         asIs: true                   the module runs as compiled
 //       }
-//   const core = await loadCore(bytes)   // browser/vera-core.wasm's bytes
+//   const core = await loadCore(bytes)   // browser/vera-core.wasm's bytes, or
+//                                        // a fetch Response of it (streamed)
 //       The Rust code this runtime shares with the CLI, built for wasm32
 //       (crates/vera-browser-core, scripts/build-browser-core).
 //   const report = await program.run(fnName)   // fnName optional: main
@@ -1579,7 +1580,19 @@ function runtimeExports(ex, sigs) {
  * applies).
  */
 export async function loadCore(coreBytes) {
-  const { instance } = await WebAssembly.instantiate(coreBytes, {});
+  let instance;
+  if (typeof Response !== 'undefined' && coreBytes instanceof Response) {
+    // Compiled while it downloads; a server that does not say
+    // application/wasm gets the bytes compiled afterwards.
+    const copy = coreBytes.clone();
+    try {
+      ({ instance } = await WebAssembly.instantiateStreaming(coreBytes, {}));
+    } catch {
+      ({ instance } = await WebAssembly.instantiate(await copy.arrayBuffer(), {}));
+    }
+  } else {
+    ({ instance } = await WebAssembly.instantiate(coreBytes, {}));
+  }
   const core = instance.exports;
   return {
     rewrite(bytes) {
