@@ -21,6 +21,7 @@ use vera_families::Stop;
 use vera_layout::values::{self, ERR, NONE, OK, SOME};
 
 use crate::wire::{self, Dec, DecResult, Enc};
+use vera_layout::collection::{self, Kind};
 use vera_layout::test_heap::TestHeap;
 use vera_layout::{mem, Field, Heap, Tag};
 
@@ -291,7 +292,8 @@ fn answer(op: Op, d: &mut Dec<'_>, out: &mut Enc) -> Result<(), Ended> {
                 return Err(Ended::BadInput("a Json value is a block".into()));
             };
             match json::stringify_document(&mut heap, ptr, usize::MAX) {
-                Ok(text) => out.str(&text),
+                // Text or its bytes, whichever the emitter gives.
+                Ok(text) => out.str_bytes(AsRef::<[u8]>::as_ref(&text)),
                 Err(json::StringifyError::Refused(message)) => return Err(Stop::Refused(message).into()),
                 Err(json::StringifyError::Guest(e)) => return Err(Ended::BadInput(e.to_string())),
                 Err(json::StringifyError::TooLong) => return Err(Ended::BadInput("output too long".into())),
@@ -476,7 +478,8 @@ fn build(heap: &mut TestHeap, d: &mut Dec<'_>) -> DecResult<Item> {
                 let k = build(heap, d)?.field();
                 entries.push((k, build(heap, d)?.field()));
             }
-            let w = heap.build_string_map(Tag::Word, &entries).map_err(guest)?;
+            // A bucket, as the CLI builds a JObject's map for a 0.2.3 module.
+            let w = collection::from_entries(heap, Kind::Map, Tag::Str, &entries).map_err(guest)?;
             Ok(Item::Word(w))
         }
         k => Err(format!("expected a value, found kind {k:?}")),

@@ -42,9 +42,13 @@ impl Enc {
         self.u32(u32::try_from(n).expect("fewer than 2^32 parts"));
     }
     pub fn str(&mut self, s: &str) {
+        self.str_bytes(s.as_bytes());
+    }
+    /// A STR of UTF-8 bytes.
+    pub fn str_bytes(&mut self, s: &[u8]) {
         self.0.push(STR);
         self.count(s.len());
-        self.0.extend_from_slice(s.as_bytes());
+        self.0.extend_from_slice(s);
     }
     pub fn word(&mut self, v: u32) {
         self.0.push(WORD);
