@@ -8,6 +8,7 @@
 // --as-is.
 
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { loadCore, runModule } from './runtime.mjs';
 
 function usage(message) {
@@ -64,6 +65,41 @@ function stdinChunk() {
   }
 }
 
+// Http for the runtime: Node has no synchronous request, so each one is a
+// child process running fetch, which reports the response as it came
+// (redirects not followed: the runtime follows them as urllib does) or
+// the failure as Python's socket words it.
+const FETCH_CHILD = `
+const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const ERRNO = { ECONNREFUSED: '[Errno 111] Connection refused', ECONNRESET: '[Errno 104] Connection reset by peer',
+  EHOSTUNREACH: '[Errno 113] No route to host', ENETUNREACH: '[Errno 101] Network is unreachable',
+  ENOTFOUND: '[Errno -2] Name or service not known', EAI_AGAIN: '[Errno -3] Temporary failure in name resolution',
+  ETIMEDOUT: 'timed out', UND_ERR_CONNECT_TIMEOUT: 'timed out' };
+(async () => {
+  let out;
+  try {
+    const r = await fetch(input.url, { method: input.method, body: input.body ?? undefined, redirect: 'manual',
+      headers: input.method === 'POST' ? { 'content-type': 'application/json' } : {},
+      signal: AbortSignal.timeout(60000) });
+    const body = Buffer.from(await r.arrayBuffer());
+    out = { status: r.status, location: r.headers.get('location'), body: body.toString('base64') };
+  } catch (e) {
+    const cause = e.cause || e;
+    const code = cause.code || (cause.errors && cause.errors[0] && cause.errors[0].code) || e.name;
+    out = { error: ERRNO[code] || (e.name === 'TimeoutError' ? 'timed out' : String(cause.message || e.message)) };
+  }
+  process.stdout.write(JSON.stringify(out));
+})();
+`;
+function http(method, url, body) {
+  const child = spawnSync(process.execPath, ['-e', FETCH_CHILD], {
+    input: JSON.stringify({ method, url, body }), maxBuffer: 1 << 30,
+  });
+  if (child.status !== 0) return { error: `fetch failed: ${child.stderr.toString().trim()}` };
+  const r = JSON.parse(child.stdout.toString());
+  return r.error !== undefined ? r : { status: r.status, location: r.location, body: new Uint8Array(Buffer.from(r.body, 'base64')) };
+}
+
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const write = (fd) => (text) => { fs.writeSync(fd, text); };
 
@@ -76,7 +112,9 @@ try {
   process.stderr.write(`Error: cannot read ${file}: ${reason}\n`);
   process.exit(1);
 }
-const core = asIs ? null : await loadCore(fs.readFileSync(new URL('./vera-core.wasm', import.meta.url)));
+// The core computes regex, Markdown and HTML whether or not it rewrites the
+// module (--as-is runs the module as compiled).
+const core = await loadCore(fs.readFileSync(new URL('./vera-core.wasm', import.meta.url)));
 const code = await runModule(new Uint8Array(bytes), {
   fn,
   args,
@@ -93,5 +131,6 @@ const code = await runModule(new Uint8Array(bytes), {
     try { fs.writeFileSync(path, text); } catch (e) { throw new Error(osError(e, path)); }
   },
   sleep: (ms) => { Atomics.wait(sleeper, 0, 0, ms); },
+  http,
 }, file);
 process.exitCode = code;

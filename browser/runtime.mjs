@@ -3,7 +3,10 @@
 // exports, hash_key, read_bytes/write_bytes)
 // in any JavaScript engine with WebAssembly (browsers, Node >= 20), with the
 // same "vera" imports, output and error descriptions as the Rust host
-// (crates/vera-host), which is the reference this file is ported from.
+// (crates/vera-host). What the families compute (regex, Markdown, HTML,
+// JSON, Decimal, repr(float), HTTP's rules and texts) is the CLI's own Rust,
+// browser/vera-core.wasm (crates/vera-browser-core over vera-families); this
+// file is the glue with guest memory and the page.
 //
 // API (everything else exported is for tests):
 //
@@ -26,16 +29,23 @@
 //                                      "File I/O is not available in the
 //                                      browser")
 //         sleep(ms)                    default: busy-wait
-//         core                         what loadCore() returns: the module
-//                                      is rewritten as `vera-rt run` loads
-//                                      it (a 0.2.4+ module's own Map/Set
-//                                      code replaced by this runtime's
-//                                      buckets, a Vera 0.2.3 collector made
-//                                      overflow-safe, Vera's alloc given
-//                                      size classes); without it, or with
+//         http(method, url, body)      Http's fetch (section "Http" below);
+//                                      default: synchronous XMLHttpRequest
+//         core                         what loadCore() returns: regex,
+//                                      Markdown, HTML, JSON, Decimal and
+//                                      Http are computed by it (without it
+//                                      a module importing them is refused),
+//                                      and the module is rewritten as
+//                                      `vera-rt run` loads it (a 0.2.4+
+//                                      module's own Map/Set code replaced
+//                                      by this runtime's buckets, a Vera
+//                                      0.2.3 collector made overflow-safe,
+//                                      Vera's alloc given size classes),
+//                                      unless
 //         asIs: true                   the module runs as compiled
 //       }
-//   const core = await loadCore(bytes)   // browser/vera-core.wasm's bytes
+//   const core = await loadCore(bytes)   // browser/vera-core.wasm's bytes, or
+//                                        // a fetch Response of it (streamed)
 //       The Rust code this runtime shares with the CLI, built for wasm32
 //       (crates/vera-browser-core, scripts/build-browser-core).
 //   const report = await program.run(fnName)   // fnName optional: main
@@ -1372,36 +1382,17 @@ function classify(e, rt) {
 }
 
 // ---------------------------------------------------------------------------
-// Printing values as `vera run` 0.2.3 does (format.rs)
+// Printing values as `vera run` 0.2.3 does (format.rs): a Float64 as
+// Python's repr, by the core (vera_families::format), or without a core
+// as JavaScript's String(x)
 // ---------------------------------------------------------------------------
-
-/** Python's repr(float). */
-export function pythonFloatRepr(x) {
-  if (Number.isNaN(x)) return 'nan';
-  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  const [mantissa, e] = Math.abs(x).toExponential().split('e');
-  const exp = Number(e);
-  const digits = mantissa.replace('.', '');
-  const sign = x < 0 ? '-' : '';
-  const n = digits.length;
-  if (exp >= -4 && exp < 16) {
-    let body;
-    if (exp >= n - 1) body = digits + '0'.repeat(exp - n + 1) + '.0';
-    else if (exp >= 0) body = digits.slice(0, exp + 1) + '.' + digits.slice(exp + 1);
-    else body = '0.' + '0'.repeat(-exp - 1) + digits;
-    return sign + body;
-  }
-  const m = n === 1 ? digits : digits[0] + '.' + digits.slice(1);
-  return `${sign}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-}
 
 /** The line `vera run` prints for a returned value, or null (Unit). */
 export function displayValue(v) {
   switch (v.type) {
     case 'unit': return null;
     case 'int': return v.value.toString();
-    case 'float': return pythonFloatRepr(v.value);
+    case 'float': return v.text ?? String(v.value);
     case 'word': return String(v.value);
     default: return v.value;
   }
@@ -1599,7 +1590,19 @@ function runtimeExports(ex, sigs) {
  * applies).
  */
 export async function loadCore(coreBytes) {
-  const { instance } = await WebAssembly.instantiate(coreBytes, {});
+  let instance;
+  if (typeof Response !== 'undefined' && coreBytes instanceof Response) {
+    // Compiled while it downloads; a server that does not say
+    // application/wasm gets the bytes compiled afterwards.
+    const copy = coreBytes.clone();
+    try {
+      ({ instance } = await WebAssembly.instantiateStreaming(coreBytes, {}));
+    } catch {
+      ({ instance } = await WebAssembly.instantiate(await copy.arrayBuffer(), {}));
+    }
+  } else {
+    ({ instance } = await WebAssembly.instantiate(coreBytes, {}));
+  }
   const core = instance.exports;
   return {
     rewrite(bytes) {
@@ -1615,6 +1618,14 @@ export async function loadCore(coreBytes) {
         sizeClasses: (flags & 2) !== 0,
         hostCollections: (flags & 4) !== 0,
       };
+    },
+    /** Host import `op` (the core's families::Op) on wire-encoded `args`: the answer's bytes. */
+    call(op, args) {
+      const at = core.vera_core_alloc(args.length);
+      new Uint8Array(core.memory.buffer, at, args.length).set(args);
+      const n = core.vera_core_call(op, at, args.length);
+      core.vera_core_free(at, args.length);
+      return new Uint8Array(core.memory.buffer, core.vera_core_result_ptr(), n).slice();
     },
   };
 }
@@ -1655,7 +1666,9 @@ export async function load(bytes, options = {}) {
     else if (imp.module !== 'vera' || defineImport(imp.name, imp.type, probe) === null) missing.push(name);
   }
   if (missing.length) {
-    throw new LoadError(`the module imports ${missing.length} function(s) vera-rt does not provide: ${missing.join(', ')}`);
+    const needsCore = !options.core && missing.some((n) => coreImport(n.replace(/^vera\./, '')));
+    const hint = needsCore ? ' (regex, Markdown, HTML, JSON, Decimal and Http are computed by browser/vera-core.wasm: pass `core`, from loadCore())' : '';
+    throw new LoadError(`the module imports ${missing.length} function(s) vera-rt does not provide: ${missing.join(', ')}${hint}`);
   }
   return new Program(module, sigs, options);
 }
@@ -1794,7 +1807,13 @@ function resultValue(rt, types, result) {
   switch (types.join(',')) {
     case '': return { type: 'unit' };
     case 'i64': return { type: 'int', value: result };
-    case 'f64': return { type: 'float', value: result };
+    case 'f64': {
+      if (!rt.options.core) return { type: 'float', value: result };
+      const w = new WireWriter();
+      w.wide(Field.float(result));
+      const out = coreCall(rt, 'repr', 40, w);
+      return { type: 'float', value: result, text: decoder.decode(out.subarray(6)) };
+    }
     case 'i32': return { type: 'word', value: result };
     case 'i32,i32': {
       const [p, l] = result;
@@ -1851,250 +1870,16 @@ export async function runModule(bytes, options = {}, label = 'module.wasm') {
 
 // ---------------------------------------------------------------------------
 // JSON (families/json.rs): json_parse is Python's json.loads with Vera's
-// accept-domain gates (same messages and positions, in code points);
-// json_stringify writes Vera's canonical form. Json ADT tags: JNull 0,
+// accept-domain gates, json_stringify Vera's canonical form, both computed
+// by the core (vera_families::json, the CLI's parser and emitter); the
+// parsed tree is built by buildWire, a tree to write read by readJson.
+// Json ADT tags: JNull 0,
 // JBool 1, JNumber 2 (f64 @+8), JString 3, JArray 4 (4-byte cells),
 // JObject 5 (a Map<String, Json> wrapper @+4, built in guest memory).
 // ---------------------------------------------------------------------------
 
 const JNULL = 0, JBOOL = 1, JNUMBER = 2, JSTRING = 3, JARRAY = 4, JOBJECT = 5;
 export const JSON_MAX_DEPTH = 1000;
-
-/** A decoded JSON string: WTF-8 bytes and the first lone surrogate. */
-class JStr {
-  constructor() { this.bytes = []; this.lone = null; }
-  push(cp) {
-    const b = this.bytes;
-    if (cp >= 0xd800 && cp <= 0xdfff) {
-      if (this.lone === null) this.lone = cp;
-      b.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-    } else if (cp < 0x80) b.push(cp);
-    else if (cp < 0x800) b.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
-    else if (cp < 0x10000) b.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-    else b.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-  }
-}
-
-class JsonFail {
-  // `text`: a whole message (int()'s digit limit), without a position.
-  constructor(msg, pos, depth = null, text = null) { Object.assign(this, { msg, pos, depth, text }); }
-}
-
-const CP = (c) => c.codePointAt(0);
-const isWs = (c) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-const isDigit = (c) => c !== undefined && c >= 0x30 && c <= 0x39;
-
-function hex4(s, from) {
-  let v = 0;
-  for (let i = from; i < from + 4; i++) {
-    const c = s[i];
-    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 87 : c >= 0x41 && c <= 0x46 ? c - 55 : -1;
-    if (d < 0) return null;
-    v = v * 16 + d;
-  }
-  return v;
-}
-
-class JsonParser {
-  constructor(s) { this.s = s; this.constant = null; }
-  skipWs(i) { while (i < this.s.length && isWs(this.s[i])) i++; return i; }
-  at(i, word) { for (let k = 0; k < word.length; k++) if (this.s[i + k] !== word.charCodeAt(k)) return false; return true; }
-
-  value(idx, depth) {
-    const s = this.s;
-    const len = s.length;
-    if (idx >= len) throw new JsonFail('Expecting value', idx);
-    const c = s[idx];
-    const constant = (name) => { if (this.constant === null) this.constant = name; return [{ t: 'num', v: 0 }, idx + name.length]; };
-    switch (c) {
-      case 0x22: { const [str, i] = this.string(idx + 1); return [{ t: 'str', v: str }, i]; }
-      case 0x7b:
-        if (depth >= JSON_MAX_DEPTH) throw new JsonFail(null, 0, 'object');
-        return this.object(idx + 1, depth + 1);
-      case 0x5b:
-        if (depth >= JSON_MAX_DEPTH) throw new JsonFail(null, 0, 'array');
-        return this.array(idx + 1, depth + 1);
-      case 0x6e: if (idx + 3 < len && this.at(idx, 'null')) return [{ t: 'null' }, idx + 4]; break;
-      case 0x74: if (idx + 3 < len && this.at(idx, 'true')) return [{ t: 'bool', v: true }, idx + 4]; break;
-      case 0x66: if (idx + 4 < len && this.at(idx, 'false')) return [{ t: 'bool', v: false }, idx + 5]; break;
-      case 0x4e: if (idx + 2 < len && this.at(idx, 'NaN')) return constant('NaN'); break;
-      case 0x49: if (idx + 7 < len && this.at(idx, 'Infinity')) return constant('Infinity'); break;
-      case 0x2d: if (idx + 8 < len && this.at(idx, '-Infinity')) return constant('-Infinity'); break;
-      default: break;
-    }
-    return this.number(idx);
-  }
-
-  number(start) {
-    const s = this.s;
-    const end = s.length - 1;
-    const stop = () => new JsonFail('Expecting value', start);
-    let idx = start;
-    if (s[idx] === 0x2d) { idx++; if (idx > end) throw stop(); }
-    if (s[idx] >= 0x31 && s[idx] <= 0x39) { idx++; while (idx <= end && isDigit(s[idx])) idx++; }
-    else if (s[idx] === 0x30) idx++;
-    else throw stop();
-    const negative = s[start] === 0x2d;
-    const intDigits = idx - start - (negative ? 1 : 0);
-    let isFloat = false;
-    if (idx < end && s[idx] === 0x2e && isDigit(s[idx + 1])) {
-      isFloat = true;
-      idx += 2;
-      while (idx <= end && isDigit(s[idx])) idx++;
-    }
-    if (idx < end && (s[idx] === 0x65 || s[idx] === 0x45)) {
-      const eStart = idx;
-      idx++;
-      if (idx < end && (s[idx] === 0x2d || s[idx] === 0x2b)) idx++;
-      while (idx <= end && isDigit(s[idx])) idx++;
-      if (isDigit(s[idx - 1])) isFloat = true;
-      else idx = eStart;
-    }
-    let value;
-    if (!isFloat && intDigits > 4300) {
-      // Python's int() refuses these, and json.loads with it.
-      throw new JsonFail(null, 0, null, `Exceeds the limit (4300 digits) for integer string conversion: value has ${intDigits} digits; use sys.set_int_max_str_digits() to increase the limit`);
-    } else {
-      value = Number(String.fromCharCode(...s.slice(start, idx)));
-      if (!isFloat && value === 0) value = 0;
-    }
-    return [{ t: 'num', v: value }, idx];
-  }
-
-  string(end) {
-    const s = this.s;
-    const len = s.length;
-    const begin = end - 1;
-    const out = new JStr();
-    for (;;) {
-      let next = end;
-      while (next < len) {
-        const d = s[next];
-        if (d === 0x22 || d === 0x5c) break;
-        if (d <= 0x1f) throw new JsonFail('Invalid control character at', next);
-        next++;
-      }
-      for (let i = end; i < next; i++) out.push(s[i]);
-      if (next === len) throw new JsonFail('Unterminated string starting at', begin);
-      if (s[next] === 0x22) return [out, next + 1];
-      next++;
-      if (next === len) throw new JsonFail('Unterminated string starting at', begin);
-      const c = s[next];
-      if (c !== 0x75) {
-        end = next + 1;
-        const simple = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 }[c];
-        if (simple === undefined) throw new JsonFail('Invalid \\escape', end - 2);
-        out.push(simple);
-        continue;
-      }
-      next++;
-      end = next + 4;
-      if (end >= len) throw new JsonFail('Invalid \\uXXXX escape', next - 1);
-      let cp = hex4(s, next);
-      if (cp === null) throw new JsonFail('Invalid \\uXXXX escape', end - 5);
-      if (cp >= 0xd800 && cp <= 0xdbff && end + 6 < len && s[end] === 0x5c && s[end + 1] === 0x75) {
-        const low = hex4(s, end + 2);
-        if (low === null) throw new JsonFail('Invalid \\uXXXX escape', end + 1);
-        if (low >= 0xdc00 && low <= 0xdfff) {
-          cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-          end += 6;
-        }
-      }
-      out.push(cp);
-    }
-  }
-
-  object(idx, depth) {
-    const s = this.s;
-    idx = this.skipWs(idx);
-    const pairs = [];
-    const index = Object.create(null); // duplicate keys: first place, last value
-    if (s[idx] !== 0x7d) {
-      for (;;) {
-        if (s[idx] !== 0x22) throw new JsonFail('Expecting property name enclosed in double quotes', idx);
-        const [key, next] = this.string(idx + 1);
-        idx = this.skipWs(next);
-        if (s[idx] !== 0x3a) throw new JsonFail("Expecting ':' delimiter", idx);
-        idx = this.skipWs(idx + 1);
-        const [val, after] = this.value(idx, depth);
-        const id = key.bytes.join(',');
-        if (id in index) pairs[index[id]][1] = val;
-        else { index[id] = pairs.length; pairs.push([key, val]); }
-        idx = this.skipWs(after);
-        if (s[idx] === 0x7d) break;
-        if (s[idx] !== 0x2c) throw new JsonFail("Expecting ',' delimiter", idx);
-        idx = this.skipWs(idx + 1);
-      }
-    }
-    return [{ t: 'obj', v: pairs }, idx + 1];
-  }
-
-  array(idx, depth) {
-    const s = this.s;
-    idx = this.skipWs(idx);
-    const items = [];
-    if (s[idx] !== 0x5d) {
-      for (;;) {
-        const [val, next] = this.value(idx, depth);
-        items.push(val);
-        idx = this.skipWs(next);
-        if (s[idx] === 0x5d) break;
-        if (s[idx] !== 0x2c) throw new JsonFail("Expecting ',' delimiter", idx);
-        idx = this.skipWs(idx + 1);
-      }
-    }
-    return [{ t: 'arr', v: items }, idx + 1];
-  }
-}
-
-function decodeError(s, msg, pos) {
-  let line = 1, lastNl = -1;
-  for (let i = 0; i < Math.min(pos, s.length); i++) if (s[i] === 0x0a) { line++; lastNl = i; }
-  const col = lastNl >= 0 ? pos - lastNl : pos + 1;
-  return `${msg}: line ${line} column ${col} (char ${pos})`;
-}
-
-const nonFiniteParseMessage = (name) => `json_parse: ${name} is not valid JSON — RFC 8259 has no NaN or Infinity.  json_parse accepts RFC 8259 text only, not the JavaScript constants: quote the value as a string, or write null.`;
-const loneSurrogateMessage = (cp) => `json_parse: \\u${cp.toString(16).toUpperCase().padStart(4, '0')} decodes to a lone surrogate, which is not a Unicode scalar value — a Vera string is a sequence of scalar values, so this text has no representable decoding.  Write the character as a matched high-then-low surrogate escape pair, or remove the escape.`;
-const nonFiniteNumberMessage = (name) => `json_parse: a number in the text overflows to ${name}, which JSON cannot represent — RFC 8259 §6 lets an implementation set limits on the range of numbers it accepts, and Vera's accepted range is the finite Float64 values.  Keep the magnitude at or below 1.7976931348623157e308, or carry the value as a string.`;
-
-function firstViolation(v) {
-  switch (v.t) {
-    case 'str': return v.v.lone === null ? null : loneSurrogateMessage(v.v.lone);
-    case 'num': return Number.isFinite(v.v) || Number.isNaN(v.v) ? null : nonFiniteNumberMessage(v.v > 0 ? 'Infinity' : '-Infinity');
-    case 'arr': for (const item of v.v) { const m = firstViolation(item); if (m) return m; } return null;
-    case 'obj':
-      for (const [k, val] of v.v) {
-        if (k.lone !== null) return loneSurrogateMessage(k.lone);
-        const m = firstViolation(val);
-        if (m) return m;
-      }
-      return null;
-    default: return null;
-  }
-}
-
-/** json_parse's decision: {ok: value} | {err: message} | {trap: message}. */
-export function jsonParse(text) {
-  const s = Array.from(text, CP);
-  if (s[0] === 0xfeff) return { err: decodeError(s, 'Unexpected UTF-8 BOM (decode using utf-8-sig)', 0) };
-  const p = new JsonParser(s);
-  let v;
-  try {
-    const [val, end] = p.value(p.skipWs(0), 0);
-    const e = p.skipWs(end);
-    if (e !== s.length) throw new JsonFail('Extra data', e);
-    v = val;
-  } catch (e) {
-    if (!(e instanceof JsonFail)) throw e;
-    if (e.depth) return { trap: `maximum recursion depth exceeded while decoding a JSON ${e.depth} from a unicode string` };
-    if (e.text) return { err: e.text };
-    return { err: decodeError(s, e.msg, e.pos) };
-  }
-  if (p.constant !== null) return { err: nonFiniteParseMessage(p.constant) };
-  const bad = firstViolation(v);
-  return bad ? { err: bad } : { ok: v };
-}
 
 /** A module map export the host needs, or the error that names it. */
 function neededExport(f, name) {
@@ -2158,381 +1943,538 @@ function stringMapEntries(h, vtag, w) {
   });
 }
 
-/** Builds `v` in guest memory; the result is not rooted. */
-function jsonWrite(h, v) {
-  switch (v.t) {
-    case 'null': return allocBlock(h, 8, JNULL, [], []);
-    case 'bool': return allocBlock(h, 8, JBOOL, [[4, v.v ? 1 : 0]], []);
-    case 'num': return allocAdt(h, JNUMBER, Payload.wide(Field.float(v.v)));
-    case 'str': return allocAdtWithStr(h, JSTRING, new Uint8Array(v.v.bytes));
-    case 'arr': {
-      const [backing, n] = allocArrayWith(h, v.v.length, 4, (i) => jsonWrite(h, v.v[i]));
-      return allocAdt(h, JARRAY, Payload.str(backing, n));
-    }
-    default: {
-      // Key and value pointers of every entry, in one block the collector
-      // traces while the bucket is built.
-      const entries = [];
-      const [scratchBlock] = allocArrayWith(h, v.v.length, 8, (i) => {
-        const [key, val] = v.v[i];
-        const [kp, kl] = allocStr(h, new Uint8Array(key.bytes));
-        const vp = h.withRoots([kp], () => jsonWrite(h, val));
-        entries.push([Field.str(kp, kl), Field.word(vp)]);
-        return { lo: kp, hi: vp };
-      });
-      return h.withRoots([scratchBlock], () => {
-        const map = buildStringMap(h, 'b', entries);
-        return allocAdt(h, JOBJECT, Payload.word(map));
-      });
-    }
-  }
-}
-
-class Refusal {
-  constructor(message) { this.message = message; }
-}
-
-/** json.dumps(s, ensure_ascii=False). */
-function jsonQuote(s) {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0);
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c === 8) out += '\\b';
-    else if (c === 12) out += '\\f';
-    else if (c < 0x20) out += '\\u' + c.toString(16).padStart(4, '0');
-    else out += ch;
-  }
-  return out + '"';
-}
-
-function jsonEmit(h, ptr, out, depth) {
-  if (depth > JSON_MAX_DEPTH) throw new Refusal('maximum recursion depth exceeded while calling a Python object');
-  switch (h.u32(ptr)) {
-    case JNULL: out.push('null'); break;
-    case JBOOL: out.push(h.u32(ptr + 4) !== 0 ? 'true' : 'false'); break;
-    case JNUMBER: {
-      const x = h.f64(ptr + 8);
-      if (!Number.isFinite(x)) {
-        const name = Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';
-        throw new Refusal(`json_stringify: ${name} is not representable in JSON — RFC 8259 has no NaN or Infinity.  Guard with float_is_nan / float_is_infinite before serialising.`);
+/**
+ * A `Json` tree in the wire encoding (json.rs's layouts): each block by its
+ * tag (an unknown tag as an empty block, which the emitter writes as
+ * null, as the CLI reads it); deeper than JSON_MAX_DEPTH is Python's
+ * RecursionError, which the run does not survive.
+ */
+function readJson(h, w, root) {
+  const visit = treeVisitor(h, 'Json value');
+  const node = (ptr, depth) => {
+    if (depth > JSON_MAX_DEPTH) throw new HostTrap('refused', 'maximum recursion depth exceeded while calling a Python object');
+    visit(ptr, 0);
+    const tag = h.u32(ptr);
+    switch (tag) {
+      case JNULL: w.block(tag, 0); break;
+      case JBOOL: w.block(tag, 1); w.field(4); w.word(h.u32(ptr + 4)); break;
+      case JNUMBER: w.block(tag, 1); w.field(8); w.wide(h.field(ptr + 8)); break;
+      case JSTRING: w.block(tag, 1); w.field(4); guestStr(h, w, h.u32(ptr + 4), h.u32(ptr + 8)); break;
+      case JARRAY: w.block(tag, 1); w.field(4); readCells(h, w, ptr + 4, 4, (c) => node(h.u32(c), depth + 1)); break;
+      case JOBJECT: {
+        const entries = stringMapEntries(h, 'b', h.u32(ptr + 4));
+        w.block(tag, 1);
+        w.field(4);
+        w.map('b', entries.length);
+        for (const [k, v] of entries) {
+          guestStr(h, w, k.lo, k.hi);
+          node(v.lo, depth + 1);
+        }
+        break;
       }
-      out.push(String(x));
-      break;
+      default: w.block(tag, 0);
     }
-    case JSTRING: out.push(jsonQuote(readString(h, h.u32(ptr + 4), h.u32(ptr + 8)))); break;
-    case JARRAY: {
-      const p = h.u32(ptr + 4);
-      const l = h.u32(ptr + 8);
-      if (l > 0) h.check(p, l * 4);
-      out.push('[');
-      for (let i = 0; i < l; i++) {
-        if (i > 0) out.push(',');
-        jsonEmit(h, h.u32(p + 4 * i), out, depth + 1);
-      }
-      out.push(']');
-      break;
-    }
-    case JOBJECT: {
-      const entries = stringMapEntries(h, 'b', h.u32(ptr + 4));
-      out.push('{');
-      entries.forEach(([k, v], i) => {
-        if (i > 0) out.push(',');
-        out.push(jsonQuote(decoder.decode(fieldStrBytes(h, k))), ':');
-        jsonEmit(h, v.lo, out, depth + 1);
-      });
-      out.push('}');
-      break;
-    }
-    default: out.push('null'); // read_json reads an unknown tag as None
-  }
+  };
+  h.withRoots([root >>> 0], () => node(root >>> 0, 0));
 }
 
 const json = {
-  json_parse: (_n, _t, rt) => (p, l) => {
-    const text = withHeap(rt, 'json_parse', (h) => readString(h, p, l));
-    const parsed = jsonParse(text);
-    if (parsed.trap) throw new HostTrap('refused', parsed.trap);
-    return i32(withHeap(rt, 'json_parse', (h) => (parsed.ok
-      ? allocAdt(h, OK, Payload.word(jsonWrite(h, parsed.ok)))
-      : allocAdtWithStr(h, ERR, parsed.err))));
+  json_parse: (name, _t, rt) => (p, l) => {
+    const args = coreArgs(rt, name, (h, w) => guestStr(h, w, p, l));
+    return coreAnswer(rt, name, 60, args).w | 0;
   },
-  json_stringify: (_n, _t, rt) => (ptr) => {
-    const out = [];
-    try {
-      withHeap(rt, 'json_stringify', (h) => jsonEmit(h, ptr >>> 0, out, 0));
-    } catch (e) {
-      if (e instanceof Refusal) throw new HostTrap('refused', e.message);
-      throw e;
-    }
-    return withHeap(rt, 'json_stringify', (h) => allocStr(h, out.join(''))).map(i32);
+  json_stringify: (name, _t, rt) => (ptr) => {
+    const args = coreArgs(rt, name, (h, w) => readJson(h, w, ptr));
+    const v = coreAnswer(rt, name, 61, args);
+    return [v.p | 0, v.l | 0];
   },
 };
-FAMILIES.push(['json', table(json)]);
+FAMILIES.push(['json', (name, type, rt) => (rt.options.core && Object.prototype.hasOwnProperty.call(json, name)
+  ? json[name](name, type, rt) : null)]);
 
 // ---------------------------------------------------------------------------
-// Decimal (families/decimal.rs): Python's `decimal` as Vera 0.2.3 uses it,
-// on BigInt (coefficients and exponents). Values live in a per-run handle
-// table (a JS Map of handles, not a collection); the guest's collector
-// frees entries through host_decref_handle(3, handle).
-// A value: {nan: true} | {inf: true, neg} | {neg, coef: BigInt, exp: BigInt}
+// Regex, Markdown and HTML: computed by browser/vera-core.wasm, the CLI's
+// own Rust (crates/vera-families through crates/vera-browser-core), so the
+// answers are the CLI's byte for byte (Python's `re`, Vera's Markdown
+// parser, `html.parser`). The arguments, and the guest trees an import
+// reads, go to the core in its wire encoding
+// (crates/vera-browser-core/src/wire.rs); the answer comes back in the same
+// encoding and buildWire writes it into guest memory with the builders
+// above (buckets for attribute maps, or the module's own map exports).
+// Without the core these imports are not provided.
+// ---------------------------------------------------------------------------
+
+const W_STR = 1, W_WORD = 2, W_WIDE = 3, W_BLOCK = 4, W_ARRAY = 5, W_MAP = 6;
+
+/** Writes values in the core's wire encoding. */
+class WireWriter {
+  constructor() {
+    this.buf = new Uint8Array(256);
+    this.dv = new DataView(this.buf.buffer);
+    this.n = 0;
+  }
+  room(k) {
+    if (this.n + k <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(2 * this.buf.length, this.n + k));
+    grown.set(this.buf.subarray(0, this.n));
+    this.buf = grown;
+    this.dv = new DataView(grown.buffer);
+  }
+  byte(v) { this.room(1); this.buf[this.n++] = v; }
+  u32(v) { this.room(4); this.dv.setUint32(this.n, v >>> 0, true); this.n += 4; }
+  /** A String from its UTF-8 bytes (the core reads invalid UTF-8 as U+FFFD, as the CLI). */
+  str(bytes) {
+    if (typeof bytes === 'string') bytes = encoder.encode(bytes);
+    this.byte(W_STR);
+    this.u32(bytes.length);
+    this.room(bytes.length);
+    this.buf.set(bytes, this.n);
+    this.n += bytes.length;
+  }
+  /** Bytes already in the encoding (a value the core gave). */
+  raw(bytes) { this.room(bytes.length); this.buf.set(bytes, this.n); this.n += bytes.length; }
+  word(v) { this.byte(W_WORD); this.u32(v); }
+  wide(f) { this.byte(W_WIDE); this.u32(f.lo); this.u32(f.hi); }
+  block(tag, n) { this.byte(W_BLOCK); this.u32(0); this.u32(tag); this.u32(n); }
+  field(offset) { this.u32(offset); }
+  array(cell, n) { this.byte(W_ARRAY); this.u32(cell); this.u32(n); }
+  map(vtag, n) { this.byte(W_MAP); this.byte(vtag.charCodeAt(0)); this.u32(n); }
+  bytes() { return this.buf.subarray(0, this.n); }
+}
+
+/**
+ * Builds the wire value at `bytes[from..]` in guest memory: {w} (a word or
+ * pointer), {p, l} (a String or Array) or {lo, hi} (an i64 or f64). Every
+ * block built and not yet stored in its parent is held on the shadow
+ * stack while the next is allocated; the result is not rooted.
+ */
+function buildWire(h, bytes, from) {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = from;
+  const u32 = () => { const v = dv.getUint32(at, true); at += 4; return v; };
+  const held = [];
+  const alloc = (size) => h.withRoots(held, () => h.alloc(size));
+  const hold = (v) => {
+    if (v.p) held.push(v.p);
+    else if (v.w) held.push(v.w);
+  };
+  const put = (ptr, cell, v) => {
+    if (v.p !== undefined) {
+      h.setU32(ptr, v.p);
+      if (cell === 8) h.setU32(ptr + 4, v.l);
+    } else if (v.w !== undefined) {
+      if (cell === 1) h.write(ptr, [v.w & 0xff]);
+      else h.setU32(ptr, v.w);
+    } else {
+      h.setField(ptr, v);
+    }
+  };
+  const value = () => {
+    const kind = bytes[at++];
+    switch (kind) {
+      case W_STR: {
+        const n = u32();
+        const text = bytes.subarray(at, at + n);
+        at += n;
+        if (n === 0) return { p: 0, l: 0 };
+        const p = alloc(n);
+        h.write(p, text);
+        return { p, l: n };
+      }
+      case W_WORD: return { w: u32() };
+      case W_WIDE: { const lo = u32(); return { lo, hi: u32() }; }
+      case W_BLOCK: {
+        const size = u32(), tag = u32(), n = u32();
+        const mark = held.length;
+        const fields = [];
+        for (let i = 0; i < n; i++) {
+          const offset = u32();
+          const v = value();
+          hold(v);
+          fields.push([offset, v]);
+        }
+        const ptr = alloc(size);
+        held.length = mark;
+        h.fill(ptr, size, 0);
+        h.setU32(ptr, tag);
+        for (const [offset, v] of fields) put(ptr + offset, 8, v);
+        return { w: ptr };
+      }
+      case W_ARRAY: {
+        const cell = u32(), n = u32();
+        if (n === 0) return { p: 0, l: 0 };
+        const backing = alloc(n * cell);
+        h.fill(backing, n * cell, 0);
+        held.push(backing);
+        for (let i = 0; i < n; i++) put(backing + cell * i, cell, value());
+        held.pop();
+        return { p: backing, l: n };
+      }
+      case W_MAP: {
+        const vtag = String.fromCharCode(bytes[at++]);
+        const n = u32();
+        // Keys and values go into a scratch array first, which keeps them
+        // alive while the map is built (as html::write_attrs does).
+        const scratch = n === 0 ? 0 : alloc(16 * n);
+        if (scratch) { h.fill(scratch, 16 * n, 0); held.push(scratch); }
+        for (let i = 0; i < n; i++) {
+          put(scratch + 16 * i, 8, value());
+          put(scratch + 16 * i + 8, 8, value());
+        }
+        const entries = [];
+        for (let i = 0; i < n; i++) {
+          const v = h.field(scratch + 16 * i + 8);
+          entries.push([h.field(scratch + 16 * i), vtag === 's' ? v : Field.word(v.lo)]);
+        }
+        const map = h.withRoots(held, () => buildStringMap(h, vtag, entries));
+        if (scratch) held.pop();
+        return { w: map };
+      }
+      default: throw new GuestError('host_error', `vera-core.wasm answered an unknown value kind ${kind}`);
+    }
+  };
+  return value();
+}
+
+/** Calls the core's `op` on `args` (a WireWriter); the answer's bytes, or the trap it ends in. */
+function coreCall(rt, imp, op, args) {
+  const out = rt.options.core.call(op, args.bytes());
+  if (out[0] === 0) return out;
+  const message = decoder.decode(out.subarray(1));
+  if (out[0] === 1) throw new HostTrap('refused', message);
+  if (out[0] === 2) throw new HostTrap('limit', message);
+  throw new HostTrap('guest', `vera.${imp}: vera-core.wasm refused the input: ${message}`);
+}
+
+/** The answer of `op` built in guest memory. */
+const coreAnswer = (rt, imp, op, args) => {
+  const out = coreCall(rt, imp, op, args);
+  return withHeap(rt, imp, (h) => buildWire(h, out, 1));
+};
+
+/** A guest String's bytes as a wire STR. */
+const guestStr = (h, w, ptr, len) => w.str(strBytes(h, ptr >>> 0, len >>> 0).slice());
+
+const MAX_TREE_DEPTH = 2000;
+
+/**
+ * Reads the guest tree at `ptr` with `node(ptr, depth)`, as md.rs and
+ * html.rs read one: each node counted (a tree stored once has at most one
+ * node per 4 bytes of memory; more means shared or cyclic nodes) and at
+ * most MAX_TREE_DEPTH deep.
+ */
+function treeVisitor(h, what) {
+  let left = Math.floor(h.size() / 4) + 1;
+  return (ptr, depth) => {
+    if (depth > MAX_TREE_DEPTH) throw GuestError.corrupt(what, ptr, 'nested too deeply');
+    if (left-- <= 0) throw GuestError.corrupt(what, ptr, 'more nodes than memory holds (shared or cyclic nodes)');
+  };
+}
+
+/** The `(ptr, len)` array at `at` of `cell`-byte cells, each read with `each(cellAddress)`. */
+function readCells(h, w, at, cell, each) {
+  const p = h.u32(at), n = h.u32(at + 4);
+  if ((n | 0) < 0) throw GuestError.badLength('Array', n | 0);
+  if (n > 0) h.check(p, n * cell);
+  w.array(cell, n);
+  for (let i = 0; i < n; i++) each(p + cell * i);
+}
+
+/** An `MdBlock` tree in the wire encoding (md.rs read_block's layouts). */
+function readMd(h, w, root) {
+  const visit = treeVisitor(h, 'Markdown value');
+  const str = (at) => guestStr(h, w, h.u32(at), h.u32(at + 4));
+  const inlines = (at, depth) => readCells(h, w, at, 4, (c) => inline(h.u32(c), depth + 1));
+  const blocks = (at, depth) => readCells(h, w, at, 4, (c) => block(h.u32(c), depth + 1));
+  const inline = (ptr, depth) => {
+    visit(ptr, depth);
+    const tag = h.u32(ptr);
+    switch (tag) {
+      case 0: case 1: w.block(tag, 1); w.field(4); str(ptr + 4); break;
+      case 2: case 3: w.block(tag, 1); w.field(4); inlines(ptr + 4, depth); break;
+      case 4: w.block(tag, 2); w.field(4); inlines(ptr + 4, depth); w.field(12); str(ptr + 12); break;
+      case 5: w.block(tag, 2); w.field(4); str(ptr + 4); w.field(12); str(ptr + 12); break;
+      default: throw GuestError.corrupt('Markdown value', ptr, `unknown MdInline tag ${tag}`);
+    }
+  };
+  const block = (ptr, depth) => {
+    visit(ptr, depth);
+    const tag = h.u32(ptr);
+    switch (tag) {
+      case 0: w.block(tag, 1); w.field(4); inlines(ptr + 4, depth); break;
+      case 1: w.block(tag, 2); w.field(8); w.wide(h.field(ptr + 8)); w.field(16); inlines(ptr + 16, depth); break;
+      case 2: w.block(tag, 2); w.field(4); str(ptr + 4); w.field(12); str(ptr + 12); break;
+      case 3: case 7: w.block(tag, 1); w.field(4); blocks(ptr + 4, depth); break;
+      case 4:
+        w.block(tag, 2);
+        w.field(4);
+        w.word(h.u32(ptr + 4));
+        w.field(8);
+        readCells(h, w, ptr + 8, 8, (item) => blocks(item, depth + 1));
+        break;
+      case 5: w.block(tag, 0); break;
+      case 6:
+        w.block(tag, 1);
+        w.field(4);
+        readCells(h, w, ptr + 4, 8, (row) => readCells(h, w, row, 8, (cell) => inlines(cell, depth + 1)));
+        break;
+      default: throw GuestError.corrupt('Markdown value', ptr, `unknown MdBlock tag ${tag}`);
+    }
+  };
+  block(root >>> 0, 0);
+}
+
+/**
+ * An `HtmlNode` tree in the wire encoding (html.rs read_node's layout);
+ * the tree is held meanwhile, as reading a module's own attribute maps
+ * calls into it.
+ */
+function readHtml(h, w, root) {
+  const visit = treeVisitor(h, 'HtmlNode');
+  const str = (p, l) => guestStr(h, w, p, l);
+  const node = (ptr, depth) => {
+    visit(ptr, depth);
+    const tag = h.u32(ptr);
+    if (tag === 1 || tag === 2) {
+      w.block(tag, 1);
+      w.field(4);
+      str(h.u32(ptr + 4), h.u32(ptr + 8));
+      return;
+    }
+    if (tag !== 0) throw GuestError.corrupt('HtmlNode', ptr, `unknown HtmlNode tag ${tag}`);
+    w.block(0, 3);
+    w.field(4);
+    str(h.u32(ptr + 4), h.u32(ptr + 8));
+    w.field(12);
+    const attrs = stringMapEntries(h, 's', h.u32(ptr + 12));
+    w.map('s', attrs.length);
+    for (const [k, v] of attrs) {
+      str(k.lo, k.hi);
+      str(v.lo, v.hi);
+    }
+    w.field(16);
+    const cp = h.u32(ptr + 16), cn = h.u32(ptr + 20);
+    if ((cn | 0) < 0) throw GuestError.corrupt('HtmlNode', ptr, `child count ${cn | 0}`);
+    if (cn > 0) h.check(cp, cn * 4);
+    w.array(4, cn);
+    for (let i = 0; i < cn; i++) node(h.u32(cp + 4 * i), depth + 1);
+  };
+  h.withRoots([root >>> 0], () => node(root >>> 0, 0));
+}
+
+/** The core's op numbers (crates/vera-browser-core/src/families.rs, Op). */
+const CORE_OPS = {
+  regex_match: 1, regex_find: 2, regex_find_all: 3, regex_replace: 4,
+  md_parse: 10, md_render: 11, md_has_heading: 12, md_has_code_block: 13, md_extract_code_blocks: 14,
+  html_parse: 20, html_to_string: 21, html_text: 22, html_query: 23,
+};
+
+/** The arguments of `imp` as the core takes them, read from guest memory. */
+function coreArgs(rt, imp, body) {
+  const w = new WireWriter();
+  withHeap(rt, imp, (h) => body(h, w));
+  return w;
+}
+
+const strings = (name) => (_n, _t, rt) => (...a) => {
+  const args = coreArgs(rt, name, (h, w) => {
+    for (let i = 0; i < a.length; i += 2) guestStr(h, w, a[i], a[i + 1]);
+  });
+  return coreAnswer(rt, name, CORE_OPS[name], args);
+};
+const word = (f) => (...a) => f(...a).w | 0;
+const pair = (f) => (...a) => { const v = f(...a); return [v.p | 0, v.l | 0]; };
+
+const coreFamilies = {
+  regex_match: (n, t, rt) => word(strings(n)(n, t, rt)),
+  regex_find: (n, t, rt) => word(strings(n)(n, t, rt)),
+  regex_find_all: (n, t, rt) => word(strings(n)(n, t, rt)),
+  regex_replace: (n, t, rt) => word(strings(n)(n, t, rt)),
+  md_parse: (n, t, rt) => word(strings(n)(n, t, rt)),
+  html_parse: (n, t, rt) => word(strings(n)(n, t, rt)),
+  md_render: (n, _t, rt) => pair((ptr) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => readMd(h, w, ptr)))),
+  md_has_heading: (n, _t, rt) => word((ptr, level) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => {
+    readMd(h, w, ptr);
+    w.wide(Field.int(level));
+  }))),
+  md_has_code_block: (n, _t, rt) => word((ptr, lp, ll) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => {
+    readMd(h, w, ptr);
+    guestStr(h, w, lp, ll);
+  }))),
+  md_extract_code_blocks: (n, _t, rt) => pair((ptr, lp, ll) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => {
+    readMd(h, w, ptr);
+    guestStr(h, w, lp, ll);
+  }))),
+  html_to_string: (n, _t, rt) => pair((ptr) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => readHtml(h, w, ptr)))),
+  html_text: (n, _t, rt) => pair((ptr) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => readHtml(h, w, ptr)))),
+  html_query: (n, _t, rt) => pair((ptr, sp, sl) => coreAnswer(rt, n, CORE_OPS[n], coreArgs(rt, n, (h, w) => {
+    readHtml(h, w, ptr);
+    guestStr(h, w, sp, sl);
+  }))),
+};
+FAMILIES.push(['core', (name, type, rt) => (rt.options.core && Object.prototype.hasOwnProperty.call(coreFamilies, name)
+  ? coreFamilies[name](name, type, rt) : null)]);
+
+// ---------------------------------------------------------------------------
+// Http and async(Http) (families/http.rs, families/future.rs). What a
+// request is refused before connecting, a redirect's target and an error
+// status's text are the CLI's own (vera_families::http, through the core);
+// the fetch itself is `options.http(method, url, body)`:
+//   -> {status, body: Uint8Array, location?}   a response (`location` of a
+//      3xx the transport did not follow itself: the runtime follows it as
+//      urllib does: a GET on 301/302/303/307/308, a POST turned GET on
+//      301/302/303, an error otherwise)
+//   -> {error: reason}                         no response: `<urlopen error reason>`
+// By default, a synchronous XMLHttpRequest on the runtime's own thread
+// (the page's main thread, or a worker), which follows redirects itself.
+// async(Http.get(..)) and async(Http.post(..)) fetch at the `async` point
+// and `await` builds the stored outcome (Vera's browser runtime is eager
+// too): the same values in the same order as the CLI's worker pool.
+// ---------------------------------------------------------------------------
+
+const KIND_FUTURE = 4;
+const REDIRECTS = [301, 302, 303, 307, 308];
+/** urllib's reason for a failure a browser does not tell apart (refused, unreachable, CORS). */
+export const XHR_FAILURE = '[Errno 111] Connection refused';
+
+/** The default transport: synchronous XMLHttpRequest (pages and workers). */
+function xhrTransport(method, url, body) {
+  if (typeof XMLHttpRequest === 'undefined') {
+    return { error: 'synchronous HTTP needs XMLHttpRequest (a page or a worker) or the `http` option' };
+  }
+  const xhr = new XMLHttpRequest();
+  try {
+    xhr.open(method, url, false);
+    // The body's bytes as they came (decoded below as the CLI decodes them).
+    xhr.overrideMimeType('text/plain; charset=x-user-defined');
+    if (method === 'POST') xhr.setRequestHeader('Content-Type', 'application/json');
+    xhr.send(method === 'POST' ? body : null);
+  } catch {
+    return { error: XHR_FAILURE };
+  }
+  if (xhr.status === 0) return { error: XHR_FAILURE };
+  const text = xhr.responseText;
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return { status: xhr.status, body: bytes };
+}
+
+/** One core answer that is a String, decoded. */
+function coreString(rt, imp, op, args) {
+  const out = coreCall(rt, imp, op, args);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  return decoder.decode(out.subarray(6, 6 + dv.getUint32(2, true)));
+}
+
+const stringArgs = (...texts) => {
+  const w = new WireWriter();
+  for (const t of texts) w.str(t);
+  return w;
+};
+
+/**
+ * Http.get / Http.post of `url` (`body` for a POST): {ok: Uint8Array} or
+ * {err: text}; an URL Python's urlparse raises on throws its trap.
+ */
+function httpOutcome(rt, imp, method, url, body) {
+  const refusal = coreString(rt, imp, 30, stringArgs(method === 'GET' ? 'get' : 'post', url));
+  if (refusal) return { err: refusal };
+  const transport = rt.options.http || xhrTransport;
+  for (let hops = 0; ; hops++) {
+    const r = transport(method, url, body);
+    if (r.error !== undefined) return { err: `<urlopen error ${r.error}>` };
+    const follow = REDIRECTS.includes(r.status) && r.location != null && hops < 10
+      && (method === 'GET' || r.status <= 303);
+    if (follow) {
+      url = coreString(rt, imp, 31, stringArgs(url, r.location));
+      method = 'GET';
+      body = null;
+      continue;
+    }
+    if (r.status >= 200 && r.status < 300) return { ok: r.body };
+    const w = new WireWriter();
+    w.word(r.status);
+    return { err: coreString(rt, imp, 32, w) };
+  }
+}
+
+/** An outcome as the guest's Result<String, String>. */
+const allocOutcome = (rt, imp, o) => i32(withHeap(rt, imp, (h) => (o.ok !== undefined
+  ? allocAdtWithStr(h, OK, encoder.encode(decoder.decode(o.ok)))
+  : allocAdtWithStr(h, ERR, o.err))));
+
+function futures(rt) {
+  if (!rt.ext.futures) {
+    rt.ext.futures = { next: 1, live: new Map() };
+    rt.releases[KIND_FUTURE] = (handle) => rt.ext.futures.live.delete(handle);
+  }
+  return rt.ext.futures;
+}
+
+/** async(Http...): fetches now, keeps the outcome (or the trap awaiting it raises). */
+function submit(rt, imp, method, url, body) {
+  let outcome;
+  try {
+    outcome = httpOutcome(rt, imp, method, url, body);
+  } catch (e) {
+    if (!(e instanceof HostTrap && e.kind === 'refused')) throw e;
+    outcome = { raised: e.message };
+  }
+  const f = futures(rt);
+  const handle = f.next++;
+  f.live.set(handle, outcome);
+  return handle;
+}
+
+const readStr = (rt, imp, p, l) => withHeap(rt, imp, (h) => readString(h, p, l));
+
+const network = {
+  http_get: (n, _t, rt) => (up, ul) => allocOutcome(rt, n, httpOutcome(rt, n, 'GET', readStr(rt, n, up, ul), null)),
+  http_post: (n, _t, rt) => (up, ul, bp, bl) => allocOutcome(rt, n,
+    httpOutcome(rt, n, 'POST', readStr(rt, n, up, ul), readStr(rt, n, bp, bl))),
+  async_http_get: (n, _t, rt) => (up, ul) => submit(rt, n, 'GET', readStr(rt, n, up, ul), null),
+  async_http_post: (n, _t, rt) => (up, ul, bp, bl) => submit(rt, n, 'POST', readStr(rt, n, up, ul), readStr(rt, n, bp, bl)),
+  async_await: (n, _t, rt) => (handle) => {
+    const outcome = futures(rt).live.get(handle >>> 0);
+    if (outcome === undefined) {
+      return allocOutcome(rt, n, { err: 'await: future was already reclaimed (#841 invariant violation — please report)' });
+    }
+    if (outcome.raised !== undefined) throw new HostTrap('refused', outcome.raised);
+    return allocOutcome(rt, n, outcome);
+  },
+};
+FAMILIES.push(['network', (name, type, rt) => (rt.options.core && Object.prototype.hasOwnProperty.call(network, name)
+  ? network[name](name, type, rt) : null)]);
+
+// ---------------------------------------------------------------------------
+// DB and Inference: a page cannot hold a database driver or an API key, so
+// each answers Err with the text of Vera's own browser runtime.
+// ---------------------------------------------------------------------------
+
+const BROWSER_ERRS = {
+  db_query: 'The DB effect cannot run in the browser directly. Database access requires a driver and credentials that would be exposed in client-side JavaScript. To use DB in a browser application, run the query on a server-side endpoint and call it with the Http effect instead.',
+  db_execute: 'The DB effect cannot run in the browser directly. Database access requires a driver and credentials that would be exposed in client-side JavaScript. To use DB in a browser application, run the statement on a server-side endpoint and call it with the Http effect instead.',
+  inference_complete: 'The Inference effect cannot run in the browser directly. LLM API keys embedded in client-side JavaScript are visible in page source and network requests, creating a serious security risk. To use Inference in a browser application, implement a server-side proxy endpoint that holds the API key and forwards completion requests from your frontend. Call that endpoint with the Http effect instead.',
+};
+FAMILIES.push(['unavailable', (name, _type, rt) => (Object.prototype.hasOwnProperty.call(BROWSER_ERRS, name)
+  ? () => i32(withHeap(rt, name, (h) => allocAdtWithStr(h, ERR, BROWSER_ERRS[name])))
+  : null)]);
+
+// ---------------------------------------------------------------------------
+// Decimal (families/decimal.rs): Python's `decimal` at Vera's context, the
+// CLI's own arithmetic (vera_families::decimal, through the core). Values
+// live in a per-run handle table, each as the core's encoding of it (opaque
+// bytes here); the guest's collector frees entries through
+// host_decref_handle(3, handle).
 // ---------------------------------------------------------------------------
 
 const DECIMAL_TAG = 0xfeedc003;
 const KIND_DECIMAL = 3;
-const DEC_DEFAULT = { prec: 28n, emax: 999999n, emin: -999999n };
-const DEC_WIDE = { prec: 28n, emax: 999999999999999999n, emin: -999999999999999999n };
-const etiny = (ctx) => ctx.emin - ctx.prec + 1n;
-const etop = (ctx) => ctx.emax - ctx.prec + 1n;
-
-class DecSignal extends Error {
-  constructor(name) { super(`[<class 'decimal.${name}'>]`); this.signal = name; }
-}
-
-const DNaN = Object.freeze({ nan: true });
-const dinf = (neg) => ({ inf: true, neg });
-const dfin = (neg, coef, exp) => ({ neg, coef, exp });
-const isFinite_ = (d) => !d.nan && !d.inf;
-const bigMax = (a, b) => (a > b ? a : b);
-const bigMin = (a, b) => (a < b ? a : b);
-const pow10n = (n) => 10n ** n;
-const ndigits = (c) => BigInt(c.toString().length);
-
-/** c / 10^n rounded half-even. */
-function divPow10HalfEven(c, n) {
-  if (n <= 0n) return c;
-  if (n > ndigits(c)) return 0n;
-  const p = pow10n(n);
-  const q = c / p;
-  const twice = (c % p) * 2n;
-  if (twice < p) return q;
-  if (twice > p) return q + 1n;
-  return q % 2n === 1n ? q + 1n : q;
-}
-
-export const Dec = {
-  fromInt: (v) => dfin(v < 0n, v < 0n ? -v : v, 0n),
-
-  /** Decimal(str(v)): the exact value of Python's repr of the float. */
-  fromFloat(v) {
-    if (Number.isNaN(v)) return DNaN;
-    if (!Number.isFinite(v)) return dinf(v < 0);
-    const neg = v < 0 || Object.is(v, -0);
-    if (v === 0) return dfin(neg, 0n, -1n);
-    const [mantissa, e] = Math.abs(v).toExponential().split('e');
-    const x10 = BigInt(e);
-    const digits = mantissa.replace('.', '');
-    const len = BigInt(digits.length);
-    const d = BigInt(digits);
-    if (!(x10 >= -4n && x10 < 16n)) return dfin(neg, d, x10 - (len - 1n));
-    const decpt = x10 + 1n;
-    if (decpt >= len) return dfin(neg, d * pow10n(decpt - len) * 10n, -1n);
-    return dfin(neg, d, decpt - len);
-  },
-
-  /** decimal_from_string's grammar, or null. */
-  parse(text) {
-    const m = /^[\t\n\x0b\x0c\r ]*([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?)([0-9]+))?[\t\n\x0b\x0c\r ]*$/.exec(text);
-    if (!m) return null;
-    const [, sign, intPart, fracPart = '', esign, edigits] = m;
-    if (intPart === '' && fracPart === '') return null;
-    let exp = 0n;
-    if (edigits !== undefined) {
-      const tok = edigits.replace(/^0+/, '');
-      if (tok.length > 7) return null;
-      const v = tok === '' ? 0n : BigInt(tok);
-      if (v > 999999n) return null;
-      exp = esign === '-' ? -v : v;
-    }
-    return dfin(sign === '-', BigInt(intPart + fracPart), exp - BigInt(fracPart.length));
-  },
-
-  isZero: (d) => isFinite_(d) && d.coef === 0n,
-
-  /** Python's str(Decimal). */
-  toString(d) {
-    if (d.nan) return 'NaN';
-    if (d.inf) return d.neg ? '-Infinity' : 'Infinity';
-    const digits = d.coef.toString();
-    const len = BigInt(digits.length);
-    const leftdigits = d.exp + len;
-    const dotplace = d.exp <= 0n && leftdigits > -6n ? leftdigits : 1n;
-    let out = d.neg ? '-' : '';
-    if (dotplace <= 0n) out += '0.' + '0'.repeat(Number(-dotplace)) + digits;
-    else if (dotplace >= len) out += digits + '0'.repeat(Number(dotplace - len));
-    else out += digits.slice(0, Number(dotplace)) + '.' + digits.slice(Number(dotplace));
-    if (leftdigits !== dotplace) {
-      const e = leftdigits - dotplace;
-      out += 'E' + (e >= 0n ? '+' : '') + e.toString();
-    }
-    return out;
-  },
-
-  /** float(Decimal): the nearest double. */
-  toFloat(d) {
-    if (d.nan) return NaN;
-    if (d.inf) return d.neg ? -Infinity : Infinity;
-    if (d.coef === 0n) return d.neg ? -0 : 0;
-    // Beyond these exponents the value is 0 or infinite whatever the digits.
-    const adj = ndigits(d.coef) + d.exp;
-    if (adj > 400n) return d.neg ? -Infinity : Infinity;
-    if (adj < -400n) return d.neg ? -0 : 0;
-    return Number(`${d.neg ? '-' : ''}${d.coef}e${d.exp}`);
-  },
-
-  /** _fix: rounds to the context's precision and checks its range. */
-  fix(neg, coef, exp, ctx) {
-    if (coef === 0n) return dfin(neg, 0n, bigMin(bigMax(exp, etiny(ctx)), ctx.emax));
-    const len = ndigits(coef);
-    let expMin = len + exp - ctx.prec;
-    if (expMin > etop(ctx)) throw new DecSignal('Overflow');
-    expMin = bigMax(expMin, etiny(ctx));
-    if (exp >= expMin) return dfin(neg, coef, exp);
-    let c = divPow10HalfEven(coef, expMin - exp);
-    let e = expMin;
-    if (ndigits(c) > ctx.prec) { c /= 10n; e += 1n; }
-    if (e > etop(ctx)) throw new DecSignal('Overflow');
-    return dfin(neg, c, e);
-  },
-
-  rescale(neg, coef, exp, to) {
-    if (coef === 0n) return [neg, 0n, to];
-    if (exp >= to) return [neg, coef * pow10n(exp - to), to];
-    return [neg, divPow10HalfEven(coef, to - exp), to];
-  },
-
-  add(a, b, ctx) {
-    if (a.nan || b.nan) return DNaN;
-    if (a.inf && b.inf && a.neg !== b.neg) throw new DecSignal('InvalidOperation');
-    if (a.inf) return dinf(a.neg);
-    if (b.inf) return dinf(b.neg);
-    const exp = bigMin(a.exp, b.exp);
-    if (a.coef === 0n && b.coef === 0n) return Dec.fix(a.neg && b.neg, 0n, exp, ctx);
-    if (a.coef === 0n || b.coef === 0n) {
-      const x = a.coef === 0n ? b : a;
-      const to = bigMax(exp, x.exp - ctx.prec - 1n);
-      const [n, c, e] = Dec.rescale(x.neg, x.coef, x.exp, to);
-      return Dec.fix(n, c, e, ctx);
-    }
-    let hi, lo;
-    if (a.exp < b.exp) { hi = { ...b }; lo = { ...a }; } else { hi = { ...a }; lo = { ...b }; }
-    const hiLen = ndigits(hi.coef);
-    const loLen = ndigits(lo.coef);
-    const floor = hi.exp + bigMin(-1n, hiLen - ctx.prec - 2n);
-    if (loLen + lo.exp - 1n < floor) { lo.coef = 1n; lo.exp = floor; }
-    hi.coef *= pow10n(hi.exp - lo.exp);
-    hi.exp = lo.exp;
-    let neg, coef;
-    if (hi.neg === lo.neg) { neg = hi.neg; coef = hi.coef + lo.coef; }
-    else if (hi.coef === lo.coef) return Dec.fix(false, 0n, exp, ctx);
-    else if (hi.coef > lo.coef) { neg = hi.neg; coef = hi.coef - lo.coef; }
-    else { neg = lo.neg; coef = lo.coef - hi.coef; }
-    return Dec.fix(neg, coef, hi.exp, ctx);
-  },
-
-  negated(d) {
-    if (d.nan) return DNaN;
-    if (d.inf) return dinf(!d.neg);
-    return dfin(!d.neg, d.coef, d.exp);
-  },
-
-  sub: (a, b, ctx) => Dec.add(a, Dec.negated(b), ctx),
-
-  mul(a, b, ctx) {
-    if (a.nan || b.nan) return DNaN;
-    if (a.inf || b.inf) {
-      const [x, y] = a.inf ? [a, b] : [b, a];
-      if (Dec.isZero(y)) throw new DecSignal('InvalidOperation');
-      return dinf(x.neg !== y.neg);
-    }
-    return Dec.fix(a.neg !== b.neg, a.coef * b.coef, a.exp + b.exp, ctx);
-  },
-
-  div(a, b, ctx) {
-    const neg = !!a.neg !== !!b.neg;
-    if (a.nan || b.nan) return DNaN;
-    if (a.inf && b.inf) throw new DecSignal('InvalidOperation');
-    if (a.inf) return dinf(neg);
-    if (b.inf) return dfin(neg, 0n, etiny(ctx));
-    if (b.coef === 0n) throw new DecSignal('InvalidOperation');
-    if (a.coef === 0n) return Dec.fix(neg, 0n, a.exp - b.exp, ctx);
-    const shift = ndigits(b.coef) - ndigits(a.coef) + ctx.prec + 1n;
-    let exp = a.exp - b.exp - shift;
-    let coef, rem;
-    if (shift >= 0n) { const n = a.coef * pow10n(shift); coef = n / b.coef; rem = n % b.coef; }
-    else { const dd = b.coef * pow10n(-shift); coef = a.coef / dd; rem = a.coef % dd; }
-    if (rem !== 0n) {
-      if (coef % 5n === 0n) coef += 1n;
-    } else {
-      const ideal = a.exp - b.exp;
-      while (exp < ideal && coef % 10n === 0n) { coef /= 10n; exp += 1n; }
-    }
-    return Dec.fix(neg, coef, exp, ctx);
-  },
-
-  neg(d, ctx) {
-    if (!isFinite_(d)) return Dec.negated(d);
-    return Dec.fix(d.coef === 0n ? false : !d.neg, d.coef, d.exp, ctx);
-  },
-
-  abs(d, ctx) {
-    if (d.nan) return DNaN;
-    if (d.inf) return dinf(false);
-    return Dec.fix(false, d.coef, d.exp, ctx);
-  },
-
-  /** _cmp of two non-NaN values: -1, 0, 1. */
-  cmpValues(a, b) {
-    const inf = (d) => (d.inf ? (d.neg ? -1 : 1) : 0);
-    if (inf(a) !== 0 || inf(b) !== 0) return Math.sign(inf(a) - inf(b));
-    const signed = (neg, o) => (neg ? -o : o);
-    const za = a.coef === 0n, zb = b.coef === 0n;
-    if (za && zb) return 0;
-    if (za) return signed(b.neg, -1);
-    if (zb) return signed(a.neg, 1);
-    if (a.neg !== b.neg) return a.neg ? -1 : 1;
-    const adjA = ndigits(a.coef) + a.exp - 1n;
-    const adjB = ndigits(b.coef) + b.exp - 1n;
-    let mag;
-    if (adjA !== adjB) mag = adjA < adjB ? -1 : 1;
-    else {
-      const [x, y] = a.exp >= b.exp ? [a.coef * pow10n(a.exp - b.exp), b.coef] : [a.coef, b.coef * pow10n(b.exp - a.exp)];
-      mag = x < y ? -1 : x > y ? 1 : 0;
-    }
-    return signed(a.neg, mag);
-  },
-
-  compare(a, b) {
-    if (a.nan || b.nan) throw new DecSignal('InvalidOperation');
-    return Dec.cmpValues(a, b);
-  },
-
-  equals: (a, b) => !a.nan && !b.nan && Dec.cmpValues(a, b) === 0,
-
-  /** decimal_round: quantize in the default context, or unchanged where Python raises. */
-  round(d, places) {
-    if (!isFinite_(d)) return d;
-    const ctx = DEC_DEFAULT;
-    let target;
-    if (places >= 0n) target = bigMax(-places, etiny(ctx));
-    else {
-      const k = -places;
-      if (k > ctx.emax) return d;
-      target = bigMax(k - (ctx.prec - 1n), 0n);
-    }
-    if (!(etiny(ctx) <= target && target <= ctx.emax)) return d;
-    if (d.coef === 0n) return dfin(d.neg, 0n, target);
-    const adjusted = ndigits(d.coef) + d.exp - 1n;
-    if (adjusted > ctx.emax || adjusted - target + 1n > ctx.prec) return d;
-    const [n, c, e] = Dec.rescale(d.neg, d.coef, d.exp, target);
-    const len = ndigits(c);
-    if ((c !== 0n && len + e - 1n > ctx.emax) || len > ctx.prec) return d;
-    return dfin(n, c, e);
-  },
+/** The core's Decimal ops (crates/vera-browser-core/src/families.rs). */
+const DEC_OPS = {
+  decimal_from_int: 41, decimal_from_float: 42, decimal_from_string: 43, decimal_to_string: 44,
+  decimal_to_float: 45, decimal_add: 46, decimal_sub: 47, decimal_mul: 48, decimal_div: 49,
+  decimal_neg: 50, decimal_abs: 51, decimal_round: 52, decimal_compare: 53, decimal_eq: 54,
 };
 
 function decimalTable(rt) {
@@ -2558,14 +2500,15 @@ function decLoad(rt, imp, h) {
   return d;
 }
 
-/** Runs a Decimal operation, turning a Python signal into the run-ending trap. */
-function decSignal(body) {
-  try {
-    return body();
-  } catch (e) {
-    if (e instanceof DecSignal) throw new HostTrap('refused', e.message);
-    throw e;
-  }
+/**
+ * The core's answer to Decimal import `imp` on the values of `handles`
+ * (then `extra`, a WireWriter filler): the answer's bytes after the status.
+ */
+function decCall(rt, imp, handles, extra = () => {}) {
+  const w = new WireWriter();
+  for (const h of handles) w.raw(decLoad(rt, imp, h));
+  extra(w);
+  return coreCall(rt, imp, DEC_OPS[imp], w).slice(1);
 }
 
 /** Allocates and registers the wrapper of `handle`; returns Some(wrapper). */
@@ -2583,43 +2526,48 @@ function someWrapped(rt, imp, handle) {
 }
 
 const decNone = (rt, imp) => withHeap(rt, imp, (h) => allocAdt(h, NONE, Payload.empty)) | 0;
+/** A wire WORD answer's value. */
+const wireWord = (v) => new DataView(v.buffer, v.byteOffset).getUint32(1, true);
+/** Some(new value), or None when the core answered a WORD (no value). */
+const decOption = (rt, imp, v) => (v[0] === W_WORD ? decNone(rt, imp) : someWrapped(rt, imp, decStore(rt, v)));
 
-const decBinary = (op) => (name, _t, rt) => (a, b) => {
-  const [x, y] = [decLoad(rt, name, a), decLoad(rt, name, b)];
-  return decStore(rt, decSignal(() => op(x, y, DEC_WIDE)));
-};
-
+const decValue = (name, _t, rt) => (...handles) => decStore(rt, decCall(rt, name, handles));
 const decimal = {
-  decimal_add: decBinary(Dec.add),
-  decimal_sub: decBinary(Dec.sub),
-  decimal_mul: decBinary(Dec.mul),
-  decimal_from_int: (_n, _t, rt) => (v) => decStore(rt, Dec.fromInt(v)),
-  decimal_from_float: (_n, _t, rt) => (v) => decStore(rt, Dec.fromFloat(v)),
+  decimal_add: decValue,
+  decimal_sub: decValue,
+  decimal_mul: decValue,
+  decimal_neg: decValue,
+  decimal_abs: decValue,
+  decimal_from_int: (name, _t, rt) => (v) => decStore(rt, decCall(rt, name, [], (w) => w.wide(Field.int(v)))),
+  decimal_from_float: (name, _t, rt) => (v) => decStore(rt, decCall(rt, name, [], (w) => w.wide(Field.float(v)))),
   decimal_from_string: (name, _t, rt) => (p, l) => {
-    const d = Dec.parse(withHeap(rt, name, (h) => readString(h, p, l)));
-    return d === null ? decNone(rt, name) : someWrapped(rt, name, decStore(rt, d));
+    const args = coreArgs(rt, name, (h, w) => guestStr(h, w, p, l));
+    return decOption(rt, name, coreCall(rt, name, DEC_OPS[name], args).slice(1));
   },
   decimal_to_string: (name, _t, rt) => (hd) => {
-    const text = Dec.toString(decLoad(rt, name, hd));
-    return withHeap(rt, name, (h) => allocStr(h, text)).map(i32);
+    const v = decCall(rt, name, [hd]);
+    return withHeap(rt, name, (h) => allocStr(h, v.subarray(5))).map(i32);
   },
-  decimal_to_float: (name, _t, rt) => (hd) => Dec.toFloat(decLoad(rt, name, hd)),
-  decimal_div: (name, _t, rt) => (a, b) => {
-    const [x, y] = [decLoad(rt, name, a), decLoad(rt, name, b)];
-    if (Dec.isZero(y)) return decNone(rt, name);
-    return someWrapped(rt, name, decStore(rt, decSignal(() => Dec.div(x, y, DEC_WIDE))));
+  decimal_to_float: (name, _t, rt) => (hd) => {
+    const v = decCall(rt, name, [hd]);
+    const dv = new DataView(v.buffer, v.byteOffset);
+    return Field.asFloat({ lo: dv.getUint32(1, true), hi: dv.getUint32(5, true) });
   },
-  decimal_neg: (name, _t, rt) => (hd) => decStore(rt, decSignal(() => Dec.neg(decLoad(rt, name, hd), DEC_WIDE))),
-  decimal_abs: (name, _t, rt) => (hd) => decStore(rt, decSignal(() => Dec.abs(decLoad(rt, name, hd), DEC_WIDE))),
-  decimal_round: (name, _t, rt) => (hd, places) => decStore(rt, Dec.round(decLoad(rt, name, hd), places)),
+  decimal_div: (name, _t, rt) => (a, b) => decOption(rt, name, decCall(rt, name, [a, b])),
+  decimal_round: (name, _t, rt) => (hd, places) => decStore(rt, decCall(rt, name, [hd], (w) => w.wide(Field.int(places)))),
   decimal_compare: (name, _t, rt) => (a, b) => {
-    const [x, y] = [decLoad(rt, name, a), decLoad(rt, name, b)];
-    const tag = decSignal(() => Dec.compare(x, y)) + 1;
+    const tag = wireWord(decCall(rt, name, [a, b]));
     return withHeap(rt, name, (h) => allocAdt(h, tag, Payload.empty)) | 0;
   },
-  decimal_eq: (name, _t, rt) => (a, b) => (Dec.equals(decLoad(rt, name, a), decLoad(rt, name, b)) ? 1 : 0),
+  decimal_eq: (name, _t, rt) => (a, b) => wireWord(decCall(rt, name, [a, b])),
 };
-FAMILIES.push(['decimal', table(decimal)]);
+FAMILIES.push(['decimal', (name, type, rt) => (rt.options.core && Object.prototype.hasOwnProperty.call(decimal, name)
+  ? decimal[name](name, type, rt) : null)]);
+
+/** Whether import `name` is computed by the core (and so needs `options.core`). */
+function coreImport(name) {
+  return [coreFamilies, json, decimal, network].some((t) => Object.prototype.hasOwnProperty.call(t, name));
+}
 
 /** The same as `load`, under the name the issue proposed. */
 export const instantiate = load;

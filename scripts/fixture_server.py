@@ -23,6 +23,8 @@ Routes (every answer is fixed; nothing depends on time or order):
   POST /redirect        302 to /hello (followed as a GET)
   POST /redirect307     307 to /echo
 anything else           404
+Every answer allows any origin (CORS), and OPTIONS answers a preflight,
+so the browser runtime's pages (browser/e2e/pages.mjs) can fetch too.
 """
 
 import http.server
@@ -67,6 +69,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Access-Control-Allow-Origin", "*")
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
@@ -95,6 +98,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, f"slow {ms}".encode())
         else:
             self.reply(404, b"no such fixture route\n")
+
+    def do_OPTIONS(self):
+        self.reply(204, headers=[
+            ("Access-Control-Allow-Methods", "GET, POST"),
+            ("Access-Control-Allow-Headers", "Content-Type"),
+        ])
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)

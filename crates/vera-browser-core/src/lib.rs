@@ -15,9 +15,23 @@
 //! vera_core_result_flags()            // 1: overflow-safe mark phase, 2: size classes,
 //!                                     // 4: vera-rt's collections in place of the module's
 //! vera_core_free(ptr, len)
+//!
+//! n = vera_core_call(op, ptr, len)    // a host import computed here (families::Op):
+//! vera_core_result_ptr()              // its answer, n bytes (families::call)
 //! ```
+//!
+//! The imports of regex, Markdown, HTML, JSON and Decimal, `repr(float)`
+//! and HTTP's URL rules and texts are computed here by the CLI's own code
+//! (`vera_families`, [`families`]): runtime.mjs sends their arguments and
+//! the guest trees they read in the [`wire`] encoding and builds the
+//! answer in guest memory from the same encoding. Nothing here reads a
+//! clock (`Instant::now` panics on wasm32-unknown-unknown): no deadline
+//! is passed to the cores.
 
 use std::cell::RefCell;
+
+pub mod families;
+pub mod wire;
 
 thread_local! {
     static RESULT: RefCell<(Vec<u8>, u32)> = const { RefCell::new((Vec::new(), 0)) };
@@ -67,7 +81,23 @@ pub unsafe extern "C" fn vera_core_rewrite(ptr: *const u8, len: usize) -> usize 
     })
 }
 
-/// The last result of [`vera_core_rewrite`].
+/// Computes host import `op` ([`families::Op`]) on the arguments in
+/// `ptr[..len]`; the length of the answer, read at [`vera_core_result_ptr`].
+///
+/// # Safety
+/// `ptr[..len]` must be memory [`vera_core_alloc`] returned.
+#[no_mangle]
+pub unsafe extern "C" fn vera_core_call(op: u32, ptr: *const u8, len: usize) -> usize {
+    let input = unsafe { std::slice::from_raw_parts(ptr, len) };
+    let answer = families::call(op, input);
+    RESULT.with(|r| {
+        let n = answer.len();
+        *r.borrow_mut() = (answer, 0);
+        n
+    })
+}
+
+/// The last result of [`vera_core_rewrite`] or [`vera_core_call`].
 #[no_mangle]
 pub extern "C" fn vera_core_result_ptr() -> *const u8 {
     RESULT.with(|r| r.borrow().0.as_ptr())

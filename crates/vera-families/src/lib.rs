@@ -7,7 +7,8 @@
 //! Vera's context), [`regex`] (Python's `re` on `fancy-regex`), [`md`]
 //! and [`html`] (Vera's Markdown and `html.parser` trees and queries),
 //! [`format`] (`repr(float)`), [`pyrepr`] (`repr(str)`) and [`utf8`]
-//! (Python's UTF-8 decoding errors). [`bounds`]
+//! (Python's UTF-8 decoding errors); [`http`] holds urllib's URL rules and
+//! texts (the fetching stays with each embedder). [`bounds`]
 //! holds what limits their work (`--max-host-memory`, `--timeout`).
 //!
 //! The wasmtime glue that binds them to imports is `vera-host`'s
@@ -19,6 +20,7 @@ pub mod bounds;
 pub mod decimal;
 pub mod format;
 pub mod html;
+pub mod http;
 pub mod json;
 pub mod md;
 pub mod pyrepr;

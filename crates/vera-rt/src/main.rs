@@ -58,6 +58,10 @@ struct BundleArgs {
     /// (without it, `IO.read_line` asks the page's user with `prompt`).
     #[arg(long, value_name = "FILE")]
     stdin: Option<PathBuf>,
+    /// A variable the page's `IO.get_env` sees (repeatable; without any,
+    /// the page's environment is empty).
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<String>,
     /// Arguments for the function and for `IO.args`.
     #[arg(last = true)]
     args: Vec<String>,
@@ -66,6 +70,8 @@ struct BundleArgs {
 /// The browser runtime, shipped inside the binary.
 const RUNTIME_MJS: &str = include_str!("../../../browser/runtime.mjs");
 const INDEX_HTML: &str = include_str!("../../../browser/index.html");
+/// The Rust the page shares with the CLI (regex, Markdown, HTML), built for wasm32.
+const CORE_WASM: &[u8] = include_bytes!("../../../browser/vera-core.wasm");
 
 #[derive(clap::Args)]
 struct RunArgs {
@@ -239,8 +245,15 @@ fn bundle(args: BundleArgs) -> ExitCode {
         .file_stem()
         .map_or("program".into(), |s| s.to_string_lossy().into_owned());
     let module = format!("{stem}.wasm");
+    let mut env = serde_json::Map::new();
+    for pair in &args.env {
+        let Some((name, value)) = pair.split_once('=') else {
+            return fail(format!("--env {pair}: expected NAME=VALUE"));
+        };
+        env.insert(name.to_owned(), value.into());
+    }
     let config = serde_json::json!({
-        "module": module, "fn": args.function, "args": args.args, "stdin": stdin,
+        "module": module, "fn": args.function, "args": args.args, "stdin": stdin, "env": env,
     });
     // `<` escaped so the JSON cannot close the <script> element it sits in.
     let config = config.to_string().replace('<', "\\u003c");
@@ -250,6 +263,7 @@ fn bundle(args: BundleArgs) -> ExitCode {
     let written = std::fs::create_dir_all(&args.out)
         .and_then(|()| std::fs::write(args.out.join("index.html"), html))
         .and_then(|()| std::fs::write(args.out.join("runtime.mjs"), RUNTIME_MJS))
+        .and_then(|()| std::fs::write(args.out.join("vera-core.wasm"), CORE_WASM))
         .and_then(|()| std::fs::write(args.out.join(&module), &bytes));
     match written {
         Ok(()) => ExitCode::SUCCESS,

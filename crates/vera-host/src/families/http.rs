@@ -24,6 +24,7 @@ use wasmtime::{Caller, FuncType, Linker};
 use super::with_heap;
 use crate::state::HostState;
 use crate::trap::HostTrap;
+pub use vera_families::http::{is_http_url, join, parse_failure, precheck, reason_phrase, refused, status_error};
 
 type C<'a> = Caller<'a, HostState>;
 
@@ -174,60 +175,12 @@ pub fn alloc_outcome(heap: &mut impl Heap, outcome: &Outcome) -> GuestResult<u32
     }
 }
 
-/// Python's `urlparse` raises (uncaught by Vera's host, so the run
-/// ends) for a netloc with unbalanced IPv6 brackets.
-pub fn parse_failure(url: &str) -> Option<String> {
-    let netloc = url.split_once("//").map(|(_, rest)| {
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        &rest[..end]
-    })?;
-    (netloc.contains('[') != netloc.contains(']')).then(|| "Invalid IPv6 URL".to_owned())
-}
-
 /// [`parse_failure`] as a trap.
 pub fn check_parse(url: &str) -> Result<()> {
     match parse_failure(url) {
         Some(message) => Err(HostTrap::Refused(message).into()),
         None => Ok(()),
     }
-}
-
-/// What urllib and http.client refuse before connecting, in their words.
-fn precheck(url: &str) -> Option<String> {
-    let url = url.split('#').next().unwrap_or(url);
-    let rest = &url[url.find(':').map_or(0, |i| i + 1)..];
-    let (host, selector) = match rest.strip_prefix("//") {
-        Some(r) => {
-            let end = r.find(['/', '?']).unwrap_or(r.len());
-            (&r[..end], &r[end..])
-        }
-        None => ("", rest),
-    };
-    if host.is_empty() {
-        return Some("<urlopen error no host given>".to_owned());
-    }
-    let colon = host.rfind(':');
-    if colon > host.rfind(']') {
-        let port = &host[colon.unwrap_or(0) + 1..];
-        if !port.is_empty() && port.trim().parse::<i64>().is_err() {
-            return Some(format!("nonnumeric port: '{port}'"));
-        }
-    }
-    let bad = |c: char| c <= ' ' || c == '\x7f';
-    for text in [selector, host] {
-        if let Some(found) = text.chars().find(|&c| bad(c)) {
-            return Some(format!(
-                "URL can't contain control characters. {} (found at least {})",
-                vera_families::pyrepr::python_repr_str(text),
-                vera_families::pyrepr::python_repr_str(&found.to_string())
-            ));
-        }
-    }
-    if host.contains('@') {
-        // http.client resolves the whole netloc, user info included.
-        return Some("<urlopen error [Errno -2] Name or service not known>".to_owned());
-    }
-    None
 }
 
 /// `Http.get`.
@@ -264,40 +217,6 @@ pub fn fetch_post(url: &str, body: &str) -> Outcome {
     }
 }
 
-/// `location` resolved against `base` (absolute, host-relative or
-/// path-relative).
-fn join(base: &str, location: &str) -> String {
-    if is_http_url(location) {
-        return location.to_owned();
-    }
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find(['/', '?', '#'])
-        .map_or(base.len(), |i| scheme_end + i);
-    if location.starts_with('/') {
-        return format!("{}{location}", &base[..host_end]);
-    }
-    let path = &base[host_end..];
-    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
-    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-    let dir = if dir.is_empty() { "/" } else { dir };
-    format!("{}{dir}{location}", &base[..host_end])
-}
-
-fn refused(op: &str) -> String {
-    format!("Http.{op}: refusing non-HTTP(S) URL; only 'http' and 'https' schemes are permitted")
-}
-
-/// Whether `url`'s scheme (as Python's `urlparse` reads it) is http(s).
-pub fn is_http_url(url: &str) -> bool {
-    let Some((scheme, _)) = url.split_once(':') else {
-        return false;
-    };
-    let valid = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
-    valid && matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
-}
-
 /// A client configured like urllib's `urlopen`: status codes are looked at
 /// here, bodies are unlimited.
 pub fn agent() -> ureq::Agent {
@@ -314,11 +233,7 @@ fn finish(sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Erro
     let mut response = sent.map_err(|e| urlopen_error(&e))?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!(
-            "HTTP Error {}: {}",
-            status.as_u16(),
-            reason_phrase(status.as_u16())
-        ));
+        return Err(status_error(status.as_u16()));
     }
     let Fetch {
         max_body, body_flag, ..
@@ -337,78 +252,6 @@ fn finish(sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Erro
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// The reason phrase for `code`. urllib quotes the server's own phrase,
-/// which ureq does not expose; this is the one Python's `http.server`
-/// sends (`http.HTTPStatus`, Python 3.11), the RFC wording for nearly
-/// every code.
-pub fn reason_phrase(code: u16) -> &'static str {
-    match code {
-        100 => "Continue",
-        101 => "Switching Protocols",
-        102 => "Processing",
-        103 => "Early Hints",
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        203 => "Non-Authoritative Information",
-        204 => "No Content",
-        205 => "Reset Content",
-        206 => "Partial Content",
-        207 => "Multi-Status",
-        208 => "Already Reported",
-        226 => "IM Used",
-        300 => "Multiple Choices",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        305 => "Use Proxy",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        402 => "Payment Required",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        407 => "Proxy Authentication Required",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        412 => "Precondition Failed",
-        413 => "Request Entity Too Large",
-        414 => "Request-URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Requested Range Not Satisfiable",
-        417 => "Expectation Failed",
-        418 => "I'm a Teapot",
-        421 => "Misdirected Request",
-        422 => "Unprocessable Entity",
-        423 => "Locked",
-        424 => "Failed Dependency",
-        425 => "Too Early",
-        426 => "Upgrade Required",
-        428 => "Precondition Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        451 => "Unavailable For Legal Reasons",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        506 => "Variant Also Negotiates",
-        507 => "Insufficient Storage",
-        508 => "Loop Detected",
-        510 => "Not Extended",
-        511 => "Network Authentication Required",
-        _ => "",
-    }
-}
-
 /// A failure before the response, in urllib's words (`str(URLError)`).
 pub fn urlopen_error(e: &ureq::Error) -> String {
     let reason = match e {
@@ -417,7 +260,7 @@ pub fn urlopen_error(e: &ureq::Error) -> String {
         ureq::Error::Timeout(_) => "timed out".to_owned(),
         other => other.to_string(),
     };
-    format!("<urlopen error {reason}>")
+    vera_families::http::urlopen_error(&reason)
 }
 
 /// A failure while reading the body (Python raises the socket error itself).
@@ -470,14 +313,6 @@ mod tests {
             fetch_get("file:///etc/passwd").unwrap_err(),
             "Http.get: refusing non-HTTP(S) URL; only 'http' and 'https' schemes are permitted"
         );
-    }
-
-    #[test]
-    fn redirect_targets() {
-        assert_eq!(join("http://h:1/a/b?q", "/c"), "http://h:1/c");
-        assert_eq!(join("http://h:1/a/b?q", "c"), "http://h:1/a/c");
-        assert_eq!(join("http://h:1", "c"), "http://h:1/c");
-        assert_eq!(join("http://h:1/a", "https://x/y"), "https://x/y");
     }
 
     #[test]
