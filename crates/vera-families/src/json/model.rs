@@ -67,7 +67,6 @@ pub enum Parsed {
 }
 
 enum Fail {
-    IntDigits(usize),
     /// A `JSONDecodeError(msg, doc, pos)`.
     Syntax(&'static str, usize),
     /// RecursionError, naming the container being decoded.
@@ -201,8 +200,14 @@ impl Parser<'_> {
             }
         }
         let text: String = s[start..idx].iter().collect();
+        let negative = s[start] == '-';
         let value = if !is_float && int_digits > 4300 {
-            return Err(Fail::IntDigits(int_digits));
+            // Python's int() refuses these; every one is past the f64 range.
+            if negative {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }
         } else {
             let v: f64 = text.parse().unwrap_or(f64::NAN);
             // float(int(...)) has no negative zero.
@@ -408,7 +413,6 @@ pub fn parse_within(text: &str, mut meter: Meter) -> std::result::Result<Parsed,
     Ok(match scanned {
         Err(Fail::Bound(e)) => return Err(e),
         Err(Fail::Syntax(msg, pos)) => Parsed::Err(decode_error(&chars, msg, pos)),
-        Err(Fail::IntDigits(n)) => Parsed::Err(super::int_digits_message(n)),
         Err(Fail::Depth(what)) => Parsed::Trap(format!(
             "maximum recursion depth exceeded while decoding a JSON {what} from a unicode string"
         )),
