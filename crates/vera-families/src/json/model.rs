@@ -3,82 +3,21 @@
 //! scanner is checked against, answer for answer, on generated text
 //! (`tests::agrees_with_the_char_model`).
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 
 use crate::bounds::{Exceeded, Meter};
 
-use super::{lone_surrogate_message, non_finite_number_message, non_finite_parse_message};
+use super::scan::{push_code_point, Fail};
+use super::{first_violation, non_finite_parse_message, JStr, JVal, Parsed};
 
 const MAX_DEPTH: usize = super::MAX_DEPTH;
 
-/// A decoded string: WTF-8 bytes (a lone surrogate keeps its own 3-byte
-/// encoding, so keys compare as Python's do) and the first lone surrogate.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct JStr {
-    bytes: Vec<u8>,
-    lone: Option<u32>,
-}
-
-impl JStr {
-    /// The text, a lone surrogate as U+FFFD.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes).into_owned()
+/// Appends `cp` as the old decoder did, noting the first lone surrogate.
+fn push(s: &mut JStr, cp: u32) {
+    if char::from_u32(cp).is_none() {
+        s.lone.get_or_insert(cp);
     }
-
-    fn push(&mut self, cp: u32) {
-        match char::from_u32(cp) {
-            Some(ch) => {
-                let mut buf = [0; 4];
-                self.bytes.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-            }
-            None => {
-                self.lone.get_or_insert(cp);
-                self.bytes.extend_from_slice(&[
-                    0xE0 | (cp >> 12) as u8,
-                    0x80 | ((cp >> 6) & 0x3F) as u8,
-                    0x80 | (cp & 0x3F) as u8,
-                ]);
-            }
-        }
-    }
-}
-
-/// A parsed document before it crosses into guest memory.
-#[derive(Clone, Debug, PartialEq)]
-pub enum JVal {
-    Null,
-    Bool(bool),
-    Num(f64),
-    Str(JStr),
-    Arr(Vec<JVal>),
-    Obj(Vec<(JStr, JVal)>),
-}
-
-/// What `json_parse` answers.
-#[derive(Debug, PartialEq)]
-pub enum Parsed {
-    Ok(JVal),
-    /// `Err(message)` for the program.
-    Err(String),
-    /// The run ends (Python raised something `json_parse` does not catch).
-    Trap(String),
-}
-
-enum Fail {
-    /// A `JSONDecodeError(msg, doc, pos)`.
-    Syntax(&'static str, usize),
-    /// RecursionError, naming the container being decoded.
-    Depth(&'static str),
-    /// The parse ran past `--max-host-memory` or `--timeout`.
-    Bound(Exceeded),
-}
-
-impl From<Exceeded> for Fail {
-    fn from(e: Exceeded) -> Fail {
-        Fail::Bound(e)
-    }
+    push_code_point(&mut s.bytes, cp);
 }
 
 fn is_ws(c: char) -> bool {
@@ -239,7 +178,7 @@ impl Parser<'_> {
                 next += 1;
             }
             for &ch in &s[end..next] {
-                out.push(ch as u32);
+                push(&mut out, ch as u32);
             }
             if next == len {
                 return Err(Fail::Syntax("Unterminated string starting at", begin));
@@ -263,7 +202,7 @@ impl Parser<'_> {
                     't' => '\t',
                     _ => return Err(Fail::Syntax("Invalid \\escape", end - 2)),
                 };
-                out.push(decoded as u32);
+                push(&mut out, decoded as u32);
                 continue;
             }
             next += 1;
@@ -283,7 +222,7 @@ impl Parser<'_> {
                     end += 6;
                 }
             }
-            out.push(cp);
+            push(&mut out, cp);
         }
     }
 
@@ -358,24 +297,6 @@ fn decode_error(s: &[char], msg: &str, pos: usize) -> String {
         None => pos + 1,
     };
     format!("{msg}: line {line} column {col} (char {pos})")
-}
-
-/// `first_domain_violation`: the first lone surrogate or non-finite
-/// number in document order (an object's key before its value).
-fn first_violation(v: &JVal) -> Option<String> {
-    match v {
-        JVal::Str(s) => s.lone.map(lone_surrogate_message),
-        JVal::Num(x) if x.is_infinite() => Some(non_finite_number_message(if *x > 0.0 {
-            "Infinity"
-        } else {
-            "-Infinity"
-        })),
-        JVal::Arr(items) => items.iter().find_map(first_violation),
-        JVal::Obj(pairs) => pairs
-            .iter()
-            .find_map(|(k, v)| k.lone.map(lone_surrogate_message).or_else(|| first_violation(v))),
-        _ => None,
-    }
 }
 
 /// `json_parse`'s decision for `text`, before anything is allocated.

@@ -67,7 +67,7 @@ impl Document<'_> {
 }
 
 /// Why a scan stopped.
-enum Fail {
+pub(super) enum Fail {
     /// A `JSONDecodeError(msg, doc, pos)`, `pos` in bytes.
     Syntax(&'static str, usize),
     /// RecursionError, naming the container being decoded.
@@ -208,7 +208,7 @@ fn hex4(s: &[u8]) -> Option<u32> {
 }
 
 /// Appends code point `cp` as WTF-8 (a surrogate as its own 3 bytes).
-fn push_code_point(out: &mut Vec<u8>, cp: u32) {
+pub(super) fn push_code_point(out: &mut Vec<u8>, cp: u32) {
     match char::from_u32(cp) {
         Some(ch) => {
             let mut buf = [0; 4];
