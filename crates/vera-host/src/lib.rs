@@ -298,7 +298,10 @@ impl Program {
             let threaded = threaded_imports.iter().any(|n| n == import.name());
             match families::define(&mut linker, import.name(), &ty, threaded) {
                 Ok(true) => {}
-                Ok(false) => missing.push(name),
+                Ok(false) => match families::compiled_out(import.name()) {
+                    Some(feature) => missing.push(format!("{name} (vera-host built without its `{feature}` feature)")),
+                    None => missing.push(name),
+                },
                 Err(e) => return Err(LoadError::Link(format!("{e:#}"))),
             }
         }
@@ -476,6 +479,7 @@ impl Program {
         let mut results: Vec<Val> = ty.results().map(|t| zero(&t)).collect();
         let start = Instant::now();
         let called = func.call(&mut store, &params, &mut results);
+        #[cfg(feature = "net")]
         families::future::shutdown(store.data_mut());
         report.stats.run_time = start.elapsed();
         report.outcome = match called {

@@ -28,6 +28,21 @@ fn table(version: &str) -> Vec<(String, String)> {
 }
 
 fn links(name: &str, sig: &str) -> Result<(), String> {
+    if let Some(feature) = vera_host::families::compiled_out(name) {
+        // A family this build left out: refused at load, naming the feature.
+        let wat = format!(r#"(module (import "vera" "{name}" (func {sig})) (func (export "main")))"#);
+        return match Program::load(wat.as_bytes()) {
+            Err(e)
+                if e.to_string().contains(&format!(
+                    "vera.{name} (vera-host built without its `{feature}` feature)"
+                )) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(format!("refused, but not for the `{feature}` feature: {e}")),
+            Ok(_) => Err(format!("loaded without the `{feature}` feature")),
+        };
+    }
     let wat = format!(
         r#"(module
              (import "vera" "{name}" (func {sig}))
@@ -102,6 +117,35 @@ fn every_vera_0_2_5_import_links_with_its_signature() {
             .any(|(n, _)| n.starts_with("map_") || n.starts_with("set_")),
         "0.2.5 has no Map/Set imports"
     );
+}
+
+/// Every import behind a cargo feature of vera-host is one the reference
+/// host registers, so the feature list names what a module can import.
+#[test]
+fn every_optional_import_is_a_reference_import() {
+    let v023 = table("0.2.3");
+    for (feature, names) in vera_host::families::OPTIONAL {
+        for name in *names {
+            assert!(
+                v023.iter().any(|(n, _)| n == name),
+                "{name} ({feature}) is no import of Vera 0.2.3"
+            );
+        }
+    }
+    // And every import of those families is behind its feature.
+    let families = ["db_", "http_", "async_", "inference_", "regex_", "md_", "html_"];
+    for version in ["0.2.3", "0.2.5"] {
+        for (name, _) in table(version) {
+            if families.iter().any(|f| name.starts_with(f)) {
+                assert!(
+                    vera_host::families::OPTIONAL
+                        .iter()
+                        .any(|(_, names)| names.contains(&name.as_str())),
+                    "{name} ({version}) is behind no feature"
+                );
+            }
+        }
+    }
 }
 
 #[test]

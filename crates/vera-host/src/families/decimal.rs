@@ -7,7 +7,6 @@ use vera_families::decimal::*;
 use vera_layout::values::{self, Payload, NONE, SOME};
 use vera_layout::{mem, Heap};
 
-use super::handles::KIND_DECIMAL;
 use super::{check_host_string, with_heap};
 use wasmtime::Result;
 use wasmtime::{Caller, FuncType, Linker};
@@ -16,6 +15,10 @@ use crate::state::HostState;
 use crate::trap::HostTrap;
 
 type C<'a> = Caller<'a, HostState>;
+
+/// The wrapper kind a Decimal's wrapper is registered with
+/// (`register_wrapper`, `host_decref_handle`).
+pub const KIND_DECIMAL: i32 = 3;
 
 /// The live Decimal values of a run, by handle.
 #[derive(Default)]

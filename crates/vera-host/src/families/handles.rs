@@ -11,12 +11,11 @@ use crate::state::HostState;
 /// Frees the host-side entry behind a handle whose wrapper died.
 pub type Release = fn(&mut HostState, handle: u32);
 
-/// Wrapper kinds of `register_wrapper` / `host_decref_handle`.
-pub const KIND_DECIMAL: i32 = 3;
-
-/// The families that keep handle tables, by wrapper kind.
+/// The families that keep handle tables, by the wrapper kind they
+/// register (`register_wrapper`) and `host_decref_handle` passes back.
 const RELEASES: &[(i32, Release)] = &[
-    (KIND_DECIMAL, super::decimal::release),
+    (super::decimal::KIND_DECIMAL, super::decimal::release),
+    #[cfg(feature = "net")]
     (super::future::KIND_FUTURE, super::future::release),
 ];
 

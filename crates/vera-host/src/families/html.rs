@@ -39,7 +39,8 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             let import = name.to_owned();
             linker.func_wrap("vera", name, move |mut c: C<'_>, ptr: i32| -> Result<(i32, i32)> {
                 let (p, l) = with_heap(&mut c, &import, |h| {
-                    let node = read_node(h, ptr as u32)?;
+                    let mut budget = super::tree_budget(h);
+                    let node = read_node(h, ptr as u32, &mut budget)?;
                     let text = if import == "html_text" {
                         text_of(&node)
                     } else {
@@ -55,7 +56,8 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             name,
             |mut c: C<'_>, ptr: i32, sp: i32, sl: i32| -> Result<(i32, i32)> {
                 let (p, n) = with_heap(&mut c, "html_query", |h| {
-                    let node = read_node(h, ptr as u32)?;
+                    let mut budget = super::tree_budget(h);
+                    let node = read_node(h, ptr as u32, &mut budget)?;
                     let selector = values::read_string(h.memory(), sp as u32, sl as u32)?;
                     let found = query(&node, &selector);
                     values::alloc_array_with(h, found.len(), 4, |h, i| write_node(h, found[i]).map(u64::from))

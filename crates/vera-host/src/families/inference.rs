@@ -15,7 +15,6 @@
 //! vera-rt extension: `VERA_INFERENCE_URL` replaces the provider's
 //! endpoint (a proxy, a local model server, a test double).
 
-use fancy_regex::Regex;
 use vera_layout::{values, Heap};
 use wasmtime::Result;
 use wasmtime::{Caller, FuncType, Linker};
@@ -539,8 +538,37 @@ fn redact(text: &str, key: &str) -> String {
     } else {
         text.to_owned()
     };
-    let pattern = Regex::new(r"(?:sk|key|token|xai)[-_][A-Za-z0-9_-]{8,}").expect("valid pattern");
-    pattern.replace_all(&text, "[redacted]").into_owned()
+    redact_tokens(&text)
+}
+
+/// `re.sub(r"(?:sk|key|token|xai)[-_][A-Za-z0-9_-]{8,}", "[redacted]",
+/// text)`, scanned by hand: at most one prefix can start at a byte (they
+/// begin with different letters), and the run after `-`/`_` is greedy.
+fn redact_tokens(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let token_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut i) = (0, 0);
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        let prefix = [&b"sk"[..], b"key", b"token", b"xai"]
+            .into_iter()
+            .find(|p| rest.starts_with(p))
+            .map_or(0, <[u8]>::len);
+        if prefix > 0 && matches!(rest.get(prefix), Some(b'-' | b'_')) {
+            let run = rest[prefix + 1..].iter().take_while(|b| token_byte(b)).count();
+            if run >= 8 {
+                out.push_str(&text[copied..i]);
+                out.push_str("[redacted]");
+                i += prefix + 1 + run;
+                copied = i;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// At most 200 characters from the first non-space one, marked when cut.
@@ -611,6 +639,17 @@ mod tests {
     fn redaction_and_truncation() {
         assert_eq!(redact("bad key sk-ant-abcdefghij here", ""), "bad key [redacted] here");
         assert_eq!(redact("the key SECRET1", "SECRET1"), "the key [redacted]");
+        // What the regex `(?:sk|key|token|xai)[-_][A-Za-z0-9_-]{8,}` replaces.
+        for (text, redacted) in [
+            ("skey-abcdefgh!", "s[redacted]!"),
+            ("token_1234567", "token_1234567"),
+            ("é xai-ab_cd-ef€sk_", "é [redacted]€sk_"),
+            ("key_sk-aaaaaaaaaa key-", "[redacted] key-"),
+            ("sk--------", "sk--------"),
+            ("sk---------", "[redacted]"),
+        ] {
+            assert_eq!(redact(text, ""), redacted, "{text}");
+        }
         let long = "x".repeat(300);
         assert_eq!(truncate(&long), format!("{}... (truncated)", "x".repeat(200)));
         assert_eq!(truncate("  short  "), "short");

@@ -39,13 +39,17 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
         })?,
         "md_render" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32| -> Result<(i32, i32)> {
             let (p, l) = with_heap(&mut c, "md_render", |h| {
-                let block = read_block(h.memory(), ptr as u32, 0)?;
+                let mut budget = super::tree_budget(h);
+                let block = read_block(h.memory(), ptr as u32, &mut budget)?;
                 values::alloc_str(h, render_markdown(&block).as_bytes())
             })?;
             Ok((p as i32, l as i32))
         })?,
         "md_has_heading" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, level: i64| -> Result<i32> {
-            let block = with_heap(&mut c, "md_has_heading", |h| read_block(h.memory(), ptr as u32, 0))?;
+            let block = with_heap(&mut c, "md_has_heading", |h| {
+                let mut budget = super::tree_budget(h);
+                read_block(h.memory(), ptr as u32, &mut budget)
+            })?;
             Ok(has_heading(&block, level) as i32)
         })?,
         "md_has_code_block" => linker.func_wrap(
@@ -53,8 +57,9 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             name,
             |mut c: C<'_>, ptr: i32, lp: i32, ll: i32| -> Result<i32> {
                 let (block, lang) = with_heap(&mut c, "md_has_code_block", |h| {
+                    let mut budget = super::tree_budget(h);
                     Ok((
-                        read_block(h.memory(), ptr as u32, 0)?,
+                        read_block(h.memory(), ptr as u32, &mut budget)?,
                         values::read_string(h.memory(), lp as u32, ll as u32)?,
                     ))
                 })?;
@@ -66,7 +71,8 @@ pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Res
             name,
             |mut c: C<'_>, ptr: i32, lp: i32, ll: i32| -> Result<(i32, i32)> {
                 let (p, n) = with_heap(&mut c, "md_extract_code_blocks", |h| {
-                    let block = read_block(h.memory(), ptr as u32, 0)?;
+                    let mut budget = super::tree_budget(h);
+                    let block = read_block(h.memory(), ptr as u32, &mut budget)?;
                     let lang = values::read_string(h.memory(), lp as u32, ll as u32)?;
                     let mut found = Vec::new();
                     collect_code(&block, &lang, &mut found);
