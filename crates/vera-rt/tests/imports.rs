@@ -151,5 +151,5 @@ fn every_optional_import_is_a_reference_import() {
 #[test]
 fn a_wrong_signature_is_refused() {
     assert!(links("print", "(param i64)").is_err());
-    assert!(links("http_get", "(param i32) (result i32)").is_err());
+    assert!(links("read_file", "(param i32) (result i32)").is_err());
 }
