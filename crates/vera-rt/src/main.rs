@@ -63,9 +63,12 @@ struct BundleArgs {
     args: Vec<String>,
 }
 
-/// The browser runtime, shipped inside the binary.
-const RUNTIME_MJS: &str = include_str!("../../../browser/runtime.mjs");
-const INDEX_HTML: &str = include_str!("../../../browser/index.html");
+/// The browser runtime, shipped inside the binary. `browser/` in this
+/// crate holds symlinks to the workspace's `browser/runtime.mjs` and
+/// `browser/index.html` (one copy to edit), which `cargo package` stores as
+/// the files themselves, so the packaged crate builds on its own.
+const RUNTIME_MJS: &str = include_str!("../browser/runtime.mjs");
+const INDEX_HTML: &str = include_str!("../browser/index.html");
 
 #[derive(clap::Args)]
 struct RunArgs {
