@@ -148,6 +148,35 @@ fn every_optional_import_is_a_reference_import() {
     }
 }
 
+/// Each import a family declares once (`families::glue::imports!`) is in
+/// a reference host's list, with the same signature in each list it is in.
+#[test]
+fn declared_imports_match_the_reference_lists() {
+    let tables = [table("0.2.3"), table("0.2.5")];
+    let mut checked = 0;
+    for (family, declared) in vera_host::families::DECLARED {
+        for import in *declared {
+            let signature = import.signature();
+            let listed: Vec<&String> = tables
+                .iter()
+                .flatten()
+                .filter(|(n, _)| n == import.name)
+                .map(|(_, sig)| sig)
+                .collect();
+            assert!(
+                !listed.is_empty(),
+                "{family}: {} is in neither import list",
+                import.name
+            );
+            for sig in listed {
+                assert_eq!(sig, &signature, "{family}: {} declared as {signature}", import.name);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} declared imports");
+}
+
 #[test]
 fn a_wrong_signature_is_refused() {
     assert!(links("print", "(param i64)").is_err());

@@ -3,9 +3,7 @@
 //! no-op that Decimal wrapping still calls. Map/Set wrappers are never
 //! registered: their buckets are plain guest blocks.
 
-use wasmtime::Result;
-use wasmtime::{Caller, FuncType, Linker};
-
+use super::glue::imports;
 use crate::state::HostState;
 
 /// Frees the host-side entry behind a handle whose wrapper died.
@@ -19,21 +17,14 @@ const RELEASES: &[(i32, Release)] = &[
     (super::future::KIND_FUTURE, super::future::release),
 ];
 
-pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
-    match name {
-        "host_decref_handle" => {
-            linker.func_wrap("vera", name, |mut c: Caller<'_, HostState>, kind: i32, handle: i32| {
-                if let Some((_, release)) = RELEASES.iter().find(|(k, _)| *k == kind) {
-                    release(c.data_mut(), handle as u32);
-                }
-            })?
+imports! {
+    fn host_decref_handle(cx, kind: i32, handle: i32) -> () {
+        if let Some((_, release)) = RELEASES.iter().find(|(k, _)| *k == kind) {
+            release(cx.state(), handle as u32);
         }
-        "attach_bucket_to_wrapper" => linker.func_wrap(
-            "vera",
-            name,
-            |_: Caller<'_, HostState>, _w: i32, _kind: i32, _handle: i32| {},
-        )?,
-        _ => return Ok(false),
-    };
-    Ok(true)
+        Ok(())
+    }
+    fn attach_bucket_to_wrapper(cx, _wrapper: i32, _kind: i32, _handle: i32) -> () {
+        Ok(())
+    }
 }

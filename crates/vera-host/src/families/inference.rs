@@ -15,12 +15,10 @@
 //! vera-rt extension: `VERA_INFERENCE_URL` replaces the provider's
 //! endpoint (a proxy, a local model server, a test double).
 
-use vera_layout::{values, Heap};
 use wasmtime::Result;
-use wasmtime::{Caller, FuncType, Linker};
 
+use super::glue::{imports, Ptr};
 use super::http::{self, Outcome};
-use super::with_heap;
 use crate::state::HostState;
 use vera_families::json::{self, JVal, Parsed};
 
@@ -94,24 +92,13 @@ pub const ENV_VARS: &[&str] = &[
 const ERROR_BODY_CHARS: usize = 200;
 const ERROR_BODY_CAP: usize = 64 * 1024;
 
-pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
-    if name != "inference_complete" {
-        return Ok(false);
+imports! {
+    fn inference_complete(cx, prompt: Str) -> Ptr {
+        let state: &HostState = cx.state();
+        // The provider's answer is bounded as Http.get's is.
+        let outcome = http::within_run(state, || complete(&prompt, |k| state.env_var(k)))?;
+        cx.heap(|h| http::alloc_outcome(h, &outcome)).map(Ptr)
     }
-    linker.func_wrap(
-        "vera",
-        name,
-        |mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> Result<i32> {
-            let prompt = with_heap(&mut c, "inference_complete", |h| {
-                values::read_string(h.memory(), ptr as u32, len as u32)
-            })?;
-            let state = c.data();
-            // The provider's answer is bounded as Http.get's is.
-            let outcome = http::within_run(state, || complete(&prompt, |k| state.env_var(k)))?;
-            with_heap(&mut c, "inference_complete", |h| http::alloc_outcome(h, &outcome)).map(|p| p as i32)
-        },
-    )?;
-    Ok(true)
 }
 
 /// The whole of `Inference.complete`, with `env` for the environment.

@@ -20,6 +20,7 @@ pub mod db;
 pub mod decimal;
 #[cfg(feature = "net")]
 pub mod future;
+pub mod glue;
 pub mod handles;
 #[cfg(feature = "regex")]
 pub mod html;
@@ -65,6 +66,31 @@ pub const FAMILIES: &[(&str, Definer)] = &[
     ("future", future::define),
     #[cfg(feature = "net")]
     ("inference", inference::define),
+];
+
+/// The imports declared once through [`glue::imports!`], by family:
+/// each one's name and signature, which `crates/vera-rt/tests/imports.rs`
+/// checks against the reference hosts' import lists.
+pub const DECLARED: &[(&str, &[glue::Declared])] = &[
+    ("io", io::IMPORTS),
+    ("checks", checks::IMPORTS),
+    ("handles", handles::IMPORTS),
+    ("numeric", numeric::IMPORTS),
+    ("decimal", decimal::IMPORTS),
+    #[cfg(feature = "regex")]
+    ("regex", regex::IMPORTS),
+    #[cfg(feature = "regex")]
+    ("md", md::IMPORTS),
+    #[cfg(feature = "regex")]
+    ("html", html::IMPORTS),
+    #[cfg(feature = "db")]
+    ("db", db::IMPORTS),
+    #[cfg(feature = "net")]
+    ("http", http::IMPORTS),
+    #[cfg(feature = "net")]
+    ("future", future::IMPORTS),
+    #[cfg(feature = "net")]
+    ("inference", inference::IMPORTS),
 ];
 
 /// The families behind cargo features of vera-host, by feature: every
