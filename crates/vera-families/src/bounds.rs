@@ -1,9 +1,10 @@
 //! What bounds the families' host work: bytes held against
 //! `--max-host-memory` and time against `--timeout` ([`Meter`]), the
-//! budget of a guest tree read into the host ([`visit_tree_node`],
-//! [`read_tree_string`]), and the deadline the Markdown and HTML parsers
-//! poll ([`parse_step_out_of_time`]). The embedder sets the run's bounds
-//! on every import's entry ([`set_host_memory`], [`set_parse_deadline`]).
+//! budget of one guest tree read into the host ([`TreeBudget`], passed to
+//! the Markdown and HTML readers), and the deadline the Markdown and HTML
+//! parsers poll ([`parse_step_out_of_time`]). The embedder sets the run's
+//! bounds on every import's entry ([`set_host_memory`],
+//! [`set_parse_deadline`]).
 
 use std::time::Instant;
 
@@ -14,9 +15,6 @@ use crate::Stop;
 pub const TIME_LIMIT: &str = "time limit exceeded (--timeout)";
 
 thread_local! {
-    static TREE_NODES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
-    /// Text bytes a tree read may still copy.
-    static TREE_BYTES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
     /// The run's `--max-host-memory`, set on every import's entry: the tree
     /// readers see guest memory only, not the embedder's state.
     static HOST_MEMORY: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
@@ -40,7 +38,10 @@ pub fn host_memory() -> usize {
 /// The text for host work that would hold `len` bytes (`what`) past
 /// `--max-host-memory`.
 pub fn host_memory_message(what: &str, len: usize) -> String {
-    let max = HOST_MEMORY.get();
+    limit_message(what, len, HOST_MEMORY.get())
+}
+
+fn limit_message(what: &str, len: usize, max: usize) -> String {
     format!("limit exceeded: {what} of {len} bytes is over --max-host-memory ({max} bytes)")
 }
 
@@ -155,38 +156,52 @@ pub fn parse_step_out_of_time() -> bool {
     Instant::now() >= deadline
 }
 
-/// Reads a String of a guest tree (Markdown, HTML) into the host, counting
-/// its bytes twice, for the tree's copy and the rendered text that holds
-/// it again: nodes sharing one large Text would otherwise make the host
-/// copy it once per reference (500 cells of one 900 KB text reached 1.3 GB
-/// with 2 MB of guest memory). Past `--max-host-memory` the read fails
-/// with a [`Stop::Limit`] inside the guest error.
-pub fn read_tree_string(m: &[u8], ptr: u32, len: u32, what: &str) -> vera_layout::GuestResult<String> {
-    let left = TREE_BYTES_LEFT.get();
-    let held = 2 * len as usize;
-    if held > left {
-        let total = HOST_MEMORY.get() - left + held;
-        return Err(vera_layout::GuestError::host(Stop::Limit(host_memory_message(
-            what, total,
-        ))));
-    }
-    TREE_BYTES_LEFT.set(left - held);
-    vera_layout::values::read_string(m, ptr, len)
+/// What one read of a guest tree (Markdown, HTML) into the host may still
+/// visit and copy; each read starts a new one, and the reader passes it
+/// down to every node.
+#[derive(Clone, Debug)]
+pub struct TreeBudget {
+    nodes_left: usize,
+    bytes_left: usize,
+    limit: usize,
 }
 
-/// Counts one node of a guest tree read into the host (Markdown, HTML);
-/// `depth == 0` starts a new read. A tree whose nodes are each stored once
-/// has at most one node per 4 bytes of memory, so `false` (more visits
-/// than that) means the guest shares nodes: a DAG whose expansion would be
-/// exponential in host memory and time.
-pub fn visit_tree_node(memory_len: usize, depth: u32) -> bool {
-    TREE_NODES_LEFT.with(|left| {
-        if depth == 0 {
-            left.set(memory_len / 4 + 1);
-            TREE_BYTES_LEFT.set(HOST_MEMORY.get());
+impl TreeBudget {
+    /// A read of a tree in a guest memory of `memory_len` bytes, holding at
+    /// most `host_memory` bytes of text (`--max-host-memory`).
+    pub fn new(memory_len: usize, host_memory: usize) -> TreeBudget {
+        TreeBudget {
+            nodes_left: memory_len / 4 + 1,
+            bytes_left: host_memory,
+            limit: host_memory,
         }
-        let n = left.get();
-        left.set(n.saturating_sub(1));
+    }
+
+    /// Counts one node. A tree whose nodes are each stored once has at
+    /// most one node per 4 bytes of memory, so `false` (more visits than
+    /// that) means the guest shares nodes: a DAG whose expansion would be
+    /// exponential in host memory and time.
+    pub fn visit(&mut self) -> bool {
+        let n = self.nodes_left;
+        self.nodes_left = n.saturating_sub(1);
         n > 0
-    })
+    }
+
+    /// Reads a String of the tree into the host, counting its bytes twice,
+    /// for the tree's copy and the rendered text that holds it again: nodes
+    /// sharing one large Text would otherwise make the host copy it once
+    /// per reference (500 cells of one 900 KB text reached 1.3 GB with 2 MB
+    /// of guest memory). Past `--max-host-memory` the read fails with a
+    /// [`Stop::Limit`] inside the guest error.
+    pub fn read_string(&mut self, m: &[u8], ptr: u32, len: u32, what: &str) -> vera_layout::GuestResult<String> {
+        let held = 2 * len as usize;
+        if held > self.bytes_left {
+            let total = self.limit - self.bytes_left + held;
+            return Err(vera_layout::GuestError::host(Stop::Limit(limit_message(
+                what, total, self.limit,
+            ))));
+        }
+        self.bytes_left -= held;
+        vera_layout::values::read_string(m, ptr, len)
+    }
 }

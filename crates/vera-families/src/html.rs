@@ -16,7 +16,7 @@
 //! bytes), `HtmlText(s)` tag 1 and `HtmlComment(s)` tag 2 (string +4/+8,
 //! 16 bytes). Attribute maps are built by `vera_layout::collection`.
 
-use crate::bounds::{parse_step_out_of_time, read_tree_string, visit_tree_node};
+use crate::bounds::{parse_step_out_of_time, TreeBudget};
 use crate::regex::PyRegex;
 use vera_layout::values::{self};
 use vera_layout::{mem, Field, GuestError, GuestResult, Heap, StringMaps, Tag};
@@ -170,36 +170,37 @@ fn write_attrs(heap: &mut impl StringMaps, attrs: &[(String, String)]) -> GuestR
 
 const TREE_TEXT: &str = "text read from an HtmlNode tree";
 
-fn read_str_at(m: &[u8], at: u32) -> GuestResult<String> {
-    read_tree_string(m, mem::read_u32(m, at)?, mem::read_u32(m, at + 4)?, TREE_TEXT)
+fn read_str_at(m: &[u8], at: u32, budget: &mut TreeBudget) -> GuestResult<String> {
+    budget.read_string(m, mem::read_u32(m, at)?, mem::read_u32(m, at + 4)?, TREE_TEXT)
 }
 
 /// Reads the `HtmlNode` tree at `ptr`, which is held meanwhile (reading
-/// attributes through a module that keeps its own maps allocates).
-pub fn read_node(heap: &mut impl StringMaps, ptr: u32) -> GuestResult<Node> {
-    heap.with_roots(&[ptr], |h| read_at(h, ptr, 0))
+/// attributes through a module that keeps its own maps allocates), within
+/// `budget` (one per read: see [`TreeBudget`]).
+pub fn read_node(heap: &mut impl StringMaps, ptr: u32, budget: &mut TreeBudget) -> GuestResult<Node> {
+    heap.with_roots(&[ptr], |h| read_at(h, ptr, 0, budget))
 }
 
-fn read_at(heap: &mut impl StringMaps, ptr: u32, depth: u32) -> GuestResult<Node> {
+fn read_at(heap: &mut impl StringMaps, ptr: u32, depth: u32, budget: &mut TreeBudget) -> GuestResult<Node> {
     let corrupt = |detail: String| GuestError::corrupt("HtmlNode", ptr, detail);
     if depth > MAX_DEPTH {
         return Err(corrupt("nested too deeply".into()));
     }
-    if !visit_tree_node(heap.memory().len(), depth) {
+    if !budget.visit() {
         return Err(corrupt("more nodes than memory holds (shared or cyclic nodes)".into()));
     }
     let m = heap.memory();
     Ok(match mem::read_u32(m, ptr)? {
         0 => {
-            let name = read_str_at(m, ptr + 4)?;
+            let name = read_str_at(m, ptr + 4, budget)?;
             let map = mem::read_u32(m, ptr + 12)?;
             let (cp, cn) = (mem::read_u32(m, ptr + 16)?, mem::read_u32(m, ptr + 20)?);
             let mut attrs = Vec::new();
             for (k, v) in heap.string_map_entries(Tag::Str, map)? {
                 let m = heap.memory();
                 attrs.push((
-                    read_tree_string(m, k.lo(), k.hi(), TREE_TEXT)?,
-                    read_tree_string(m, v.lo(), v.hi(), TREE_TEXT)?,
+                    budget.read_string(m, k.lo(), k.hi(), TREE_TEXT)?,
+                    budget.read_string(m, v.lo(), v.hi(), TREE_TEXT)?,
                 ));
             }
             if (cn as i32) < 0 {
@@ -209,12 +210,12 @@ fn read_at(heap: &mut impl StringMaps, ptr: u32, depth: u32) -> GuestResult<Node
             let mut children = Vec::with_capacity(cn as usize);
             for i in 0..cn {
                 let child = mem::read_u32(heap.memory(), cp + 4 * i)?;
-                children.push(read_at(heap, child, depth + 1)?);
+                children.push(read_at(heap, child, depth + 1, budget)?);
             }
             Node::Element { name, attrs, children }
         }
-        1 => Node::Text(read_str_at(m, ptr + 4)?),
-        2 => Node::Comment(read_str_at(m, ptr + 4)?),
+        1 => Node::Text(read_str_at(m, ptr + 4, budget)?),
+        2 => Node::Comment(read_str_at(m, ptr + 4, budget)?),
         t => return Err(corrupt(format!("unknown HtmlNode tag {t}"))),
     })
 }
@@ -926,7 +927,10 @@ mod tests {
         let tree = parse("<div id=a class='x y'><p>t<!-- c --></p><img src=q></div>").unwrap();
         let mut heap = TestHeap::stressed();
         let ptr = write_node(&mut heap, &tree).unwrap();
-        assert_eq!(read_node(&mut heap, ptr).unwrap(), tree);
+        assert_eq!(
+            read_node(&mut heap, ptr, &mut TreeBudget::new(usize::MAX, usize::MAX)).unwrap(),
+            tree
+        );
         assert_eq!(query(&tree, ".y").len(), 1);
         assert_eq!(query(&tree, "div [src]").len(), 1);
     }

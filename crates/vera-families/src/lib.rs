@@ -15,16 +15,23 @@
 //! `families`; the browser runtime builds the same code for wasm32
 //! (`vera-browser-core`). A result that ends the run instead of returning
 //! to the guest is a [`Stop`].
+//!
+//! The cargo feature `regex` (on by default) builds [`regex`], [`md`] and
+//! [`html`], the families that need a regex engine (fancy-regex, regex).
 
 pub mod bounds;
 pub mod decimal;
 pub mod format;
+#[cfg(feature = "regex")]
 pub mod html;
 pub mod http;
 pub mod json;
+#[cfg(feature = "regex")]
 pub mod md;
 pub mod pyrepr;
+#[cfg(feature = "regex")]
 pub mod regex;
+#[cfg(feature = "regex")]
 mod regex_classes;
 pub mod utf8;
 

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use vera_layout::values::{self};
 use vera_layout::{mem, Field, GuestError, GuestResult, Heap};
 
-use crate::bounds::{parse_step_out_of_time, read_tree_string, visit_tree_node};
+use crate::bounds::{parse_step_out_of_time, TreeBudget};
 use crate::regex::PyRegex;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -144,9 +144,9 @@ fn read_pair(m: &[u8], at: u32) -> GuestResult<(u32, u32)> {
     Ok((mem::read_u32(m, at)?, mem::read_u32(m, at + 4)?))
 }
 
-fn read_str_at(m: &[u8], at: u32) -> GuestResult<String> {
+fn read_str_at(m: &[u8], at: u32, budget: &mut TreeBudget) -> GuestResult<String> {
     let (p, l) = read_pair(m, at)?;
-    read_tree_string(m, p, l, "text read from a Markdown tree")
+    budget.read_string(m, p, l, "text read from a Markdown tree")
 }
 
 /// Reads `len` cells of `cell` bytes at `ptr`, each through `each`.
@@ -166,62 +166,70 @@ fn read_cells<T>(
     (0..len).map(|i| each(ptr + i * cell)).collect()
 }
 
-fn read_inlines(m: &[u8], at: u32, depth: u32) -> GuestResult<Vec<Inline>> {
+fn read_inlines(m: &[u8], at: u32, depth: u32, budget: &mut TreeBudget) -> GuestResult<Vec<Inline>> {
     read_cells(m, read_pair(m, at)?, 4, |c| {
-        read_inline(m, mem::read_u32(m, c)?, depth + 1)
+        inline_at(m, mem::read_u32(m, c)?, depth + 1, budget)
     })
 }
 
-fn read_blocks(m: &[u8], at: u32, depth: u32) -> GuestResult<Vec<Block>> {
+fn read_blocks(m: &[u8], at: u32, depth: u32, budget: &mut TreeBudget) -> GuestResult<Vec<Block>> {
     read_cells(m, read_pair(m, at)?, 4, |c| {
-        read_block(m, mem::read_u32(m, c)?, depth + 1)
+        block_at(m, mem::read_u32(m, c)?, depth + 1, budget)
     })
 }
 
-pub fn read_inline(m: &[u8], ptr: u32, depth: u32) -> GuestResult<Inline> {
+fn inline_at(m: &[u8], ptr: u32, depth: u32, budget: &mut TreeBudget) -> GuestResult<Inline> {
     if depth > MAX_DEPTH {
         return Err(bad(ptr, "nested too deeply".into()));
     }
-    if !visit_tree_node(m.len(), depth) {
+    if !budget.visit() {
         return Err(bad(ptr, "more nodes than memory holds (shared or cyclic nodes)".into()));
     }
     Ok(match mem::read_u32(m, ptr)? {
-        0 => Inline::Text(read_str_at(m, ptr + 4)?),
-        1 => Inline::Code(read_str_at(m, ptr + 4)?),
-        2 => Inline::Emph(read_inlines(m, ptr + 4, depth)?),
-        3 => Inline::Strong(read_inlines(m, ptr + 4, depth)?),
-        4 => Inline::Link(read_inlines(m, ptr + 4, depth)?, read_str_at(m, ptr + 12)?),
-        5 => Inline::Image(read_str_at(m, ptr + 4)?, read_str_at(m, ptr + 12)?),
+        0 => Inline::Text(read_str_at(m, ptr + 4, budget)?),
+        1 => Inline::Code(read_str_at(m, ptr + 4, budget)?),
+        2 => Inline::Emph(read_inlines(m, ptr + 4, depth, budget)?),
+        3 => Inline::Strong(read_inlines(m, ptr + 4, depth, budget)?),
+        4 => Inline::Link(
+            read_inlines(m, ptr + 4, depth, budget)?,
+            read_str_at(m, ptr + 12, budget)?,
+        ),
+        5 => Inline::Image(read_str_at(m, ptr + 4, budget)?, read_str_at(m, ptr + 12, budget)?),
         t => return Err(bad(ptr, format!("unknown MdInline tag {t}"))),
     })
 }
 
-/// Reads an `MdBlock` tree from guest memory.
-pub fn read_block(m: &[u8], ptr: u32, depth: u32) -> GuestResult<Block> {
+/// Reads an `MdBlock` tree from guest memory, within `budget` (one per
+/// read: see [`TreeBudget`]).
+pub fn read_block(m: &[u8], ptr: u32, budget: &mut TreeBudget) -> GuestResult<Block> {
+    block_at(m, ptr, 0, budget)
+}
+
+fn block_at(m: &[u8], ptr: u32, depth: u32, budget: &mut TreeBudget) -> GuestResult<Block> {
     if depth > MAX_DEPTH {
         return Err(bad(ptr, "nested too deeply".into()));
     }
-    if !visit_tree_node(m.len(), depth) {
+    if !budget.visit() {
         return Err(bad(ptr, "more nodes than memory holds (shared or cyclic nodes)".into()));
     }
     Ok(match mem::read_u32(m, ptr)? {
-        0 => Block::Paragraph(read_inlines(m, ptr + 4, depth)?),
-        1 => Block::Heading(mem::read_i64(m, ptr + 8)?, read_inlines(m, ptr + 16, depth)?),
-        2 => Block::CodeBlock(read_str_at(m, ptr + 4)?, read_str_at(m, ptr + 12)?),
-        3 => Block::BlockQuote(read_blocks(m, ptr + 4, depth)?),
+        0 => Block::Paragraph(read_inlines(m, ptr + 4, depth, budget)?),
+        1 => Block::Heading(mem::read_i64(m, ptr + 8)?, read_inlines(m, ptr + 16, depth, budget)?),
+        2 => Block::CodeBlock(read_str_at(m, ptr + 4, budget)?, read_str_at(m, ptr + 12, budget)?),
+        3 => Block::BlockQuote(read_blocks(m, ptr + 4, depth, budget)?),
         4 => {
             let ordered = mem::read_u32(m, ptr + 4)? != 0;
-            let items = read_cells(m, read_pair(m, ptr + 8)?, 8, |c| read_blocks(m, c, depth + 1))?;
+            let items = read_cells(m, read_pair(m, ptr + 8)?, 8, |c| read_blocks(m, c, depth + 1, budget))?;
             Block::List(ordered, items)
         }
         5 => Block::ThematicBreak,
         6 => {
             let rows = read_cells(m, read_pair(m, ptr + 4)?, 8, |r| {
-                read_cells(m, read_pair(m, r)?, 8, |cell| read_inlines(m, cell, depth + 1))
+                read_cells(m, read_pair(m, r)?, 8, |cell| read_inlines(m, cell, depth + 1, budget))
             })?;
             Block::Table(rows)
         }
-        7 => Block::Document(read_blocks(m, ptr + 4, depth)?),
+        7 => Block::Document(read_blocks(m, ptr + 4, depth, budget)?),
         t => return Err(bad(ptr, format!("unknown MdBlock tag {t}"))),
     })
 }
@@ -903,7 +911,15 @@ mod tests {
         let doc = parse_markdown("# H *e*\n\n- a\n\n| x |\n|---|\n\n```py\nprint()\n```\n---\n![a](b) [l](u)").unwrap();
         let mut heap = TestHeap::stressed();
         let ptr = write_block(&mut heap, &doc).unwrap();
-        assert_eq!(read_block(heap.memory(), ptr, 0).unwrap(), doc);
+        assert_eq!(
+            read_block(
+                heap.memory(),
+                ptr,
+                &mut TreeBudget::new(heap.memory().len(), usize::MAX)
+            )
+            .unwrap(),
+            doc
+        );
     }
 
     #[test]

@@ -1964,7 +1964,7 @@ fn table_is_current() {
 fn a_panic_in_a_host_function_reaches_the_embedder() {
     let engine = wasmtime::Engine::default();
     let wat = r#"(module (import "x" "boom" (func $b)) (func (export "main") (call $b)))"#;
-    let module = wasmtime::Module::new(&engine, wat).unwrap();
+    let module = wasmtime::Module::new(&engine, wat::parse_str(wat).unwrap()).unwrap();
     let mut linker = wasmtime::Linker::new(&engine);
     fn boom() {
         panic!("boom")

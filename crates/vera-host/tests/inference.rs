@@ -2,6 +2,7 @@
 //! vera-rt extension `VERA_INFERENCE_URL`). The expected strings are what
 //! veralang 0.2.3's `_call_inference_provider` returned for the same
 //! canned responses, its endpoint pointed at the same kind of server.
+#![cfg(feature = "net")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -5,6 +5,7 @@
 //! The one known class of difference (a repeated group that can match
 //! empty, `Translated::empty_iteration`) is allowed in at most 1 case in
 //! 200; any other difference fails.
+#![cfg(feature = "regex")]
 
 use vera_families::regex::{answer, translate, Answer, Op};
 

@@ -14,7 +14,7 @@
 //! String keys are left to the host (their hash and comparison read the
 //! key's bytes).
 
-use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, MemArgTarget, ValType};
+use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 
 use crate::collection::{
     Kind, B_CAP, B_COUNT, B_SLOTS, INDEX_LIVE, MAX_CAPACITY, MIN_CAPACITY, POS_BITS, ROOT, SLOT_BITS, SLOT_MASK,
@@ -109,8 +109,7 @@ fn memarg(offset: u32, align: u32) -> MemArg {
     MemArg {
         offset: offset as u64,
         align,
-        target: MemArgTarget::Memory(0),
-        ordering: None,
+        memory_index: 0,
     }
 }
 

@@ -498,8 +498,7 @@ impl Reencode for Rewriter {
 const WORD: MemArg = MemArg {
     offset: 0,
     align: 2,
-    target: wasm_encoder::MemArgTarget::Memory(0),
-    ordering: None,
+    memory_index: 0,
 };
 const EMPTY: BlockType = BlockType::Empty;
 

@@ -451,8 +451,7 @@ fn mark_function(g: MarkGlobals, is_base: u32) -> wasm_encoder::Function {
     let word = MemArg {
         offset: 0,
         align: 2,
-        target: wasm_encoder::MemArgTarget::Memory(0),
-        ordering: None,
+        memory_index: 0,
     };
     let empty = wasm_encoder::BlockType::Empty;
     let mut f = wasm_encoder::Function::new([(8, ValType::I32)]);

@@ -307,7 +307,7 @@ impl Scan {
                             let func = match &sub.composite_type.inner {
                                 wasmparser::CompositeInnerType::Func(f)
                                     if sub.is_final
-                                        && sub.supertype_idxs.is_empty()
+                                        && sub.supertype_idx.is_none()
                                         && !sub.composite_type.shared
                                         && f.params().iter().chain(f.results()).all(|t| {
                                             matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64)

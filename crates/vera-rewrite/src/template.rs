@@ -56,9 +56,7 @@ fn literal(text: &str) -> i64 {
 /// The token of `op` in the templates' alphabet; `None` for anything a
 /// template never contains (so it never matches).
 pub(crate) fn token(op: &Operator<'_>) -> Option<Token> {
-    let plain_memarg = |m: &wasmparser::MemArg| {
-        m.offset == 0 && m.align == 2 && m.target == wasmparser::MemArgTarget::Memory(0) && m.ordering.is_none()
-    };
+    let plain_memarg = |m: &wasmparser::MemArg| m.offset == 0 && m.align == 2 && m.memory == 0;
     Some(match *op {
         Operator::LocalGet { local_index } => Token::Index("local.get", local_index),
         Operator::LocalSet { local_index } => Token::Index("local.set", local_index),
@@ -155,7 +153,7 @@ pub(crate) fn tokens(body: &wasmparser::FunctionBody<'_>) -> Result<(Vec<Option<
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset()?;
         tokens.push(token(&op));
-        offsets.push(offset as usize);
+        offsets.push(offset);
     }
     Ok((tokens, offsets))
 }

@@ -67,11 +67,16 @@ struct BundleArgs {
     args: Vec<String>,
 }
 
-/// The browser runtime, shipped inside the binary.
-const RUNTIME_MJS: &str = include_str!("../../../browser/runtime.mjs");
-const INDEX_HTML: &str = include_str!("../../../browser/index.html");
-/// The Rust the page shares with the CLI (regex, Markdown, HTML), built for wasm32.
-const CORE_WASM: &[u8] = include_bytes!("../../../browser/vera-core.wasm");
+/// The browser runtime, shipped inside the binary. `browser/` in this
+/// crate holds symlinks to the workspace's `browser/runtime.mjs`,
+/// `browser/index.html` and `browser/vera-core.wasm` (one copy to edit),
+/// which `cargo package` stores as the files themselves, so the packaged
+/// crate builds on its own.
+const RUNTIME_MJS: &str = include_str!("../browser/runtime.mjs");
+const INDEX_HTML: &str = include_str!("../browser/index.html");
+/// The Rust the page shares with the CLI (regex, Markdown, HTML, JSON,
+/// Decimal), built for wasm32.
+const CORE_WASM: &[u8] = include_bytes!("../browser/vera-core.wasm");
 
 #[derive(clap::Args)]
 struct RunArgs {

@@ -28,6 +28,21 @@ fn table(version: &str) -> Vec<(String, String)> {
 }
 
 fn links(name: &str, sig: &str) -> Result<(), String> {
+    if let Some(feature) = vera_host::families::compiled_out(name) {
+        // A family this build left out: refused at load, naming the feature.
+        let wat = format!(r#"(module (import "vera" "{name}" (func {sig})) (func (export "main")))"#);
+        return match Program::load(wat.as_bytes()) {
+            Err(e)
+                if e.to_string().contains(&format!(
+                    "vera.{name} (vera-host built without its `{feature}` feature)"
+                )) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(format!("refused, but not for the `{feature}` feature: {e}")),
+            Ok(_) => Err(format!("loaded without the `{feature}` feature")),
+        };
+    }
     let wat = format!(
         r#"(module
              (import "vera" "{name}" (func {sig}))
@@ -104,8 +119,66 @@ fn every_vera_0_2_5_import_links_with_its_signature() {
     );
 }
 
+/// Every import behind a cargo feature of vera-host is one the reference
+/// host registers, so the feature list names what a module can import.
+#[test]
+fn every_optional_import_is_a_reference_import() {
+    let v023 = table("0.2.3");
+    for (feature, names) in vera_host::families::OPTIONAL {
+        for name in *names {
+            assert!(
+                v023.iter().any(|(n, _)| n == name),
+                "{name} ({feature}) is no import of Vera 0.2.3"
+            );
+        }
+    }
+    // And every import of those families is behind its feature.
+    let families = ["db_", "http_", "async_", "inference_", "regex_", "md_", "html_"];
+    for version in ["0.2.3", "0.2.5"] {
+        for (name, _) in table(version) {
+            if families.iter().any(|f| name.starts_with(f)) {
+                assert!(
+                    vera_host::families::OPTIONAL
+                        .iter()
+                        .any(|(_, names)| names.contains(&name.as_str())),
+                    "{name} ({version}) is behind no feature"
+                );
+            }
+        }
+    }
+}
+
+/// Each import a family declares once (`families::glue::imports!`) is in
+/// a reference host's list, with the same signature in each list it is in.
+#[test]
+fn declared_imports_match_the_reference_lists() {
+    let tables = [table("0.2.3"), table("0.2.5")];
+    let mut checked = 0;
+    for (family, declared) in vera_host::families::DECLARED {
+        for import in *declared {
+            let signature = import.signature();
+            let listed: Vec<&String> = tables
+                .iter()
+                .flatten()
+                .filter(|(n, _)| n == import.name)
+                .map(|(_, sig)| sig)
+                .collect();
+            assert!(
+                !listed.is_empty(),
+                "{family}: {} is in neither import list",
+                import.name
+            );
+            for sig in listed {
+                assert_eq!(sig, &signature, "{family}: {} declared as {signature}", import.name);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} declared imports");
+}
+
 #[test]
 fn a_wrong_signature_is_refused() {
     assert!(links("print", "(param i64)").is_err());
-    assert!(links("http_get", "(param i32) (result i32)").is_err());
+    assert!(links("read_file", "(param i32) (result i32)").is_err());
 }

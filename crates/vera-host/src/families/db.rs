@@ -17,13 +17,9 @@ use rusqlite::Connection;
 use vera_layout::values::{self, Payload, ERR, NONE, OK, SOME};
 use vera_layout::{mem, GuestError, GuestResult, Heap};
 use wasmtime::Result;
-use wasmtime::{Caller, FuncType, Linker};
 
-use super::with_heap;
-use crate::state::HostState;
+use super::glue::{imports, Cx, Ptr};
 use vera_families::format::python_float_repr;
-
-type C<'a> = Caller<'a, HostState>;
 
 /// The run's connection, opened on first use.
 #[derive(Default)]
@@ -31,41 +27,36 @@ struct Db {
     conn: Option<Result<Connection, String>>,
 }
 
-pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
-    let query = match name {
-        "db_query" => true,
-        "db_execute" => false,
-        _ => return Ok(false),
+imports! {
+    fn db_query(cx, sql: Str, params: i32, count: i32) -> Ptr {
+        run(&mut cx, true, &sql, params, count)
+    }
+    fn db_execute(cx, sql: Str, params: i32, count: i32) -> Ptr {
+        run(&mut cx, false, &sql, params, count)
+    }
+}
+
+/// `db_query` (`query`) or `db_execute` of `sql` with the `count`
+/// parameters at `params` (an `Array<Option<String>>`).
+fn run(cx: &mut Cx<'_, '_>, query: bool, sql: &str, params: i32, count: i32) -> Result<Ptr> {
+    let params = cx.heap(|h| read_params(h.memory(), params as u32, count))?;
+    let url = cx.state().env_var("VERA_DB_URL");
+    let db = cx.state().extensions.get_or_default::<Db>();
+    let conn = db.conn.get_or_insert_with(|| open(url.as_deref()));
+    let outcome = match conn {
+        Err(e) => Err(e.clone()),
+        Ok(conn) if query => run_query(conn, sql, &params).map(Outcome::Rows),
+        Ok(conn) => run_execute(conn, sql, &params).map(Outcome::Count),
     };
-    let import = name.to_owned();
-    linker.func_wrap(
-        "vera",
-        name,
-        move |mut c: C<'_>, sp: i32, sl: i32, pp: i32, pn: i32| -> Result<i32> {
-            let (sql, params) = with_heap(&mut c, &import, |h| {
-                let sql = values::read_string(h.memory(), sp as u32, sl as u32)?;
-                Ok((sql, read_params(h.memory(), pp as u32, pn)?))
-            })?;
-            let url = c.data().env_var("VERA_DB_URL");
-            let db = c.data_mut().extensions.get_or_default::<Db>();
-            let conn = db.conn.get_or_insert_with(|| open(url.as_deref()));
-            let outcome = match conn {
-                Err(e) => Err(e.clone()),
-                Ok(conn) if query => run_query(conn, &sql, &params).map(Outcome::Rows),
-                Ok(conn) => run_execute(conn, &sql, &params).map(Outcome::Count),
-            };
-            let ptr = with_heap(&mut c, &import, |h| match outcome {
-                Err(e) => values::alloc_adt_with_str(h, ERR, e.as_bytes()),
-                Ok(Outcome::Count(n)) => values::alloc_adt(h, OK, Payload::Wide(n as u64)),
-                Ok(Outcome::Rows(rows)) => {
-                    let (p, n) = write_rows(h, &rows)?;
-                    values::alloc_adt(h, OK, Payload::Str(p, n))
-                }
-            })?;
-            Ok(ptr as i32)
-        },
-    )?;
-    Ok(true)
+    cx.heap(|h| match outcome {
+        Err(e) => values::alloc_adt_with_str(h, ERR, e.as_bytes()),
+        Ok(Outcome::Count(n)) => values::alloc_adt(h, OK, Payload::Wide(n as u64)),
+        Ok(Outcome::Rows(rows)) => {
+            let (p, n) = write_rows(h, &rows)?;
+            values::alloc_adt(h, OK, Payload::Str(p, n))
+        }
+    })
+    .map(Ptr)
 }
 
 enum Outcome {

@@ -7,15 +7,16 @@ use vera_families::decimal::*;
 use vera_layout::values::{self, Payload, NONE, SOME};
 use vera_layout::{mem, Heap};
 
-use super::handles::KIND_DECIMAL;
-use super::{check_host_string, with_heap};
+use super::check_host_string;
+use super::glue::{imports, Cx, Ptr, Text};
 use wasmtime::Result;
-use wasmtime::{Caller, FuncType, Linker};
 
 use crate::state::HostState;
 use crate::trap::HostTrap;
 
-type C<'a> = Caller<'a, HostState>;
+/// The wrapper kind a Decimal's wrapper is registered with
+/// (`register_wrapper`, `host_decref_handle`).
+pub const KIND_DECIMAL: i32 = 3;
 
 /// The live Decimal values of a run, by handle.
 #[derive(Default)]
@@ -50,13 +51,6 @@ fn store(state: &mut HostState, d: Dec) -> Result<u32> {
     Ok(h)
 }
 
-fn load(state: &mut HostState, import: &str, h: i32) -> Result<Dec> {
-    match table(state).values.get(&(h as u32)) {
-        Some(d) => Ok(d.clone()),
-        None => Err(HostTrap::Refused(format!("vera.{import}: {h} is not a live Decimal handle")).into()),
-    }
-}
-
 /// `host_decref_handle(3, h)`: the guest collector freed the wrapper.
 pub fn release(state: &mut HostState, handle: u32) {
     let t = table(state);
@@ -71,9 +65,9 @@ fn trapped(signal: Signal) -> wasmtime::Error {
 
 /// Allocates and registers the wrapper of `handle` and returns
 /// `Some(wrapper)`, as `_wrap_handle` + `_alloc_option_some_i32` do.
-fn some_wrapped(c: &mut C<'_>, import: &str, handle: u32) -> Result<i32> {
-    let register = c.data().exports.register_wrapper.clone();
-    let ptr = with_heap(c, import, |h| {
+fn some_wrapped(cx: &mut Cx<'_, '_>, handle: u32) -> Result<Ptr> {
+    let register = cx.state().exports.register_wrapper.clone();
+    let ptr = cx.heap(|h| {
         let w = h.alloc(12)?;
         let memory = h.memory_mut();
         mem::write_u32(memory, w, DECIMAL_TAG)?;
@@ -89,112 +83,108 @@ fn some_wrapped(c: &mut C<'_>, import: &str, handle: u32) -> Result<i32> {
             values::alloc_adt(h, SOME, Payload::Word(w))
         })
     })?;
-    Ok(ptr as i32)
+    Ok(Ptr(ptr))
 }
 
-fn none(c: &mut C<'_>, import: &str) -> Result<i32> {
-    Ok(with_heap(c, import, |h| values::alloc_adt(h, NONE, Payload::Empty))? as i32)
+fn none(cx: &mut Cx<'_, '_>) -> Result<Ptr> {
+    cx.heap(|h| values::alloc_adt(h, NONE, Payload::Empty)).map(Ptr)
 }
 
-type Binary = fn(&Dec, &Dec, Ctx) -> DecResult;
-
-fn binary(name: &str) -> Option<Binary> {
-    Some(match name {
-        "decimal_add" => Dec::add,
-        "decimal_sub" => Dec::sub,
-        "decimal_mul" => Dec::mul,
-        _ => return None,
-    })
-}
-
-pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
-    if let Some(op) = binary(name) {
-        let import = name.to_owned();
-        linker.func_wrap("vera", name, move |mut c: C<'_>, a: i32, b: i32| -> Result<i32> {
-            let (x, y) = (load(c.data_mut(), &import, a)?, load(c.data_mut(), &import, b)?);
-            let r = op(&x, &y, WIDE).map_err(trapped)?;
-            Ok(store(c.data_mut(), r)? as i32)
-        })?;
-        return Ok(true);
+/// The value behind handle `h`, or the trap naming the import.
+fn load(cx: &mut Cx<'_, '_>, h: i32) -> Result<Dec> {
+    let import = cx.import();
+    match table(cx.state()).values.get(&(h as u32)) {
+        Some(d) => Ok(d.clone()),
+        None => Err(HostTrap::Refused(format!("vera.{import}: {h} is not a live Decimal handle")).into()),
     }
-    match name {
-        "decimal_from_int" => linker.func_wrap("vera", name, |mut c: C<'_>, v: i64| -> Result<i32> {
-            Ok(store(c.data_mut(), Dec::from_i64(v))? as i32)
-        })?,
-        "decimal_from_float" => linker.func_wrap("vera", name, |mut c: C<'_>, v: f64| -> Result<i32> {
-            Ok(store(c.data_mut(), Dec::from_f64(v))? as i32)
-        })?,
-        "decimal_from_string" => linker.func_wrap("vera", name, |mut c: C<'_>, p: i32, l: i32| -> Result<i32> {
-            const NAME: &str = "decimal_from_string";
-            if l > 0 {
-                let max = c.data().host_limits.max_decimal_digits;
-                check_host_string(c.data(), "decimal_from_string input", l as usize)?;
-                if l as usize > max {
-                    return Err(HostTrap::Limit(format!(
-                        "limit exceeded: decimal_from_string input of {l} bytes is over --max-decimal-digits ({max})"
-                    ))
-                    .into());
-                }
+}
+
+/// Stores `d`, returning its handle as the guest holds it.
+fn stored(cx: &mut Cx<'_, '_>, d: Dec) -> Result<i32> {
+    Ok(store(cx.state(), d)? as i32)
+}
+
+fn binary(cx: &mut Cx<'_, '_>, a: i32, b: i32, op: fn(&Dec, &Dec, Ctx) -> DecResult) -> Result<i32> {
+    let (x, y) = (load(cx, a)?, load(cx, b)?);
+    let r = op(&x, &y, WIDE).map_err(trapped)?;
+    stored(cx, r)
+}
+
+imports! {
+    fn decimal_add(cx, a: i32, b: i32) -> i32 {
+        binary(&mut cx, a, b, Dec::add)
+    }
+    fn decimal_sub(cx, a: i32, b: i32) -> i32 {
+        binary(&mut cx, a, b, Dec::sub)
+    }
+    fn decimal_mul(cx, a: i32, b: i32) -> i32 {
+        binary(&mut cx, a, b, Dec::mul)
+    }
+    fn decimal_from_int(cx, v: i64) -> i32 {
+        stored(&mut cx, Dec::from_i64(v))
+    }
+    fn decimal_from_float(cx, v: f64) -> i32 {
+        stored(&mut cx, Dec::from_f64(v))
+    }
+    // The text's length is checked against the limits before it is read.
+    fn decimal_from_string(cx, ptr: i32, len: i32) -> Ptr {
+        if len > 0 {
+            let max = cx.state().host_limits.max_decimal_digits;
+            check_host_string(cx.state(), "decimal_from_string input", len as usize)?;
+            if len as usize > max {
+                return Err(HostTrap::Limit(format!(
+                    "limit exceeded: decimal_from_string input of {len} bytes is over --max-decimal-digits ({max})"
+                ))
+                .into());
             }
-            let text = with_heap(&mut c, NAME, |h| values::read_string(h.memory(), p as u32, l as u32))?;
-            match Dec::parse(&text) {
-                Some(d) => {
-                    let handle = store(c.data_mut(), d)?;
-                    some_wrapped(&mut c, NAME, handle)
-                }
-                None => none(&mut c, NAME),
+        }
+        let text = cx.read_str(ptr, len)?;
+        match Dec::parse(&text) {
+            Some(d) => {
+                let handle = store(cx.state(), d)?;
+                some_wrapped(&mut cx, handle)
             }
-        })?,
-        "decimal_to_string" => linker.func_wrap("vera", name, |mut c: C<'_>, h: i32| -> Result<(i32, i32)> {
-            let text = load(c.data_mut(), "decimal_to_string", h)?.to_python_string();
-            let (p, l) = with_heap(&mut c, "decimal_to_string", |heap| {
-                values::alloc_str(heap, text.as_bytes())
-            })?;
-            Ok((p as i32, l as i32))
-        })?,
-        "decimal_to_float" => linker.func_wrap("vera", name, |mut c: C<'_>, h: i32| -> Result<f64> {
-            Ok(load(c.data_mut(), "decimal_to_float", h)?.to_f64())
-        })?,
-        "decimal_div" => linker.func_wrap("vera", name, |mut c: C<'_>, a: i32, b: i32| -> Result<i32> {
-            const NAME: &str = "decimal_div";
-            let (x, y) = (load(c.data_mut(), NAME, a)?, load(c.data_mut(), NAME, b)?);
-            if y.is_zero() {
-                return none(&mut c, NAME);
-            }
-            let q = x.div(&y, WIDE).map_err(trapped)?;
-            let handle = store(c.data_mut(), q)?;
-            some_wrapped(&mut c, NAME, handle)
-        })?,
-        "decimal_neg" => linker.func_wrap("vera", name, |mut c: C<'_>, h: i32| -> Result<i32> {
-            let r = load(c.data_mut(), "decimal_neg", h)?.neg(WIDE).map_err(trapped)?;
-            Ok(store(c.data_mut(), r)? as i32)
-        })?,
-        "decimal_abs" => linker.func_wrap("vera", name, |mut c: C<'_>, h: i32| -> Result<i32> {
-            let r = load(c.data_mut(), "decimal_abs", h)?.abs(WIDE).map_err(trapped)?;
-            Ok(store(c.data_mut(), r)? as i32)
-        })?,
-        "decimal_round" => linker.func_wrap("vera", name, |mut c: C<'_>, h: i32, places: i64| -> Result<i32> {
-            let r = load(c.data_mut(), "decimal_round", h)?.round(places);
-            Ok(store(c.data_mut(), r)? as i32)
-        })?,
-        "decimal_compare" => linker.func_wrap("vera", name, |mut c: C<'_>, a: i32, b: i32| -> Result<i32> {
-            const NAME: &str = "decimal_compare";
-            let (x, y) = (load(c.data_mut(), NAME, a)?, load(c.data_mut(), NAME, b)?);
-            let tag = match x.compare(&y).map_err(trapped)? {
-                Ordering::Less => 0,
-                Ordering::Equal => 1,
-                Ordering::Greater => 2,
-            };
-            Ok(with_heap(&mut c, NAME, |heap| values::alloc_adt(heap, tag, Payload::Empty))? as i32)
-        })?,
-        "decimal_eq" => linker.func_wrap("vera", name, |mut c: C<'_>, a: i32, b: i32| -> Result<i32> {
-            let (x, y) = (
-                load(c.data_mut(), "decimal_eq", a)?,
-                load(c.data_mut(), "decimal_eq", b)?,
-            );
-            Ok(x.equals(&y) as i32)
-        })?,
-        _ => return Ok(false),
-    };
-    Ok(true)
+            None => none(&mut cx),
+        }
+    }
+    fn decimal_to_string(cx, h: i32) -> Text {
+        Ok(Text(load(&mut cx, h)?.to_python_string()))
+    }
+    fn decimal_to_float(cx, h: i32) -> f64 {
+        Ok(load(&mut cx, h)?.to_f64())
+    }
+    fn decimal_div(cx, a: i32, b: i32) -> Ptr {
+        let (x, y) = (load(&mut cx, a)?, load(&mut cx, b)?);
+        if y.is_zero() {
+            return none(&mut cx);
+        }
+        let q = x.div(&y, WIDE).map_err(trapped)?;
+        let handle = store(cx.state(), q)?;
+        some_wrapped(&mut cx, handle)
+    }
+    fn decimal_neg(cx, h: i32) -> i32 {
+        let r = load(&mut cx, h)?.neg(WIDE).map_err(trapped)?;
+        stored(&mut cx, r)
+    }
+    fn decimal_abs(cx, h: i32) -> i32 {
+        let r = load(&mut cx, h)?.abs(WIDE).map_err(trapped)?;
+        stored(&mut cx, r)
+    }
+    fn decimal_round(cx, h: i32, places: i64) -> i32 {
+        let r = load(&mut cx, h)?.round(places);
+        stored(&mut cx, r)
+    }
+    fn decimal_compare(cx, a: i32, b: i32) -> Ptr {
+        let (x, y) = (load(&mut cx, a)?, load(&mut cx, b)?);
+        let tag = match x.compare(&y).map_err(trapped)? {
+            Ordering::Less => 0,
+            Ordering::Equal => 1,
+            Ordering::Greater => 2,
+        };
+        cx.heap(|heap| values::alloc_adt(heap, tag, Payload::Empty)).map(Ptr)
+    }
+    fn decimal_eq(cx, a: i32, b: i32) -> bool {
+        let (x, y) = (load(&mut cx, a)?, load(&mut cx, b)?);
+        Ok(x.equals(&y))
+    }
 }

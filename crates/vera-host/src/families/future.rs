@@ -19,16 +19,10 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use vera_layout::{values, Heap};
-use wasmtime::Result;
-use wasmtime::{Caller, FuncType, Linker};
-
+use super::glue::{imports, Ptr};
 use super::http::{self, Outcome};
-use super::with_heap;
 use crate::state::HostState;
 use crate::trap::HostTrap;
-
-type C<'a> = Caller<'a, HostState>;
 
 /// Wrapper kind of a future (`_WRAP_KIND_FUTURE`).
 pub const KIND_FUTURE: i32 = 4;
@@ -176,50 +170,32 @@ pub fn release(state: &mut HostState, handle: u32) {
     }
 }
 
-pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
-    match name {
-        "async_http_get" => linker.func_wrap("vera", name, |mut c: C<'_>, up: i32, ul: i32| -> Result<i32> {
-            let url = with_heap(&mut c, "async_http_get", |h| {
-                values::read_string(h.memory(), up as u32, ul as u32)
-            })?;
-            let bounds = http::Fetch::of(c.data());
-            let futures = c.data_mut().extensions.get_or_default::<Futures>();
-            let raised = http::parse_failure(&url);
-            let fetch = move || http::fetch_within(bounds, || http::fetch_get(&url));
-            Ok(futures.submit(raised, fetch) as i32)
-        })?,
-        "async_http_post" => linker.func_wrap(
-            "vera",
-            name,
-            |mut c: C<'_>, up: i32, ul: i32, bp: i32, bl: i32| -> Result<i32> {
-                let (url, body) = with_heap(&mut c, "async_http_post", |h| {
-                    let m = h.memory();
-                    Ok((
-                        values::read_string(m, up as u32, ul as u32)?,
-                        values::read_string(m, bp as u32, bl as u32)?,
-                    ))
-                })?;
-                let bounds = http::Fetch::of(c.data());
-                let futures = c.data_mut().extensions.get_or_default::<Futures>();
-                let raised = http::parse_failure(&url);
-                let fetch = move || http::fetch_within(bounds, || http::fetch_post(&url, &body));
-                Ok(futures.submit(raised, fetch) as i32)
-            },
-        )?,
-        "async_await" => linker.func_wrap("vera", name, |mut c: C<'_>, handle: i32| -> Result<i32> {
-            let deadline = c.data().deadline;
-            let outcome = c
-                .data_mut()
-                .extensions
-                .get_or_default::<Futures>()
-                .wait(handle as u32, deadline)
-                .map_err(HostTrap::Refused)?;
-            let outcome = http::limit_trap(outcome)?;
-            with_heap(&mut c, "async_await", |h| http::alloc_outcome(h, &outcome)).map(|p| p as i32)
-        })?,
-        _ => return Ok(false),
-    };
-    Ok(true)
+imports! {
+    fn async_http_get(cx, url: Str) -> i32 {
+        let bounds = http::Fetch::of(cx.state());
+        let futures = cx.state().extensions.get_or_default::<Futures>();
+        let raised = http::parse_failure(&url);
+        let fetch = move || http::fetch_within(bounds, || http::fetch_get(&url));
+        Ok(futures.submit(raised, fetch) as i32)
+    }
+    fn async_http_post(cx, url: Str, body: Str) -> i32 {
+        let bounds = http::Fetch::of(cx.state());
+        let futures = cx.state().extensions.get_or_default::<Futures>();
+        let raised = http::parse_failure(&url);
+        let fetch = move || http::fetch_within(bounds, || http::fetch_post(&url, &body));
+        Ok(futures.submit(raised, fetch) as i32)
+    }
+    fn async_await(cx, handle: i32) -> Ptr {
+        let deadline = cx.state().deadline;
+        let outcome = cx
+            .state()
+            .extensions
+            .get_or_default::<Futures>()
+            .wait(handle as u32, deadline)
+            .map_err(HostTrap::Refused)?;
+        let outcome = http::limit_trap(outcome)?;
+        cx.heap(|h| http::alloc_outcome(h, &outcome)).map(Ptr)
+    }
 }
 
 #[cfg(test)]

@@ -19,14 +19,11 @@ use std::time::Duration;
 use vera_layout::values::{self, ERR, OK};
 use vera_layout::{GuestResult, Heap};
 use wasmtime::Result;
-use wasmtime::{Caller, FuncType, Linker};
 
-use super::with_heap;
+use super::glue::{imports, Ptr};
 use crate::state::HostState;
 use crate::trap::HostTrap;
 pub use vera_families::http::{is_http_url, join, parse_failure, precheck, reason_phrase, refused, status_error};
-
-type C<'a> = Caller<'a, HostState>;
 
 /// Seconds before a request is abandoned (Vera's `_HTTP_TIMEOUT`).
 pub const TIMEOUT_SECS: u64 = 60;
@@ -34,35 +31,17 @@ pub const TIMEOUT_SECS: u64 = 60;
 /// What a fetch produced: `Ok(body)` or `Err(message)`, both for the guest.
 pub type Outcome = std::result::Result<String, String>;
 
-pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
-    match name {
-        "http_get" => linker.func_wrap("vera", name, |mut c: C<'_>, up: i32, ul: i32| -> Result<i32> {
-            let url = with_heap(&mut c, "http_get", |h| {
-                values::read_string(h.memory(), up as u32, ul as u32)
-            })?;
-            check_parse(&url)?;
-            let outcome = bounded(Fetch::of(c.data()), || fetch_get(&url))?;
-            with_heap(&mut c, "http_get", |h| alloc_outcome(h, &outcome)).map(|p| p as i32)
-        })?,
-        "http_post" => linker.func_wrap(
-            "vera",
-            name,
-            |mut c: C<'_>, up: i32, ul: i32, bp: i32, bl: i32| -> Result<i32> {
-                let (url, body) = with_heap(&mut c, "http_post", |h| {
-                    let m = h.memory();
-                    Ok((
-                        values::read_string(m, up as u32, ul as u32)?,
-                        values::read_string(m, bp as u32, bl as u32)?,
-                    ))
-                })?;
-                check_parse(&url)?;
-                let outcome = bounded(Fetch::of(c.data()), || fetch_post(&url, &body))?;
-                with_heap(&mut c, "http_post", |h| alloc_outcome(h, &outcome)).map(|p| p as i32)
-            },
-        )?,
-        _ => return Ok(false),
-    };
-    Ok(true)
+imports! {
+    fn http_get(cx, url: Str) -> Ptr {
+        check_parse(&url)?;
+        let outcome = bounded(Fetch::of(cx.state()), || fetch_get(&url))?;
+        cx.heap(|h| alloc_outcome(h, &outcome)).map(Ptr)
+    }
+    fn http_post(cx, url: Str, body: Str) -> Ptr {
+        check_parse(&url)?;
+        let outcome = bounded(Fetch::of(cx.state()), || fetch_post(&url, &body))?;
+        cx.heap(|h| alloc_outcome(h, &outcome)).map(Ptr)
+    }
 }
 
 /// Bounds of one request, from the run's limits: its deadline (at most

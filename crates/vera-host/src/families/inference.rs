@@ -15,13 +15,10 @@
 //! vera-rt extension: `VERA_INFERENCE_URL` replaces the provider's
 //! endpoint (a proxy, a local model server, a test double).
 
-use fancy_regex::Regex;
-use vera_layout::{values, Heap};
 use wasmtime::Result;
-use wasmtime::{Caller, FuncType, Linker};
 
+use super::glue::{imports, Ptr};
 use super::http::{self, Outcome};
-use super::with_heap;
 use crate::state::HostState;
 use vera_families::json::{self, JVal, Parsed};
 
@@ -95,24 +92,13 @@ pub const ENV_VARS: &[&str] = &[
 const ERROR_BODY_CHARS: usize = 200;
 const ERROR_BODY_CAP: usize = 64 * 1024;
 
-pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
-    if name != "inference_complete" {
-        return Ok(false);
+imports! {
+    fn inference_complete(cx, prompt: Str) -> Ptr {
+        let state: &HostState = cx.state();
+        // The provider's answer is bounded as Http.get's is.
+        let outcome = http::within_run(state, || complete(&prompt, |k| state.env_var(k)))?;
+        cx.heap(|h| http::alloc_outcome(h, &outcome)).map(Ptr)
     }
-    linker.func_wrap(
-        "vera",
-        name,
-        |mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> Result<i32> {
-            let prompt = with_heap(&mut c, "inference_complete", |h| {
-                values::read_string(h.memory(), ptr as u32, len as u32)
-            })?;
-            let state = c.data();
-            // The provider's answer is bounded as Http.get's is.
-            let outcome = http::within_run(state, || complete(&prompt, |k| state.env_var(k)))?;
-            with_heap(&mut c, "inference_complete", |h| http::alloc_outcome(h, &outcome)).map(|p| p as i32)
-        },
-    )?;
-    Ok(true)
 }
 
 /// The whole of `Inference.complete`, with `env` for the environment.
@@ -539,8 +525,37 @@ fn redact(text: &str, key: &str) -> String {
     } else {
         text.to_owned()
     };
-    let pattern = Regex::new(r"(?:sk|key|token|xai)[-_][A-Za-z0-9_-]{8,}").expect("valid pattern");
-    pattern.replace_all(&text, "[redacted]").into_owned()
+    redact_tokens(&text)
+}
+
+/// `re.sub(r"(?:sk|key|token|xai)[-_][A-Za-z0-9_-]{8,}", "[redacted]",
+/// text)`, scanned by hand: at most one prefix can start at a byte (they
+/// begin with different letters), and the run after `-`/`_` is greedy.
+fn redact_tokens(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let token_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut i) = (0, 0);
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        let prefix = [&b"sk"[..], b"key", b"token", b"xai"]
+            .into_iter()
+            .find(|p| rest.starts_with(p))
+            .map_or(0, <[u8]>::len);
+        if prefix > 0 && matches!(rest.get(prefix), Some(b'-' | b'_')) {
+            let run = rest[prefix + 1..].iter().take_while(|b| token_byte(b)).count();
+            if run >= 8 {
+                out.push_str(&text[copied..i]);
+                out.push_str("[redacted]");
+                i += prefix + 1 + run;
+                copied = i;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// At most 200 characters from the first non-space one, marked when cut.
@@ -611,6 +626,17 @@ mod tests {
     fn redaction_and_truncation() {
         assert_eq!(redact("bad key sk-ant-abcdefghij here", ""), "bad key [redacted] here");
         assert_eq!(redact("the key SECRET1", "SECRET1"), "the key [redacted]");
+        // What the regex `(?:sk|key|token|xai)[-_][A-Za-z0-9_-]{8,}` replaces.
+        for (text, redacted) in [
+            ("skey-abcdefgh!", "s[redacted]!"),
+            ("token_1234567", "token_1234567"),
+            ("é xai-ab_cd-ef€sk_", "é [redacted]€sk_"),
+            ("key_sk-aaaaaaaaaa key-", "[redacted] key-"),
+            ("sk--------", "sk--------"),
+            ("sk---------", "[redacted]"),
+        ] {
+            assert_eq!(redact(text, ""), redacted, "{text}");
+        }
         let long = "x".repeat(300);
         assert_eq!(truncate(&long), format!("{}... (truncated)", "x".repeat(200)));
         assert_eq!(truncate("  short  "), "short");

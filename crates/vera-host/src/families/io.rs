@@ -10,162 +10,118 @@ use std::io::BufRead;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use vera_layout::values::{self, Payload, ERR, NONE, OK, SOME};
-use vera_layout::Heap;
 use wasmtime::Result;
-use wasmtime::{Caller, FuncType, Linker};
 
-use super::with_heap;
+use super::glue::{imports, Pair, Ptr, Text};
 use crate::state::HostState;
 use crate::trap::HostTrap;
 
-type C<'a> = Caller<'a, HostState>;
-
-pub fn define(linker: &mut Linker<HostState>, name: &str, _ty: &FuncType) -> Result<bool> {
-    match name {
-        "print" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, len: i32| {
-            let text = with_heap(&mut c, "print", |h| {
-                values::str_bytes(h.memory(), ptr as u32, len as u32).map(|b| String::from_utf8_lossy(b).into_owned())
-            })?;
-            c.data_mut().write_stdout(text.as_bytes())?;
-            Ok(())
-        })?,
-        "stderr" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, len: i32| {
-            let text = with_heap(&mut c, "stderr", |h| {
-                values::read_string(h.memory(), ptr as u32, len as u32)
-            })?;
-            c.data_mut().write_stderr(text.as_bytes())?;
-            Ok(())
-        })?,
-        "read_line" => linker.func_wrap("vera", name, |mut c: C<'_>| -> Result<(i32, i32)> {
-            let mut line = read_stdin(c.data_mut(), |stdin| {
-                let mut line = Vec::new();
-                stdin.read_until(b'\n', &mut line).map(|_| line)
-            })??;
-            if line.last() == Some(&b'\n') {
-                line.pop();
-            }
-            let text = String::from_utf8_lossy(&line).into_owned();
-            let (p, l) = with_heap(&mut c, "read_line", |h| values::alloc_str(h, text.as_bytes()))?;
-            Ok((p as i32, l as i32))
-        })?,
-        "read_char" => linker.func_wrap("vera", name, |mut c: C<'_>| -> Result<i32> {
-            let result = read_stdin(c.data_mut(), read_one_char)?;
-            let (tag, text) = match result {
-                Ok(Some(ch)) => (OK, ch.to_string()),
-                Ok(None) => (ERR, "EOF".to_owned()),
-                Err(e) => (ERR, format!("stdin.read failed: {e}")),
-            };
-            Ok(with_heap(&mut c, "read_char", |h| {
-                values::alloc_adt_with_str(h, tag, text.as_bytes())
-            })? as i32)
-        })?,
-        "read_file" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, len: i32| -> Result<i32> {
-            let path = with_heap(&mut c, "read_file", |h| {
-                values::read_string(h.memory(), ptr as u32, len as u32)
-            })?;
-            let (tag, text) = match read_bounded(c.data(), &path)? {
-                Ok(bytes) => match vera_families::utf8::decode_error(&bytes) {
-                    None => (OK, bytes),
-                    Some(message) => (ERR, message.into_bytes()),
-                },
-                Err(e) => (ERR, python_os_error(&e, &path).into_bytes()),
-            };
-            Ok(with_heap(&mut c, "read_file", |h| values::alloc_adt_with_str(h, tag, &text))? as i32)
-        })?,
-        "write_file" => linker.func_wrap(
-            "vera",
-            name,
-            |mut c: C<'_>, pp: i32, pl: i32, dp: i32, dl: i32| -> Result<i32> {
-                let (path, data) = with_heap(&mut c, "write_file", |h| {
-                    Ok((
-                        values::read_string(h.memory(), pp as u32, pl as u32)?,
-                        values::read_string(h.memory(), dp as u32, dl as u32)?,
-                    ))
-                })?;
-                let ptr = with_heap(&mut c, "write_file", |h| match std::fs::write(&path, data.as_bytes()) {
-                    Ok(()) => values::alloc_adt(h, OK, Payload::Empty),
-                    Err(e) => values::alloc_adt_with_str(h, ERR, python_os_error(&e, &path).as_bytes()),
-                })?;
-                Ok(ptr as i32)
+imports! {
+    fn print(cx, text: Bytes) -> () {
+        let text = String::from_utf8_lossy(&text).into_owned();
+        cx.state().write_stdout(text.as_bytes())?;
+        Ok(())
+    }
+    fn stderr(cx, text: Str) -> () {
+        cx.state().write_stderr(text.as_bytes())?;
+        Ok(())
+    }
+    fn read_line(cx) -> Text {
+        let mut line = read_stdin(cx.state(), |stdin| {
+            let mut line = Vec::new();
+            stdin.read_until(b'\n', &mut line).map(|_| line)
+        })??;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        Ok(Text(String::from_utf8_lossy(&line).into_owned()))
+    }
+    fn read_char(cx) -> Ptr {
+        let result = read_stdin(cx.state(), read_one_char)?;
+        let (tag, text) = match result {
+            Ok(Some(ch)) => (OK, ch.to_string()),
+            Ok(None) => (ERR, "EOF".to_owned()),
+            Err(e) => (ERR, format!("stdin.read failed: {e}")),
+        };
+        cx.heap(|h| values::alloc_adt_with_str(h, tag, text.as_bytes())).map(Ptr)
+    }
+    fn read_file(cx, path: Str) -> Ptr {
+        let (tag, text) = match read_bounded(cx.state(), &path)? {
+            Ok(bytes) => match vera_families::utf8::decode_error(&bytes) {
+                None => (OK, bytes),
+                Some(message) => (ERR, message.into_bytes()),
             },
-        )?,
-        "read_bytes" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, len: i32| -> Result<i32> {
-            let path = with_heap(&mut c, "read_bytes", |h| {
-                values::read_string(h.memory(), ptr as u32, len as u32)
-            })?;
-            // The path as `pathlib` reads it; a read refused by its size
-            // traps, an OS error is the guest's `Err`.
-            let result = match python_path_io(&path, |p| Ok(read_bounded(c.data(), p))) {
-                Ok(read) => read?.map_err(|e| python_os_error(&e, &python_path(&path))),
-                Err(message) => Err(message),
-            };
-            Ok(with_heap(&mut c, "read_bytes", |h| match &result {
-                Ok(bytes) => {
-                    let (p, l) = values::alloc_str(h, bytes)?;
-                    values::alloc_adt(h, OK, Payload::Str(p, l))
-                }
-                Err(message) => values::alloc_adt_with_str(h, ERR, message.as_bytes()),
-            })? as i32)
-        })?,
-        "write_bytes" => linker.func_wrap(
-            "vera",
-            name,
-            |mut c: C<'_>, pp: i32, pl: i32, dp: i32, dl: i32| -> Result<i32> {
-                let (path, data) = with_heap(&mut c, "write_bytes", |h| {
-                    Ok((
-                        values::read_string(h.memory(), pp as u32, pl as u32)?,
-                        values::str_bytes(h.memory(), dp as u32, dl as u32)?.to_vec(),
-                    ))
-                })?;
-                let result = python_path_io(&path, |p| std::fs::write(p, &data));
-                let ptr = with_heap(&mut c, "write_bytes", |h| match &result {
-                    Ok(()) => values::alloc_adt(h, OK, Payload::Empty),
-                    Err(message) => values::alloc_adt_with_str(h, ERR, message.as_bytes()),
-                })?;
-                Ok(ptr as i32)
-            },
-        )?,
-        "args" => linker.func_wrap("vera", name, |mut c: C<'_>| -> Result<(i32, i32)> {
-            let args = c.data().args.clone();
-            let (p, l) = with_heap(&mut c, "args", |h| values::alloc_string_array(h, &args))?;
-            Ok((p as i32, l as i32))
-        })?,
-        "exit" => linker.func_wrap("vera", name, |_: C<'_>, code: i64| -> Result<()> {
-            Err(HostTrap::Exit(code).into())
-        })?,
-        "sleep" => linker.func_wrap("vera", name, |c: C<'_>, ms: i64| -> Result<()> {
-            let want = Duration::from_millis(ms.max(0) as u64);
-            match super::time_left(c.data()) {
-                // `--timeout` ends the sleep on time.
-                Some(left) if left <= want => {
-                    std::thread::sleep(left);
-                    Err(super::time_limit_error())
-                }
-                _ => {
-                    std::thread::sleep(want);
-                    Ok(())
-                }
+            Err(e) => (ERR, python_os_error(&e, &path).into_bytes()),
+        };
+        cx.heap(|h| values::alloc_adt_with_str(h, tag, &text)).map(Ptr)
+    }
+    fn write_file(cx, path: Str, data: Str) -> Ptr {
+        cx.heap(|h| match std::fs::write(&path, data.as_bytes()) {
+            Ok(()) => values::alloc_adt(h, OK, Payload::Empty),
+            Err(e) => values::alloc_adt_with_str(h, ERR, python_os_error(&e, &path).as_bytes()),
+        })
+        .map(Ptr)
+    }
+    fn read_bytes(cx, path: Str) -> Ptr {
+        // The path as `pathlib` reads it; a read refused by its size
+        // traps, an OS error is the guest's `Err`.
+        let state = cx.state();
+        let result = match python_path_io(&path, |p| Ok(read_bounded(state, p))) {
+            Ok(read) => read?.map_err(|e| python_os_error(&e, &python_path(&path))),
+            Err(message) => Err(message),
+        };
+        cx.heap(|h| match &result {
+            Ok(bytes) => {
+                let (p, l) = values::alloc_str(h, bytes)?;
+                values::alloc_adt(h, OK, Payload::Str(p, l))
             }
-        })?,
-        "time" => linker.func_wrap("vera", name, |_: C<'_>| -> i64 {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64)
-        })?,
-        "get_env" => linker.func_wrap("vera", name, |mut c: C<'_>, ptr: i32, len: i32| -> Result<i32> {
-            let key = with_heap(&mut c, "get_env", |h| {
-                values::read_string(h.memory(), ptr as u32, len as u32)
-            })?;
-            let value = c.data().env_var(&key);
-            let ptr = with_heap(&mut c, "get_env", |h| match &value {
-                Some(v) => values::alloc_adt_with_str(h, SOME, v.as_bytes()),
-                None => values::alloc_adt(h, NONE, Payload::Empty),
-            })?;
-            Ok(ptr as i32)
-        })?,
-        _ => return Ok(false),
-    };
-    Ok(true)
+            Err(message) => values::alloc_adt_with_str(h, ERR, message.as_bytes()),
+        })
+        .map(Ptr)
+    }
+    fn write_bytes(cx, path: Str, data: Bytes) -> Ptr {
+        let result = python_path_io(&path, |p| std::fs::write(p, &data));
+        cx.heap(|h| match &result {
+            Ok(()) => values::alloc_adt(h, OK, Payload::Empty),
+            Err(message) => values::alloc_adt_with_str(h, ERR, message.as_bytes()),
+        })
+        .map(Ptr)
+    }
+    fn args(cx) -> Pair {
+        let args = cx.state().args.clone();
+        let (p, l) = cx.heap(|h| values::alloc_string_array(h, &args))?;
+        Ok(Pair(p, l))
+    }
+    fn exit(cx, code: i64) -> () {
+        Err(HostTrap::Exit(code).into())
+    }
+    fn sleep(cx, ms: i64) -> () {
+        let want = Duration::from_millis(ms.max(0) as u64);
+        match super::time_left(cx.state()) {
+            // `--timeout` ends the sleep on time.
+            Some(left) if left <= want => {
+                std::thread::sleep(left);
+                Err(super::time_limit_error())
+            }
+            _ => {
+                std::thread::sleep(want);
+                Ok(())
+            }
+        }
+    }
+    fn time(cx) -> i64 {
+        Ok(SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64))
+    }
+    fn get_env(cx, key: Str) -> Ptr {
+        let value = cx.state().env_var(&key);
+        cx.heap(|h| match &value {
+            Some(v) => values::alloc_adt_with_str(h, SOME, v.as_bytes()),
+            None => values::alloc_adt(h, NONE, Payload::Empty),
+        })
+        .map(Ptr)
+    }
 }
 
 /// Reads the file at `path` whole. One over `--max-host-memory` is

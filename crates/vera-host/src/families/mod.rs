@@ -15,17 +15,25 @@ use crate::trap::HostTrap;
 
 pub mod checks;
 pub mod collections;
+#[cfg(feature = "db")]
 pub mod db;
 pub mod decimal;
+#[cfg(feature = "net")]
 pub mod future;
+pub mod glue;
 pub mod handles;
+#[cfg(feature = "regex")]
 pub mod html;
+#[cfg(feature = "net")]
 pub mod http;
+#[cfg(feature = "net")]
 pub mod inference;
 pub mod io;
 pub mod json;
+#[cfg(feature = "regex")]
 pub mod md;
 pub mod numeric;
+#[cfg(feature = "regex")]
 pub mod regex;
 
 pub mod state;
@@ -44,14 +52,97 @@ pub const FAMILIES: &[(&str, Definer)] = &[
     ("numeric", numeric::define),
     ("decimal", decimal::define),
     ("json", json::define),
+    #[cfg(feature = "regex")]
     ("regex", regex::define),
+    #[cfg(feature = "regex")]
     ("md", md::define),
+    #[cfg(feature = "db")]
     ("db", db::define),
+    #[cfg(feature = "regex")]
     ("html", html::define),
+    #[cfg(feature = "net")]
     ("http", http::define),
+    #[cfg(feature = "net")]
     ("future", future::define),
+    #[cfg(feature = "net")]
     ("inference", inference::define),
 ];
+
+/// The imports declared once through [`glue::imports!`], by family:
+/// each one's name and signature, which `crates/vera-rt/tests/imports.rs`
+/// checks against the reference hosts' import lists.
+pub const DECLARED: &[(&str, &[glue::Declared])] = &[
+    ("io", io::IMPORTS),
+    ("checks", checks::IMPORTS),
+    ("handles", handles::IMPORTS),
+    ("numeric", numeric::IMPORTS),
+    ("decimal", decimal::IMPORTS),
+    #[cfg(feature = "regex")]
+    ("regex", regex::IMPORTS),
+    #[cfg(feature = "regex")]
+    ("md", md::IMPORTS),
+    #[cfg(feature = "regex")]
+    ("html", html::IMPORTS),
+    #[cfg(feature = "db")]
+    ("db", db::IMPORTS),
+    #[cfg(feature = "net")]
+    ("http", http::IMPORTS),
+    #[cfg(feature = "net")]
+    ("future", future::IMPORTS),
+    #[cfg(feature = "net")]
+    ("inference", inference::IMPORTS),
+];
+
+/// The families behind cargo features of vera-host, by feature: every
+/// import each provides. A build without a feature refuses a module that
+/// imports one of its names at load, naming the feature ([`compiled_out`]).
+pub const OPTIONAL: &[(&str, &[&str])] = &[
+    ("db", &["db_query", "db_execute"]),
+    (
+        "net",
+        &[
+            "http_get",
+            "http_post",
+            "async_http_get",
+            "async_http_post",
+            "async_await",
+            "inference_complete",
+        ],
+    ),
+    (
+        "regex",
+        &[
+            "regex_match",
+            "regex_find",
+            "regex_find_all",
+            "regex_replace",
+            "md_parse",
+            "md_render",
+            "md_has_heading",
+            "md_has_code_block",
+            "md_extract_code_blocks",
+            "html_parse",
+            "html_query",
+            "html_text",
+            "html_to_string",
+        ],
+    ),
+];
+
+/// Whether this build has cargo feature `feature` of vera-host.
+pub fn feature_enabled(feature: &str) -> bool {
+    (feature == "db" && cfg!(feature = "db"))
+        || (feature == "net" && cfg!(feature = "net"))
+        || (feature == "regex" && cfg!(feature = "regex"))
+}
+
+/// The feature import `name` needs, when this build left it out.
+pub fn compiled_out(name: &str) -> Option<&'static str> {
+    OPTIONAL
+        .iter()
+        .find(|(feature, names)| !feature_enabled(feature) && names.contains(&name))
+        .map(|(feature, _)| *feature)
+}
 
 /// Whether import `name` is one whose call sites vera-rt rewrites to pass
 /// `heap_ptr` in and out (see `vera_rewrite`): the Map/Set operations,
@@ -196,6 +287,14 @@ pub fn check_host_memory(state: &HostState, what: &str, len: usize) -> Result<()
         return Err(host_memory_error(what, len).into());
     }
     Ok(())
+}
+
+/// The budget of one guest tree read (Markdown, HTML): the guest's memory
+/// size and `--max-host-memory`.
+pub fn tree_budget(h: &mut GuestHeap<'_, '_>) -> vera_families::bounds::TreeBudget {
+    use vera_layout::Heap;
+    let limit = h.state().host_limits.host_memory();
+    vera_families::bounds::TreeBudget::new(h.memory().len(), limit)
 }
 
 /// The run's [`Meter`]: `--max-host-memory` and `--timeout`.
