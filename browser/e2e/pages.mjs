@@ -39,6 +39,7 @@ const NOT_PAGES = [
   ['io_file_missing', 'files: a page has none (read_file answers Err)'],
   ['io_file_missing_message', 'files: a page has none (read_file answers Err)'],
   ['io_file_roundtrip', 'files: a page has none (write_file answers Err)'],
+  ['json_file_invalid_utf8', 'files: a page has none (write_bytes answers Err)'],
 ];
 const notPage = (name) => NOT_PAGES.find(([p]) => name === p || (p.endsWith('_') && name.startsWith(p)));
 const V025_ONLY = fs.readFileSync(path.join(fixtures, 'V025_ONLY'), 'utf8').split('\n')
