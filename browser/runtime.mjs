@@ -476,6 +476,8 @@ const INDEX_LIVE = 0x80000000;
 const SLOT_BITS = 26, SLOT_MASK = (1 << SLOT_BITS) - 1;
 const POS_BITS = 27, POS_MASK = (1 << POS_BITS) - 1;
 const MIN_CAPACITY = 8;
+/** The least capacity a bucket may have: the host's exact-size buckets (collection::MIN_BUILT_CAPACITY). */
+const MIN_BUILT_CAPACITY = 4;
 const MAX_CAPACITY = 1 << 26;
 const OP_SAME = 0, OP_UNAPPEND = 1, OP_REAPPEND = 2, OP_REVIVE = 3, OP_KILL = 4, OP_SETVAL = 5;
 
@@ -545,8 +547,8 @@ class Bucket {
   static load(heap, ptr) {
     const bad = (detail) => GuestError.corrupt('bucket', ptr, detail);
     const cap = heap.u32(ptr + B_CAP);
-    if (!isPow2(cap) || cap < MIN_CAPACITY || cap > MAX_CAPACITY) {
-      throw bad(`capacity ${cap} is not a power of two in [8, 2^26]`);
+    if (!isPow2(cap) || cap < MIN_BUILT_CAPACITY || cap > MAX_CAPACITY) {
+      throw bad(`capacity ${cap} is not a power of two in [4, 2^26]`);
     }
     const size = bucketSize(cap);
     heap.check(ptr, size);
@@ -735,6 +737,15 @@ function capacityFor(live) {
   return cap;
 }
 
+/** Capacity for a bucket the host fills whole with `live` entries: the
+ *  least that holds them (collection.rs's capacity_exact). */
+function capacityExact(live) {
+  let cap = MIN_BUILT_CAPACITY;
+  while (cap < live) cap *= 2;
+  if (cap > MAX_CAPACITY) throw GuestError.tooLarge(live);
+  return cap;
+}
+
 function put(bucket, heap, ktag, key, val) {
   const p = bucket.probe(heap, ktag, key);
   if (p.found !== undefined) bucket.apply(heap, diff(OP_SETVAL, p.found, NOWHERE, ZERO, val));
@@ -750,7 +761,7 @@ export const collection = {
   fromEntries(heap, kind, ktag, entries) {
     const w = allocWrapper(heap, kind);
     if (entries.length === 0) return w;
-    const bucket = heap.withRoots([w], () => allocBucket(heap, capacityFor(entries.length)));
+    const bucket = heap.withRoots([w], () => allocBucket(heap, capacityExact(entries.length)));
     for (const [key, val] of entries) {
       validateField(heap, ktag, key);
       put(bucket, heap, ktag, key, val);

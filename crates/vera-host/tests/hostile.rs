@@ -372,7 +372,7 @@ fn forgeries() -> Vec<Forgery> {
                 img.words(B - 4, &[1000 << 1]).words(B, &[12, 0]);
                 (img, W)
             },
-            expect: |_, _| same(&["capacity 12 is not a power of two in [8, 2^26]"]),
+            expect: |_, _| same(&["capacity 12 is not a power of two in [4, 2^26]"]),
         },
         Forgery {
             name: "bucket capacity 2^30 (over the maximum)",
@@ -382,7 +382,7 @@ fn forgeries() -> Vec<Forgery> {
                 img.words(B - 4, &[1000 << 1]).words(B, &[1 << 30, 0]);
                 (img, W)
             },
-            expect: |_, _| same(&["capacity 1073741824 is not a power of two in [8, 2^26]"]),
+            expect: |_, _| same(&["capacity 1073741824 is not a power of two in [4, 2^26]"]),
         },
         Forgery {
             name: "bucket capacity 2^26, block beyond memory",

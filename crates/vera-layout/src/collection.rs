@@ -146,6 +146,11 @@ impl Place {
 
 /// Smallest bucket capacity (slots).
 pub const MIN_CAPACITY: u32 = 8;
+/// Least capacity of a bucket the host fills whole (a JSON object, an HTML
+/// element's attributes: [`from_entries`]), and so the least any bucket
+/// may have: its 8 index entries are one group, which the probe walks
+/// whole (`next_pos` wraps within it).
+pub const MIN_BUILT_CAPACITY: u32 = 4;
 /// Largest bucket capacity: keeps the block under 2^31 bytes.
 pub const MAX_CAPACITY: u32 = 1 << 26;
 
@@ -294,8 +299,8 @@ impl Bucket {
     fn load(memory: &[u8], ptr: u32) -> GuestResult<Bucket> {
         let bad = |detail: String| GuestError::corrupt("bucket", ptr, detail);
         let cap = read_u32(memory, ptr + B_CAP)?;
-        if !cap.is_power_of_two() || !(MIN_CAPACITY..=MAX_CAPACITY).contains(&cap) {
-            return Err(bad(format!("capacity {cap} is not a power of two in [8, 2^26]")));
+        if !cap.is_power_of_two() || !(MIN_BUILT_CAPACITY..=MAX_CAPACITY).contains(&cap) {
+            return Err(bad(format!("capacity {cap} is not a power of two in [4, 2^26]")));
         }
         let size = bucket_size(cap);
         crate::mem::bytes(memory, ptr, size as usize)?;
@@ -684,9 +689,10 @@ fn capacity_for(live: u32) -> GuestResult<u32> {
 /// The capacity of a bucket the host fills with `live` entries at once
 /// (a JSON object, an HTML element's attributes): the least that holds
 /// them, as such maps are rarely added to (an insert that finds the bucket
-/// full copies it into one with room to grow).
+/// full copies it into one with room to grow, of at least
+/// [`MIN_CAPACITY`]).
 fn capacity_exact(live: u32) -> GuestResult<u32> {
-    live.max(MIN_CAPACITY)
+    live.max(MIN_BUILT_CAPACITY)
         .checked_next_power_of_two()
         .filter(|&c| c <= MAX_CAPACITY)
         .ok_or_else(|| GuestError::too_large(live as u64))

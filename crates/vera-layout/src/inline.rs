@@ -17,7 +17,7 @@
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 
 use crate::collection::{
-    Kind, B_CAP, B_COUNT, B_SLOTS, INDEX_LIVE, MAX_CAPACITY, MIN_CAPACITY, POS_BITS, ROOT, SLOT_BITS, SLOT_MASK,
+    Kind, B_CAP, B_COUNT, B_SLOTS, INDEX_LIVE, MAX_CAPACITY, MIN_BUILT_CAPACITY, POS_BITS, ROOT, SLOT_BITS, SLOT_MASK,
     SLOT_SIZE, S_KEY, S_OCC, S_VAL, WRAPPER_SIZE, W_LINK, W_STATE, W_TAG,
 };
 use crate::field::Tag;
@@ -336,7 +336,7 @@ impl Emitter {
             I::LocalGet(B),
             I::I32Load(mem32(B_CAP)),
             I::LocalTee(CAP),
-            I::I32Const(MIN_CAPACITY as i32),
+            I::I32Const(MIN_BUILT_CAPACITY as i32),
             I::I32LtU,
             I::BrIf(2),
             I::LocalGet(CAP),
