@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{GuestError, GuestResult};
-use crate::heap::Heap;
+use crate::heap::{block_bytes, Heap};
 use crate::mem;
 
 /// Byte written over freed blocks.
@@ -129,7 +129,7 @@ impl Heap for TestHeap {
             self.collect();
         }
         let ptr = self.bump + 4;
-        let total = (size + 4).next_multiple_of(8);
+        let total = block_bytes(size) as u32;
         let payload = total - 4;
         let end = self.bump as u64 + total as u64;
         if end > u32::MAX as u64 / 2 {
@@ -170,7 +170,7 @@ impl Heap for TestHeap {
         while at < end {
             let size = mem::read_u32(&self.memory, at)? >> 1;
             self.blocks.insert(at + 4, size);
-            at += (size + 4).next_multiple_of(8);
+            at += block_bytes(size) as u32;
         }
         self.bump = end;
         Ok(())

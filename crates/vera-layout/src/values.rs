@@ -41,15 +41,14 @@ pub fn first_invalid_utf8(bytes: &[u8]) -> Option<usize> {
 /// several instructions a byte).
 pub fn guest_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     // Short strings are mostly ASCII, which std checks a word at a time
-    // with no call overhead.
-    if bytes.len() < 64 && bytes.is_ascii() {
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            return std::borrow::Cow::Borrowed(text);
-        }
-    }
-    match simdutf8::basic::from_utf8(bytes) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
+    // without simdutf8's call overhead.
+    let checked = match bytes.len() {
+        0..64 => std::str::from_utf8(bytes).ok(),
+        _ => simdutf8::basic::from_utf8(bytes).ok(),
+    };
+    match checked {
+        Some(text) => std::borrow::Cow::Borrowed(text),
+        None => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -80,6 +79,16 @@ pub enum Payload {
 }
 
 impl Payload {
+    /// The bytes of an ADT block carrying this payload.
+    pub const fn adt_size(self) -> u32 {
+        match self {
+            Payload::Empty => 4,
+            Payload::Word(_) => 8,
+            Payload::Wide(_) => 16,
+            Payload::Str(..) => 12,
+        }
+    }
+
     pub fn from_field(tag: Tag, f: Field) -> Payload {
         match tag {
             Tag::Int | Tag::Float => Payload::Wide(f.0),
@@ -92,13 +101,11 @@ impl Payload {
 /// Allocates an ADT value `tag(payload)`; a pointer payload is rooted
 /// across the allocation.
 pub fn alloc_adt(heap: &mut impl Heap, tag: u32, payload: Payload) -> GuestResult<u32> {
-    let (size, root) = match payload {
-        Payload::Empty => (4, 0),
-        Payload::Word(w) => (8, w),
-        Payload::Wide(_) => (16, 0),
-        Payload::Str(p, _) => (12, p),
+    let root = match payload {
+        Payload::Word(w) | Payload::Str(w, _) => w,
+        Payload::Empty | Payload::Wide(_) => 0,
     };
-    let (ptr, _) = heap.alloc_holding(size, &[root])?;
+    let (ptr, _) = heap.alloc_holding(payload.adt_size(), &[root])?;
     let memory = heap.memory_mut();
     mem::write_u32(memory, ptr, tag)?;
     match payload {

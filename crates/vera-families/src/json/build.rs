@@ -20,7 +20,7 @@ use vera_layout::values::{self, Payload};
 use vera_layout::{mem, Field, GuestError, GuestResult, Tag};
 
 use super::scan::{Document, Node, Span};
-use super::{JARRAY, JBOOL, JNULL, JNUMBER, JOBJECT, JSTRING};
+use super::{CONSTANT_SIZE, JARRAY, JBOOL, JNULL, JNUMBER, JOBJECT, JSTRING};
 
 /// Strings up to this long are shared by content (keys of any length are).
 const SHARED_STRING_MAX: u32 = 32;
@@ -140,7 +140,7 @@ impl<'d, H: StringMaps> Builder<'_, 'd, H> {
             return Ok(made);
         }
         let words: &[(u32, u32)] = if tag == JBOOL { &[(4, flag)] } else { &[] };
-        let ptr = values::alloc_block(self.h, 8, tag, words, &[])?;
+        let ptr = values::alloc_block(self.h, CONSTANT_SIZE, tag, words, &[])?;
         if let Some(s) = self.shared.as_mut() {
             s.constants[which] = ptr;
         }
@@ -180,22 +180,19 @@ impl<'d, H: StringMaps> Builder<'_, 'd, H> {
 
     fn string_value(&mut self, span: Span) -> GuestResult<u32> {
         let bytes = self.doc.bytes(span);
-        let shareable = span.len() <= SHARED_STRING_MAX;
-        if let Some(&(_, adt)) = self
-            .shared
-            .as_ref()
-            .filter(|_| shareable)
-            .and_then(|s| s.strings.get(bytes))
-            .filter(|&&(_, adt)| adt != 0)
-        {
+        let shared = self.shared.as_ref().filter(|_| span.len() <= SHARED_STRING_MAX);
+        let known = shared.and_then(|s| s.strings.get(bytes).copied());
+        if let Some((_, adt)) = known.filter(|&(_, adt)| adt != 0) {
             return Ok(adt);
         }
-        let (p, l) = match shareable {
-            true => self.string(span)?,
-            false => values::alloc_str(self.h, bytes)?,
+        let sharing = shared.is_some();
+        // A key's block already made is reused for the value.
+        let (p, l) = match known {
+            Some((p, _)) => (p, span.len()),
+            None => values::alloc_str(self.h, bytes)?,
         };
         let adt = values::alloc_adt(self.h, JSTRING, Payload::Str(p, l))?;
-        if let Some(s) = self.shared.as_mut().filter(|_| shareable) {
+        if let Some(s) = self.shared.as_mut().filter(|_| sharing) {
             s.strings.insert(bytes, (p, adt));
         }
         Ok(adt)

@@ -124,7 +124,7 @@ fn write_digits(out: &mut Vec<u8>, mut n: u64) {
 /// `json.dumps(s, ensure_ascii=False)`.
 pub fn quote(s: &str, out: &mut String) {
     let mut bytes = Vec::with_capacity(s.len() + 2);
-    write_quoted(&mut bytes, s);
+    write_quoted_utf8(&mut bytes, s.as_bytes());
     out.push_str(&String::from_utf8_lossy(&bytes));
 }
 
@@ -162,11 +162,6 @@ fn write_escape(out: &mut Vec<u8>, c: char) {
             }
         }
     }
-}
-
-/// `s` quoted as `json.dumps(s, ensure_ascii=False)`.
-fn write_quoted(out: &mut Vec<u8>, s: &str) {
-    write_quoted_utf8(out, s.as_bytes());
 }
 
 /// UTF-8 `bytes` quoted: only `"`, `\` and control characters are

@@ -52,6 +52,9 @@ const JSTRING: u32 = 3;
 const JARRAY: u32 = 4;
 const JOBJECT: u32 = 5;
 
+/// The block of a JNull or JBool (tag, flag), as 0.2.3's host made them.
+const CONSTANT_SIZE: u32 = 8;
+
 /// Deepest container nesting accepted by parse and stringify (Python's
 /// recursion limit stops Vera 0.2.3 a little below 1000).
 pub const MAX_DEPTH: usize = 1000;

@@ -8,6 +8,9 @@
 //! never mistaken for one, so the scanner takes each decision Python's
 //! takes on the same text.
 
+use vera_layout::heap::block_bytes;
+use vera_layout::values::Payload;
+
 use crate::bounds::{Exceeded, Meter};
 
 use super::{Parsed, MAX_DEPTH};
@@ -88,16 +91,19 @@ type Scan<T> = std::result::Result<T, Fail>;
 /// every [`Meter::EVERY`] charges).
 const NODE_BATCH: usize = 256;
 
-const fn block_bytes(size: u64) -> u64 {
-    (size + 4).next_multiple_of(8)
-}
+/// Guest bytes of each node's ADT block, as `build` allocates them.
+const CONSTANT_BLOCK: u64 = block_bytes(super::CONSTANT_SIZE);
+const JNUMBER_BLOCK: u64 = block_bytes(Payload::Wide(0).adt_size());
+const JSTRING_BLOCK: u64 = block_bytes(Payload::Str(0, 0).adt_size());
+const JARRAY_BLOCK: u64 = block_bytes(Payload::Str(0, 0).adt_size());
+const JOBJECT_BLOCK: u64 = block_bytes(Payload::Word(0).adt_size());
 
 /// Guest bytes of a string's own block (none for `""`).
 const fn string_block(len: u32) -> u64 {
     if len == 0 {
         0
     } else {
-        block_bytes(len as u64)
+        block_bytes(len)
     }
 }
 
@@ -287,7 +293,7 @@ impl Scanner<'_> {
             b'"' => {
                 let (span, end) = self.string(idx + 1)?;
                 self.push_pending(1);
-                self.emit(Node::Str(span), string_block(span.len) + 16)?;
+                self.emit(Node::Str(span), string_block(span.len) + JSTRING_BLOCK)?;
                 return Ok(end);
             }
             b'{' => {
@@ -314,7 +320,11 @@ impl Scanner<'_> {
             }
         };
         self.push_pending(1);
-        let bytes = if matches!(node, Node::Num(_)) { 24 } else { 16 };
+        let bytes = if matches!(node, Node::Num(_)) {
+            JNUMBER_BLOCK
+        } else {
+            CONSTANT_BLOCK
+        };
         self.emit(node, bytes)?;
         Ok(end)
     }
@@ -525,7 +535,7 @@ impl Scanner<'_> {
         self.pending -= 3 * count as usize;
         self.push_pending(1);
         let map = vera_layout::collection::built_map_bytes(count);
-        self.emit(Node::Obj(count), map + 16)?;
+        self.emit(Node::Obj(count), map + JOBJECT_BLOCK)?;
         Ok(idx + 1)
     }
 
@@ -547,8 +557,8 @@ impl Scanner<'_> {
         }
         self.pending -= count as usize;
         self.push_pending(1);
-        let backing = if count == 0 { 0 } else { block_bytes(4 * count as u64) };
-        self.emit(Node::Arr(count), backing + 16)?;
+        let backing = if count == 0 { 0 } else { block_bytes(4 * count) };
+        self.emit(Node::Arr(count), backing + JARRAY_BLOCK)?;
         Ok(idx + 1)
     }
 }

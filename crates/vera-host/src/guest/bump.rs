@@ -3,14 +3,14 @@
 //! from a rewritten call site), advanced locally and written back before
 //! any guest code runs and when the import returns.
 
+use vera_layout::heap::block_bytes;
 use vera_layout::{GuestError, GuestResult, Heap};
 use wasmtime::Val;
 
-use super::growth::{MIN_HEADROOM, PAGE};
 use super::heap::GuestHeap;
 
 /// The guest's `alloc` keeps the heap below 2 GiB (Vera 0.2.3 #578).
-const HEAP_CEILING: u64 = 0x8000_0000;
+pub(super) const HEAP_CEILING: u64 = 0x8000_0000;
 
 #[derive(Clone, Copy)]
 pub(super) struct Bump {
@@ -59,14 +59,7 @@ impl GuestHeap<'_, '_> {
             return Ok(None);
         }
         if needed > bump.end {
-            // Room to spare as well, as after a guest grow
-            // (`leave_headroom`): what the import makes next (the text
-            // `json_stringify` writes of the tree just built) would
-            // otherwise start a collection that finds it all alive.
-            let generous = (needed + needed / 2).max(needed + MIN_HEADROOM).min(HEAP_CEILING);
-            let grown =
-                self.grow((generous - bump.end).div_ceil(PAGE)) || self.grow((needed - bump.end).div_ceil(PAGE));
-            if !grown {
+            if !self.grow_for_region(needed, bump.end) {
                 return Ok(None);
             }
             bump.end = self.bump_end();
@@ -125,7 +118,7 @@ impl GuestHeap<'_, '_> {
         let Some(mut bump) = self.bump_state() else {
             return Ok(None);
         };
-        let block = (size as u64 + 4).next_multiple_of(8);
+        let block = block_bytes(size);
         let next = bump.top as u64 + block;
         if next > bump.end && self.grow_for_large_build(next - bump.end) {
             bump.end = self.bump_end();

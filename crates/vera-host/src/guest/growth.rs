@@ -4,13 +4,14 @@
 
 use vera_layout::Heap;
 
+use super::bump::HEAP_CEILING;
 use super::heap::GuestHeap;
 
-pub(super) const PAGE: u64 = 65536;
+const PAGE: u64 = 65536;
 
 /// Least free space left at the top after a guest grow, so small programs
 /// (a 10K-entry chain peaks under 2 MB) also bump rather than collect.
-pub(super) const MIN_HEADROOM: u64 = 8 << 20;
+const MIN_HEADROOM: u64 = 8 << 20;
 
 /// After this many bytes bump-allocated in one import, running out of room
 /// grows memory instead of calling the guest's `alloc` (see
@@ -50,6 +51,17 @@ impl GuestHeap<'_, '_> {
         if wanted_end > end {
             self.grow((wanted_end - end).div_ceil(PAGE));
         }
+    }
+
+    /// Grows memory from `end` to hold a region lent up to `needed`
+    /// (`Heap::begin_region`), with room to spare as after a guest grow
+    /// ([`GuestHeap::leave_headroom`]): what the import makes next (the
+    /// text `json_stringify` writes of the tree just built) would
+    /// otherwise start a collection that finds it all alive. Falls back to
+    /// exactly `needed` where the limit refuses more; whether it grew.
+    pub(super) fn grow_for_region(&mut self, needed: u64, end: u64) -> bool {
+        let generous = (needed + needed / 2).max(needed + MIN_HEADROOM).min(HEAP_CEILING);
+        self.grow((generous - end).div_ceil(PAGE)) || self.grow((needed - end).div_ceil(PAGE))
     }
 
     /// Before guest code allocates for a large build of this import's (a
